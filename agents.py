@@ -1,0 +1,26 @@
+#!/usr/bin/env python3
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, agentloops.orchestrator contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Engine CLI shim: ``python3 engine/agents.py status`` from a project checkout.
+
+Makes the engine core in ``plugins/module_utils/`` importable as a package without Ansible
+(a host needs only Python 3.11, libtmux and tomlkit), then hands over to its CLI.
+"""
+
+import os
+import sys
+import types
+
+_ROOT = os.path.dirname(os.path.realpath(__file__))
+_PKG = "agentloops_engine"
+
+if _PKG not in sys.modules:
+    _pkg = types.ModuleType(_PKG)
+    _pkg.__path__ = [os.path.join(_ROOT, "plugins", "module_utils")]
+    sys.modules[_PKG] = _pkg
+
+from agentloops_engine import cli  # noqa: E402  (needs the package registered above)
+
+if __name__ == "__main__":
+    sys.exit(cli.main(sys.argv[1:], _ROOT))

@@ -1,0 +1,117 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, agentloops.orchestrator contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""``agents.py``: the engine CLI that runs on a host from a project checkout.
+
+    python3 engine/agents.py [--config agents.toml] [--tmux-socket S] COMMAND
+
+Exit status: 0 done, 1 an operation failed, 2 bad usage or an invalid config.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from .errors import ConfigError, OrchestratorError
+
+__metaclass__ = type
+
+USAGE = """usage: agents.py [--config PATH] [--tmux-socket NAME|PATH] COMMAND [AGENT...]
+
+commands:
+  status            show the phase and every agent's state (read-only)
+  up [AGENT...]     start enabled agents that are not running (all by default)
+  down [AGENT...]   kill the project's agent sessions (all by default)
+  validate          check the config and report every error with file:line:col
+
+options:
+  --config PATH         the project's agents.toml (default: ./agents.toml, else the
+                        agents.toml beside the engine checkout)
+  --tmux-socket VALUE   override the config's tmux_socket ("" = default server,
+                        a name = tmux -L NAME, a path = tmux -S PATH)
+"""
+
+
+def _parse(argv: list) -> tuple:
+    opts = {"config": None, "tmux_socket": None}
+    rest = []
+    it = iter(argv)
+    for arg in it:
+        if arg in ("-h", "--help"):
+            return None, None, []
+        name, eq, value = arg.partition("=")
+        if name in ("--config", "--tmux-socket") and arg.startswith("--"):
+            if not eq:
+                value = next(it, None)
+                if value is None:
+                    raise ValueError("%s needs a value" % name)
+            opts[name[2:].replace("-", "_")] = value
+        elif arg.startswith("-") and arg != "-":
+            raise ValueError("unknown option %s" % arg)
+        else:
+            rest.append(arg)
+    if not rest:
+        raise ValueError("a command is required")
+    return opts, rest[0], rest[1:]
+
+
+def default_config(engine_root: str) -> str:
+    here = os.path.abspath("agents.toml")
+    if os.path.exists(here):
+        return here
+    beside = os.path.join(os.path.dirname(os.path.abspath(engine_root)), "agents.toml")
+    return beside if os.path.exists(beside) else here
+
+
+def main(argv: list, engine_root: str) -> int:
+    out, err = sys.stdout, sys.stderr
+    try:
+        opts, command, args = _parse(argv)
+    except ValueError as exc:
+        err.write("agents.py: error: %s\n%s" % (exc, USAGE))
+        return 2
+    if command is None:
+        out.write(USAGE)
+        return 0
+    if command not in ("status", "up", "down", "validate"):
+        err.write("agents.py: error: unknown command %r\n%s" % (command, USAGE))
+        return 2
+    if args and command in ("status", "validate"):
+        err.write("agents.py: error: %s takes no arguments\n" % command)
+        return 2
+
+    from . import engine  # after argument checks: --help stays instant
+
+    config_path = opts["config"] or default_config(engine_root)
+    try:
+        project, server = engine.open_project(config_path, opts["tmux_socket"])
+        if command == "validate":
+            out.write("%s: OK — %d agent(s), %d phase(s)\n" % (
+                os.path.relpath(project.config_path), len(project.agents), len(project.phases)))
+        elif command == "status":
+            _rows, lines = engine.read_status(project, server)
+            out.write("\n".join(lines) + "\n")
+        else:
+            def report(action) -> None:
+                if action.verb == "stop":
+                    out.write("killing %s\n" % action.session)
+                elif action.agent.is_service:
+                    out.write("starting %s\n" % action.session)
+                else:
+                    out.write("starting %s (%s, %s)\n" % (action.session, action.agent.backend,
+                                                          action.agent.model or "-"))
+                out.flush()
+
+            actions, _before, _after = engine.converge(
+                project, server, args, "started" if command == "up" else "stopped", report=report)
+            for action in actions:
+                if action.verb == "skip" and action.reason != "disabled in config":
+                    out.write("skipping %s: %s\n" % (action.session, action.reason))
+    except ConfigError as exc:
+        err.write("%s\n" % exc)
+        return 2
+    except OrchestratorError as exc:
+        err.write("agents.py: error: %s\n" % exc)
+        return 1
+    return 0

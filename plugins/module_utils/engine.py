@@ -1,0 +1,64 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, agentloops.orchestrator contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The few entry points the CLI and the modules share: open a project, read its status,
+bring its sessions to a state. One place for each, so both front ends behave the same."""
+
+from __future__ import annotations
+
+import os
+
+from . import config as config_mod
+from . import sessions, state, status
+from .tmux import TmuxServer
+
+__metaclass__ = type
+
+
+def open_project(config_path: str, tmux_socket: str | None = None) -> tuple:
+    """Load and validate a config; return ``(project, server)``.
+
+    ``tmux_socket`` overrides the config's ``tmux_socket`` when not None (a name or a path;
+    a relative path is taken from the current directory).
+    """
+    project = config_mod.load(config_path)
+    socket = project.tmux_socket if tmux_socket is None else tmux_socket
+    if socket and "/" in socket:
+        socket = os.path.abspath(os.path.expanduser(socket))
+    return project, TmuxServer(socket)
+
+
+def read_status(project, server: TmuxServer) -> tuple:
+    """``(rows, lines)``: one tmux call, nothing written."""
+    live = server.sessions()
+    row_list = status.rows(project, live)
+    index = state.read_phase_index(project) if project.phases else 0
+    return row_list, status.render(project, row_list, index)
+
+
+def converge(project, server: TmuxServer, names: list | None, desired: str, check_mode: bool = False,
+             report=None) -> tuple:
+    """Bring the named agents (all when empty) to ``desired``.
+
+    Returns ``(actions, before, after)`` where ``before``/``after`` are the sorted names of
+    the project's sessions. In check mode ``after`` is predicted and nothing is touched.
+    """
+    agents = project.select(names)
+    live = server.sessions()
+    own = {project.session_name(a) for a in project.agents}
+    before = sorted(n for n in live if n in own)
+    actions = sessions.plan(project, live, agents, desired)
+    if check_mode:
+        after = set(before)
+        for action in actions:
+            if action.verb == sessions.STOP:
+                after.discard(action.session)
+            elif action.verb in (sessions.START, sessions.RESTART):
+                after.add(action.session)
+        return actions, before, sorted(after)
+    done = {a.session for a in sessions.execute(project, server, actions, report=report)}
+    for action in actions:
+        if action.changes and action.session not in done:
+            action.verb, action.reason = sessions.NONE, "already in the desired state"
+    after = sorted(n for n in server.sessions() if n in own)
+    return actions, before, after

@@ -1,0 +1,52 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, agentloops.orchestrator contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The one exception family of the engine core.
+
+Every domain failure raises an ``OrchestratorError`` (or a subclass); modules map it to
+``fail_json`` in one place and the CLI prints it on stderr. Nothing here imports Ansible.
+"""
+
+from __future__ import annotations
+
+__metaclass__ = type
+
+
+class OrchestratorError(Exception):
+    """Base class of every error the engine reports to an operator."""
+
+
+class ConfigIssue:
+    """One problem found in a configuration file, with its position."""
+
+    __slots__ = ("path", "line", "col", "key", "message")
+
+    def __init__(self, path: str, line: int, col: int, key: str, message: str) -> None:
+        self.path = path
+        self.line = line
+        self.col = col
+        self.key = key
+        self.message = message
+
+    def __str__(self) -> str:
+        where = "%s:%d:%d" % (self.path, self.line, self.col)
+        return "%s: %s: %s" % (where, self.key, self.message) if self.key else "%s: %s" % (where, self.message)
+
+    def as_dict(self) -> dict:
+        return {"path": self.path, "line": self.line, "col": self.col, "key": self.key, "message": self.message}
+
+
+class ConfigError(OrchestratorError):
+    """A configuration file is unreadable or invalid; carries every issue found."""
+
+    def __init__(self, issues: list) -> None:
+        self.issues = list(issues)
+        super().__init__("\n".join(str(i) for i in self.issues))
+
+
+class TmuxError(OrchestratorError):
+    """tmux refused or failed an operation."""
+
+
+class StateError(OrchestratorError):
+    """A state file of a project is unreadable or invalid."""

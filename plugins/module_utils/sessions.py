@@ -1,0 +1,149 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, agentloops.orchestrator contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Session lifecycle: plan what ``up``/``down``/restart would do, then do exactly that.
+
+Planning reads one snapshot of the server and writes nothing, so check mode is the plan
+itself. Only ``<prefix><agent>`` sessions of the project's own config are ever touched.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+
+from .config import Agent, Project
+from .fsutil import locked
+from .state import lock_path
+from .tmux import TmuxServer
+
+__metaclass__ = type
+
+START, STOP, RESTART, NONE, SKIP = "start", "stop", "restart", "none", "skip"
+STATES = ("started", "stopped", "restarted")
+
+# Environment of the caller that must not leak into agents.
+_DROP_ENV_PREFIXES = ("ANSIBLE_", "_ANSIBLE_")
+_DROP_ENV = frozenset(("TMUX", "TMUX_PANE"))
+
+
+class Action:
+    """What the engine does (or would do) to one agent's session."""
+
+    __slots__ = ("agent", "session", "verb", "reason", "session_id")
+
+    def __init__(self, agent: Agent, session: str, verb: str, reason: str = "", session_id: str = "") -> None:
+        self.agent = agent
+        self.session = session
+        self.verb = verb
+        self.reason = reason
+        self.session_id = session_id
+
+    @property
+    def changes(self) -> bool:
+        return self.verb in (START, STOP, RESTART)
+
+    def as_dict(self) -> dict:
+        return {"agent": self.agent.name, "session": self.session, "action": self.verb,
+                "reason": self.reason}
+
+
+def unsupported_reason(agent: Agent) -> str:
+    """Why this engine version cannot start the agent yet ("" when it can)."""
+    if agent.kind == "loop":
+        return "loop agents are run by the loop runner, which this engine version does not have yet"
+    if agent.builtin:
+        return "builtin service %r is not in this engine version yet" % agent.builtin
+    return ""
+
+
+def startable(agents: list) -> list:
+    """Start order: config order, with the builtin watchdog last (it watches the others)."""
+    return sorted(agents, key=lambda a: a.builtin == "watchdog")
+
+
+def plan(project: Project, live: dict, agents: list, state: str) -> list:
+    """Actions that bring ``agents`` to ``state`` given ``live`` sessions (by name)."""
+    if state not in STATES:
+        raise ValueError("state must be one of %s" % ", ".join(STATES))
+    actions = []
+    for agent in (startable(agents) if state != "stopped" else agents):
+        name = project.session_name(agent)
+        sess = live.get(name)
+        sid = sess.id if sess else ""
+        if state == "stopped":
+            actions.append(Action(agent, name, STOP if sess else NONE, "" if sess else "not running", sid))
+            continue
+        if not agent.enabled:
+            actions.append(Action(agent, name, SKIP, "disabled in config", sid))
+            continue
+        why = unsupported_reason(agent)
+        if why:
+            actions.append(Action(agent, name, SKIP, why, sid))
+        elif state == "started" and sess:
+            actions.append(Action(agent, name, NONE, "already running", sid))
+        else:
+            actions.append(Action(agent, name, RESTART if sess else START, "", sid))
+    return actions
+
+
+def command_for(project: Project, agent: Agent) -> str:
+    """The shell command of an agent's session.
+
+    A backend's ``bin`` is shell text (the demo backend is ``echo ... ; exec sleep``);
+    every argument after it is quoted, so config values are data, not code.
+    """
+    if agent.is_service:
+        return agent.command
+    backend = project.backends[agent.backend]
+    argv = list(backend.args)
+    if backend.model_arg and agent.model:
+        argv += [backend.model_arg, agent.model]
+    return backend.bin + ("" if not argv else " " + shlex.join(argv))
+
+
+def environment_for(project: Project, agent: Agent, base: dict | None = None) -> dict:
+    """The full environment of an agent's process: the caller's, less tmux/Ansible
+    internals, plus the project's identity and the agent's own ``env`` (``~`` expanded)."""
+    base = dict(os.environ if base is None else base)
+    env = {k: v for k, v in base.items()
+           if k not in _DROP_ENV and not k.startswith(_DROP_ENV_PREFIXES)}
+    env.update({
+        "AGENTLOOPS_PROJECT": project.name,
+        "AGENTLOOPS_AGENT": agent.name,
+        "AGENTLOOPS_CONFIG": project.config_path,
+        "AGENTLOOPS_STATE_DIR": project.state_dir,
+        "AGENTLOOPS_LOG_DIR": project.log_dir,
+    })
+    for key, value in agent.env.items():
+        env[key] = os.path.expanduser(value) if value.startswith("~") else value
+    return env
+
+
+def execute(project: Project, server: TmuxServer, actions: list, report=None) -> list:
+    """Carry out ``actions`` under the project's lock; ``report(action)`` is called before
+    each change (the CLI prints from it). Returns the actions that changed something.
+
+    The live sessions are read again under the lock, so two concurrent runs do not both
+    start the same agent.
+    """
+    done = []
+    with locked(lock_path(project)):
+        live = server.sessions()
+        for action in actions:
+            if not action.changes:
+                continue
+            sess = live.get(action.session)
+            if action.verb == STOP and not sess:
+                continue
+            if action.verb == START and sess:
+                continue
+            if report is not None:
+                report(action)
+            if action.verb in (STOP, RESTART) and sess:
+                server.kill(sess.id)
+            if action.verb in (START, RESTART):
+                action.session_id = server.start(action.session, command_for(project, action.agent),
+                                                 project.root, environment_for(project, action.agent))
+            done.append(action)
+    return done

@@ -1,0 +1,79 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, agentloops.orchestrator contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What runs: one row per agent, and the status table of ``agents.py status``.
+
+The table is the seed's format, byte for byte: a phase header when the config has phases,
+then aligned columns AGENT KIND BACKEND MODEL WATCH STATE.
+"""
+
+from __future__ import annotations
+
+from .config import Project
+
+__metaclass__ = type
+
+COLUMNS = ("AGENT", "KIND", "BACKEND", "MODEL", "WATCH", "STATE")
+
+
+class Row:
+    """One agent as status sees it."""
+
+    __slots__ = ("agent", "kind", "backend", "model", "watch", "state", "enabled", "session",
+                 "running", "session_id", "created", "pid", "command")
+
+    def __init__(self, **kw) -> None:
+        for key in self.__slots__:
+            setattr(self, key, kw.get(key))
+
+    def cells(self) -> tuple:
+        return (self.agent, self.kind, self.backend, self.model, self.watch, self.state)
+
+    def as_dict(self) -> dict:
+        return {k: getattr(self, k) for k in self.__slots__}
+
+
+def rows(project: Project, live: dict) -> list:
+    """Rows for every agent in config order, from one snapshot of the server's sessions."""
+    out = []
+    for agent in project.agents:
+        name = project.session_name(agent)
+        sess = live.get(name)
+        pane = sess.first_pane if sess else None
+        if sess:
+            state = "RUNNING"
+            if not agent.enabled:
+                state += " (disabled)"
+            if not agent.is_service and pane is not None:
+                state += " [%s]" % pane.current_command
+        else:
+            state = "stopped" if agent.enabled else "stopped (disabled)"
+        service = agent.is_service
+        out.append(Row(
+            agent=agent.name, kind=agent.kind,
+            backend="-" if service else agent.backend, model="-" if service else (agent.model or "-"),
+            watch="-" if service else agent.watch, state=state, enabled=agent.enabled, session=name,
+            running=sess is not None, session_id=sess.id if sess else None,
+            created=sess.created if sess else None, pid=pane.pid if pane else None,
+            command=pane.current_command if pane else None))
+    return out
+
+
+def phase_header(project: Project, index: int) -> str | None:
+    if not project.phases:
+        return None
+    phase = project.phases[index]
+    return "phase: %s [%d/%d] plan=%s (in progress)" % (phase.name, index + 1, len(project.phases), phase.plan)
+
+
+def table(rows_: list) -> list:
+    """Aligned lines: each column as wide as its widest cell plus two spaces; the last
+    column is not padded (no trailing blanks)."""
+    grid = [COLUMNS] + [r.cells() for r in rows_]
+    widths = [max(len(line[i]) for line in grid) + 2 for i in range(len(COLUMNS) - 1)]
+    return ["".join(cell.ljust(w) for cell, w in zip(line, widths)) + line[-1] for line in grid]
+
+
+def render(project: Project, rows_: list, phase_index: int) -> list:
+    header = phase_header(project, phase_index)
+    return ([header] if header else []) + table(rows_)

@@ -1,0 +1,177 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, agentloops.orchestrator contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The tmux driver: one server (default, ``-L name`` or ``-S path``), exact names only.
+
+Reads are one ``list-panes -a`` call for every session and pane of the server, so the cost
+of ``status`` does not grow with the number of agents. Writes go through libtmux, imported
+only when something is written (it is the heaviest import of the engine). Sessions are
+stopped by their id (``$N``), never by a name, so ``foo`` can never hit ``foobar``.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+from .errors import TmuxError
+
+__metaclass__ = type
+
+_FIELDS = ("session_name", "session_id", "session_created", "window_index", "pane_index",
+           "pane_id", "pane_pid", "pane_current_command", "pane_dead", "pane_dead_status",
+           "window_activity")
+_FORMAT = "\t".join("#{%s}" % f for f in _FIELDS)
+_NO_SERVER = ("no server running", "error connecting to", "server exited unexpectedly")
+
+
+class Pane:
+    __slots__ = ("id", "pid", "current_command", "dead", "dead_status", "window_index", "index",
+                 "activity")
+
+    def __init__(self, id: str, pid: int, current_command: str, dead: bool, dead_status: int | None,
+                 window_index: int, index: int, activity: int) -> None:
+        self.id = id
+        self.pid = pid
+        self.current_command = current_command
+        self.dead = dead
+        self.dead_status = dead_status
+        self.window_index = window_index
+        self.index = index
+        self.activity = activity
+
+    def as_dict(self) -> dict:
+        return {k: getattr(self, k) for k in self.__slots__}
+
+
+class Session:
+    """A snapshot of one tmux session: name, id, creation time and panes (first pane first)."""
+
+    __slots__ = ("name", "id", "created", "panes")
+
+    def __init__(self, name: str, id: str, created: int, panes: list) -> None:
+        self.name = name
+        self.id = id
+        self.created = created
+        self.panes = panes
+
+    @property
+    def first_pane(self) -> Pane | None:
+        return self.panes[0] if self.panes else None
+
+    def as_dict(self) -> dict:
+        return {"name": self.name, "id": self.id, "created": self.created,
+                "panes": [p.as_dict() for p in self.panes]}
+
+
+def _int(value: str, default: int = 0) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        return default
+
+
+def parse_panes(output: str) -> dict:
+    """Sessions by exact name from ``list-panes -a -F _FORMAT`` output."""
+    sessions: dict = {}
+    for line in output.splitlines():
+        parts = line.split("\t")
+        if len(parts) != len(_FIELDS):
+            continue
+        (name, sid, created, widx, pidx, pane_id, pid, cmd, dead, dead_status, activity) = parts
+        sess = sessions.get(name)
+        if sess is None:
+            sess = sessions[name] = Session(name, sid, _int(created), [])
+        sess.panes.append(Pane(pane_id, _int(pid), cmd, dead == "1",
+                               _int(dead_status) if dead_status != "" else None,
+                               _int(widx), _int(pidx), _int(activity)))
+    for sess in sessions.values():
+        sess.panes.sort(key=lambda p: (p.window_index, p.index))
+    return sessions
+
+
+class TmuxServer:
+    """One tmux server. ``socket``: "" the default server, a name (``-L``), or a path (``-S``)."""
+
+    def __init__(self, socket: str = "", tmux_bin: str = "tmux") -> None:
+        self.socket = socket
+        self.tmux_bin = tmux_bin
+        self._libtmux_server = None
+
+    @property
+    def socket_args(self) -> list:
+        if not self.socket:
+            return []
+        return ["-S", self.socket] if "/" in self.socket else ["-L", self.socket]
+
+    def describe(self) -> str:
+        if not self.socket:
+            return "the default tmux server"
+        return "tmux server %s %s" % tuple(self.socket_args)
+
+    def _run(self, *args: str) -> subprocess.CompletedProcess:
+        try:
+            return subprocess.run([self.tmux_bin] + self.socket_args + list(args), capture_output=True,
+                                  text=True, errors="replace", stdin=subprocess.DEVNULL, check=False)
+        except OSError as exc:
+            raise TmuxError("cannot run %s: %s" % (self.tmux_bin, exc.strerror or exc)) from None
+
+    def sessions(self) -> dict:
+        """Every session of the server with its panes, by exact name, in ONE tmux call.
+
+        A server that is not running has no sessions (that is not an error).
+        """
+        proc = self._run("list-panes", "-a", "-F", _FORMAT)
+        if proc.returncode != 0:
+            if any(marker in proc.stderr for marker in _NO_SERVER):
+                return {}
+            raise TmuxError("%s: list-panes failed: %s" % (self.describe(), proc.stderr.strip()))
+        return parse_panes(proc.stdout)
+
+    @property
+    def _server(self):
+        if self._libtmux_server is None:
+            import libtmux  # deferred: heavy, and only writers need it
+
+            kwargs = {"tmux_bin": self.tmux_bin}
+            if "/" in self.socket:
+                kwargs["socket_path"] = self.socket
+            elif self.socket:
+                kwargs["socket_name"] = self.socket
+            self._libtmux_server = libtmux.Server(**kwargs)
+        return self._libtmux_server
+
+    def start(self, name: str, command: str, cwd: str, environment: dict) -> str:
+        """Create detached session ``name`` running ``command``; return its id (``$N``).
+
+        The environment is passed explicitly: a tmux server keeps the environment of the
+        process that started it, which may be long gone or quite different from ours.
+        A duplicate name is refused by tmux itself (exact match), so a concurrent start of
+        the same agent cannot create a second session.
+        """
+        args = ["-d", "-P", "-F", "#{session_id}", "-s", name, "-c", cwd]
+        for key in sorted(environment):
+            args.append("-e%s=%s" % (key, environment[key]))
+        args.append(command)
+        saved_tmux = os.environ.pop("TMUX", None)  # else tmux refuses nesting
+        try:
+            proc = self._server.cmd("new-session", *args)
+        finally:
+            if saved_tmux is not None:
+                os.environ["TMUX"] = saved_tmux
+        if proc.returncode != 0 or not proc.stdout:
+            err = " ".join(proc.stderr).strip() or "exit %s" % proc.returncode
+            raise TmuxError("%s: cannot start session %s: %s" % (self.describe(), name, err))
+        return proc.stdout[0].strip()
+
+    def kill(self, session_id: str) -> bool:
+        """Kill a session by id; False when it was already gone."""
+        if not session_id.startswith("$"):
+            raise TmuxError("refusing to kill %r: sessions are killed by id ($N) only" % session_id)
+        proc = self._server.cmd("kill-session", "-t", session_id)
+        if proc.returncode != 0:
+            err = " ".join(proc.stderr)
+            if "can't find session" in err or any(m in err for m in _NO_SERVER):
+                return False
+            raise TmuxError("%s: cannot kill session %s: %s" % (self.describe(), session_id, err.strip()))
+        return True
