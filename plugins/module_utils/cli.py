@@ -90,7 +90,7 @@ def main(argv: list, engine_root: str) -> int:
             out.write("%s: OK — %d agent(s), %d phase(s)\n" % (
                 os.path.relpath(project.config_path), len(project.agents), len(project.phases)))
         elif command == "status":
-            _rows, lines = engine.read_status(project, server)
+            _rows, lines, _index = engine.read_status(project, server)
             out.write("\n".join(lines) + "\n")
         else:
             def report(action) -> None:

@@ -461,7 +461,7 @@ def parse(text: str, path: str) -> Project:
             agents.append(agent)
 
     if check.issues:
-        raise ConfigError(check.issues)
+        raise ConfigError(sorted(check.issues, key=lambda i: (i.line, i.col)))
     return Project(
         config_path=path, root=root, name=name, session_prefix=prefix,
         log_dir=resolve_path(root, _s(project_t, "log_dir", ".ao-state")),

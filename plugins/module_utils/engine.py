@@ -29,11 +29,11 @@ def open_project(config_path: str, tmux_socket: str | None = None) -> tuple:
 
 
 def read_status(project, server: TmuxServer) -> tuple:
-    """``(rows, lines)``: one tmux call, nothing written."""
+    """``(rows, lines, phase_index)``: one tmux call, nothing written."""
     live = server.sessions()
     row_list = status.rows(project, live)
     index = state.read_phase_index(project) if project.phases else 0
-    return row_list, status.render(project, row_list, index)
+    return row_list, status.render(project, row_list, index), index
 
 
 def converge(project, server: TmuxServer, names: list | None, desired: str, check_mode: bool = False,

@@ -1,0 +1,48 @@
+# agentloops.orchestrator — quick start: `make demo`, `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+LINK := .build/collections/ansible_collections/agentloops/orchestrator
+PYTEST := $(BIN)/python -m pytest
+
+.PHONY: setup demo test test-unit test-integration test-playbooks test-sanity test-lint test-molecule bench clean
+
+setup: $(STAMP) $(LINK)
+
+$(STAMP): requirements.txt requirements-test.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt -r requirements-test.txt
+	touch $@
+
+# The playbooks and tests find the collection by its FQCN through this link.
+$(LINK):
+	mkdir -p $(dir $(LINK))
+	ln -sfn ../../../.. $(LINK)
+
+demo: setup
+	$(BIN)/python scripts/demo.py
+
+test: setup test-unit test-integration test-sanity test-lint test-molecule
+
+test-unit: setup
+	$(PYTEST) -q tests/unit
+
+test-integration: setup
+	$(PYTEST) -q tests/integration
+
+test-sanity: setup
+	scripts/ansible-test-sanity.sh
+
+test-lint: setup
+	$(BIN)/ansible-lint --offline --profile production
+
+test-molecule: setup
+	cd extensions && ../$(BIN)/molecule test --all
+
+bench: setup
+	$(BIN)/python bench/status_and_run.py
+
+clean:
+	rm -rf .build tests/output

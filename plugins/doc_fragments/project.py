@@ -1,0 +1,36 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, agentloops.orchestrator contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+
+class ModuleDocFragment(object):
+
+    # Options shared by every module that acts on one project.
+    DOCUMENTATION = r'''
+options:
+  project_dir:
+    description:
+      - The project's folder on the target host (the folder that holds C(agents.toml)).
+      - Required unless O(config) is given.
+    type: path
+  config:
+    description:
+      - The project's C(agents.toml). Defaults to C(agents.toml) in O(project_dir).
+      - Relative paths inside the file (C(log_dir), C(state_dir), a socket path) are taken
+        from the file's folder.
+    type: path
+  tmux_socket:
+    description:
+      - The tmux server to use, overriding the config's C(tmux_socket).
+      - An empty string is the user's default server, a bare name is C(tmux -L NAME),
+        a path (containing C(/)) is C(tmux -S PATH).
+      - When omitted, the config's C(tmux_socket) applies.
+    type: str
+requirements:
+  - tmux >= 3.0 on the target host
+  - the Python libraries C(libtmux) and C(tomlkit) on the target host
+'''

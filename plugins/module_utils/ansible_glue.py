@@ -1,0 +1,41 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, agentloops.orchestrator contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What every module of the collection shares: the project options and the one place where
+an engine error becomes ``fail_json``. The engine core itself never imports Ansible; this
+file is the seam."""
+
+from __future__ import absolute_import, division, print_function
+
+import os
+
+from ansible_collections.agentloops.orchestrator.plugins.module_utils.errors import (
+    ConfigError,
+    OrchestratorError,
+)
+
+__metaclass__ = type
+
+PROJECT_ARGS = dict(
+    project_dir=dict(type="path"),
+    config=dict(type="path"),
+    tmux_socket=dict(type="str"),
+)
+PROJECT_REQUIRED_ONE_OF = [("project_dir", "config")]
+
+
+def config_path(params):
+    """The agents.toml a module acts on, from O(config) or O(project_dir)."""
+    return params.get("config") or os.path.join(params["project_dir"], "agents.toml")
+
+
+def run(module, body):
+    """Run ``body()`` and exit with its result; any engine error fails the task cleanly
+    (with every config issue as data when the config is invalid)."""
+    try:
+        result = body()
+    except ConfigError as exc:
+        module.fail_json(msg=str(exc), issues=[i.as_dict() for i in exc.issues])
+    except OrchestratorError as exc:
+        module.fail_json(msg=str(exc))
+    module.exit_json(**result)

@@ -1,0 +1,175 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, agentloops.orchestrator contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: agent_session
+short_description: Start, stop or restart a project's agents in tmux
+version_added: 0.1.0
+description:
+  - Brings one, several or all agents of a project (its C(agents.toml)) to a state, in one
+    module call, each agent in its own tmux session named C(<session_prefix><agent>).
+  - Reads every session of the tmux server in one call, plans, then acts only on the
+    project's own session names (exact matches); other sessions on the same server are
+    never touched.
+  - Starting an agent that runs already, or stopping one that is stopped, changes nothing.
+  - Disabled agents are not started. Loop agents and builtin services are reported as
+    skipped by this engine version.
+author:
+  - agentloops.orchestrator contributors
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - agentloops.orchestrator.project
+attributes:
+  check_mode:
+    support: full
+    details: Reads the tmux server and reports the sessions that would start or stop.
+  diff_mode:
+    support: full
+    details: Shows the project's session names before and after.
+  platform:
+    platforms: posix
+options:
+  agents:
+    description:
+      - Names of the agents to act on. All agents of the config when empty.
+      - An unknown name fails the task before anything changes.
+    type: list
+    elements: str
+    default: []
+  state:
+    description:
+      - V(started) starts enabled agents that are not running.
+      - V(stopped) kills the agents' sessions.
+      - V(restarted) kills (when running) and starts each enabled agent; always changes.
+    type: str
+    choices: [started, stopped, restarted]
+    default: started
+seealso:
+  - module: agentloops.orchestrator.agent_session_info
+'''
+
+EXAMPLES = r'''
+- name: Start every enabled agent of a project
+  agentloops.orchestrator.agent_session:
+    project_dir: /home/loops/cc-ci
+    state: started
+
+- name: Restart two agents on a private tmux server
+  agentloops.orchestrator.agent_session:
+    project_dir: /home/loops/cc-ci
+    agents: [builder, adversary]
+    state: restarted
+    tmux_socket: loops
+
+- name: Stop all agents, showing the sessions that go away
+  agentloops.orchestrator.agent_session:
+    config: /home/loops/cc-ci/agents.toml
+    state: stopped
+  diff: true
+'''
+
+RETURN = r'''
+agents:
+  description: One entry per selected agent, in start order.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    agent:
+      description: The agent's name.
+      type: str
+      sample: builder
+    session:
+      description: The agent's tmux session name.
+      type: str
+      sample: cc-ci-builder
+    action:
+      description: What was done (or would be done in check mode).
+      type: str
+      choices: [start, stop, restart, none, skip]
+      sample: start
+    reason:
+      description: Why nothing was done, for V(none) and V(skip).
+      type: str
+      sample: already running
+  sample:
+    - {agent: worker, session: demo-worker, action: start, reason: ""}
+sessions_before:
+  description: The project's session names before the task.
+  returned: always
+  type: list
+  elements: str
+  sample: []
+sessions_after:
+  description: The project's session names after the task (predicted in check mode).
+  returned: always
+  type: list
+  elements: str
+  sample: [demo-worker]
+tmux_server:
+  description: The tmux server acted on.
+  returned: always
+  type: str
+  sample: tmux server -L loops
+'''
+
+import traceback
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.agentloops.orchestrator.plugins.module_utils import ansible_glue, engine
+
+try:
+    import libtmux  # noqa: F401  (the engine imports it lazily when it writes)
+except ImportError:
+    HAS_LIBTMUX = False
+    LIBTMUX_IMPORT_ERROR = traceback.format_exc()
+else:
+    HAS_LIBTMUX = True
+    LIBTMUX_IMPORT_ERROR = None
+
+
+def _diff_text(project_name, sessions):
+    return "".join("%s\n" % s for s in sessions) or "(no sessions of %s)\n" % project_name
+
+
+def converge(module):
+    params = module.params
+    project, server = engine.open_project(ansible_glue.config_path(params), params["tmux_socket"])
+    actions, before, after = engine.converge(project, server, params["agents"], params["state"],
+                                             check_mode=module.check_mode)
+    result = dict(
+        changed=any(a.changes for a in actions),
+        agents=[a.as_dict() for a in actions],
+        sessions_before=before,
+        sessions_after=after,
+        tmux_server=server.describe(),
+    )
+    if module._diff:
+        result["diff"] = dict(before=_diff_text(project.name, before), after=_diff_text(project.name, after),
+                              before_header="%s sessions" % project.name,
+                              after_header="%s sessions" % project.name)
+    return result
+
+
+def main():
+    argument_spec = dict(ansible_glue.PROJECT_ARGS)
+    argument_spec.update(
+        agents=dict(type="list", elements="str", default=[]),
+        state=dict(type="str", choices=["started", "stopped", "restarted"], default="started"),
+    )
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
+                           required_one_of=ansible_glue.PROJECT_REQUIRED_ONE_OF)
+    if not HAS_LIBTMUX:
+        module.fail_json(msg=missing_required_lib("libtmux"), exception=LIBTMUX_IMPORT_ERROR)
+    ansible_glue.run(module, lambda: converge(module))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,106 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, agentloops.orchestrator contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Shared fixtures. Every tmux server a test uses is private: a socket path inside the
+test's own temp dir, killed (by that socket) when the test ends. No test reads or touches
+the default tmux server."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+COLLECTIONS = os.path.join(REPO, ".build", "collections")
+if not os.path.isdir(os.path.join(COLLECTIONS, "ansible_collections", "agentloops", "orchestrator")):
+    raise RuntimeError("run `make setup` first: %s does not link the collection" % COLLECTIONS)
+if COLLECTIONS not in sys.path:
+    sys.path.insert(0, COLLECTIONS)
+
+
+class PrivateTmux:
+    """A tmux server on a socket path of the test's own."""
+
+    def __init__(self, socket: str) -> None:
+        self.socket = socket
+
+    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        return subprocess.run(["tmux", "-S", self.socket] + list(args), capture_output=True, text=True,
+                              check=check, stdin=subprocess.DEVNULL)
+
+    def sessions(self) -> dict:
+        """name -> (id, created, first pane pid, current command)"""
+        proc = self.run("list-panes", "-a", "-F",
+                        "#{session_name}\t#{session_id}\t#{session_created}\t#{pane_pid}\t#{pane_current_command}",
+                        check=False)
+        if proc.returncode != 0:
+            return {}
+        out = {}
+        for line in proc.stdout.splitlines():
+            name, sid, created, pid, cmd = line.split("\t")
+            out.setdefault(name, (sid, int(created), int(pid), cmd))
+        return out
+
+    def new(self, name: str, command: str = "sleep 100000") -> None:
+        """Start a session and wait until its program runs (until then tmux reports its
+        own name as the pane's command)."""
+        self.run("new-session", "-d", "-s", name, command)
+        program = command.split()[0]
+        deadline = time.monotonic() + 5
+        while self.sessions().get(name, (0, 0, 0, ""))[3] != program and time.monotonic() < deadline:
+            time.sleep(0.02)
+
+    def kill_server(self) -> None:
+        if os.path.exists(self.socket):
+            self.run("kill-server", check=False)
+
+
+@pytest.fixture
+def tmux(tmp_path):
+    # Short path: unix socket paths are limited to ~107 bytes.
+    sock_dir = tmp_path / "s"
+    sock_dir.mkdir()
+    server = PrivateTmux(str(sock_dir / "tmux.sock"))
+    yield server
+    server.kill_server()
+
+
+DEMO_CONFIG = """
+[project]
+name = "scratch"
+session_prefix = "t-scratch-"
+tmux_socket = "{socket}"
+
+[agents.worker]
+kind = "persistent"
+backend = "demo"
+model = "demo-1"
+watch = "heal"
+
+[agents.helper]
+kind = "service"
+command = "exec sleep 100000"
+
+[agents.spare]
+kind = "persistent"
+backend = "demo"
+enabled = false
+
+[agents.watchdog]
+kind = "service"
+builtin = "watchdog"
+"""
+
+
+@pytest.fixture
+def demo_project(tmp_path, tmux):
+    """A project folder with four agents (one disabled, one builtin) on the private server."""
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "agents.toml").write_text(textwrap.dedent(DEMO_CONFIG.format(socket=tmux.socket)))
+    return project

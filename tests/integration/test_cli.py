@@ -1,0 +1,97 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, agentloops.orchestrator contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""``agents.py`` as operators run it: a subprocess, from a project folder, real tmux."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def agents_py(cwd, *args, script=os.path.join(REPO, "agents.py"), extra=()):
+    return subprocess.run([sys.executable, *extra, script, *args], cwd=cwd, capture_output=True, text=True,
+                          stdin=subprocess.DEVNULL, timeout=60)
+
+
+def test_validate_ok_and_errors(demo_project):
+    ok = agents_py(demo_project, "validate")
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout == "agents.toml: OK — 4 agent(s), 0 phase(s)\n"
+    (demo_project / "agents.toml").write_text('[agents.w]\nkind = "persistent"\nbackend = "nope"\n  typo = 1\n')
+    bad = agents_py(demo_project, "validate")
+    assert bad.returncode == 2
+    assert bad.stdout == ""
+    lines = bad.stderr.splitlines()
+    assert lines[0].endswith("agents.toml:3:1: agents.w.backend: unknown backend 'nope' (known: aider, claude, "
+                             "codex, demo)")
+    assert lines[1].endswith("agents.toml:4:3: agents.w.typo: unknown key (known: backend, builtin, command, "
+                             "description, enabled, env, kickoff, kind, model, watch)")
+
+
+def test_up_status_down_output(demo_project, tmux):
+    up = agents_py(demo_project, "up")
+    assert up.returncode == 0, up.stderr
+    assert up.stdout.splitlines() == [
+        "starting t-scratch-worker (demo, demo-1)",
+        "starting t-scratch-helper",
+        "skipping t-scratch-watchdog: builtin service 'watchdog' is not in this engine version yet",
+    ]
+    status = agents_py(demo_project, "status")
+    assert status.returncode == 0
+    assert status.stdout == (
+        "AGENT     KIND        BACKEND  MODEL   WATCH  STATE\n"
+        "worker    persistent  demo     demo-1  heal   RUNNING [sleep]\n"
+        "helper    service     -        -       -      RUNNING\n"
+        "spare     persistent  demo     -       none   stopped (disabled)\n"
+        "watchdog  service     -        -       -      stopped\n")
+    again = agents_py(demo_project, "up")
+    assert not any(line.startswith("starting") for line in again.stdout.splitlines())
+    down = agents_py(demo_project, "down")
+    assert down.stdout == "killing t-scratch-worker\nkilling t-scratch-helper\n"
+    assert tmux.sessions() == {}
+    assert agents_py(demo_project, "down").stdout == ""
+
+
+def test_tmux_socket_override(demo_project, tmp_path, tmux):
+    other = str(tmp_path / "s" / "other.sock")
+    try:
+        up = agents_py(demo_project, "--tmux-socket", other, "up", "helper")
+        assert up.stdout == "starting t-scratch-helper\n"
+        assert tmux.sessions() == {}
+        assert "RUNNING" in agents_py(demo_project, "--tmux-socket=%s" % other, "status").stdout
+    finally:
+        subprocess.run(["tmux", "-S", other, "kill-server"], capture_output=True)
+
+
+def test_usage_errors():
+    assert agents_py(REPO, "--help").returncode == 0
+    for args in ([], ["frobnicate"], ["--bogus", "status"], ["status", "extra"], ["--config"]):
+        proc = agents_py(REPO, *args)
+        assert proc.returncode == 2, args
+        assert "agents.py: error:" in proc.stderr
+
+
+def test_runs_as_engine_submodule_without_ansible(demo_project, tmux):
+    """A project checkout: engine/ holds only the shim and the core; status must import
+    neither Ansible nor libtmux (the read path stays light)."""
+    engine_dir = demo_project / "engine"
+    shutil.copytree(os.path.join(REPO, "plugins", "module_utils"), engine_dir / "plugins" / "module_utils",
+                    ignore=shutil.ignore_patterns("__pycache__", "ansible_glue.py"))
+    shutil.copy(os.path.join(REPO, "agents.py"), engine_dir / "agents.py")
+    script = str(engine_dir / "agents.py")
+    proc = agents_py(demo_project, "status", script=script, extra=("-X", "importtime"))
+    assert proc.returncode == 0, proc.stderr
+    imported = [line.split("|")[-1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")]
+    assert "tomllib" in imported
+    assert not [m for m in imported if m.split(".")[0] in ("ansible", "libtmux", "tomlkit")]
+    # from a sub folder, the config beside the engine is found
+    sub = demo_project / "docs"
+    sub.mkdir()
+    up = agents_py(sub, "up", "worker", script=script)
+    assert up.stdout == "starting t-scratch-worker (demo, demo-1)\n", up.stderr
+    assert "t-scratch-worker" in tmux.sessions()

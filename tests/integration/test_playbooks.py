@@ -1,0 +1,78 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, agentloops.orchestrator contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The playbooks as an operator runs them: from the repository root, `-e` only."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+PLAYBOOK = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
+
+
+def playbook(name, *extra, **evars):
+    args = [PLAYBOOK, "playbooks/%s.yml" % name, *extra]
+    for key, value in evars.items():
+        args += ["-e", "%s=%s" % (key, value)]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
+    env["ANSIBLE_FORCE_COLOR"] = "0"
+    proc = subprocess.run(args, cwd=REPO, capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL,
+                          timeout=300)
+    recap = re.search(r"localhost\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", proc.stdout)
+    return proc, (dict(zip(("ok", "changed", "unreachable", "failed"), map(int, recap.groups()))) if recap else None)
+
+
+def test_run_check_run_again_status_teardown(demo_project, tmux):
+    common = {"project_dir": str(demo_project), "tmux_socket": tmux.socket}
+
+    proc, recap = playbook("run", "--check", "--diff", **common)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert recap["changed"] == 1
+    assert "+t-scratch-worker" in proc.stdout
+    assert tmux.sessions() == {}, "--check must start nothing"
+
+    proc, recap = playbook("run", **common)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert recap["changed"] == 1 and recap["failed"] == 0
+    assert set(tmux.sessions()) == {"t-scratch-worker", "t-scratch-helper"}
+    ids = tmux.sessions()
+
+    proc, recap = playbook("run", **common)
+    assert proc.returncode == 0
+    assert recap["changed"] == 0, "a second run changes nothing"
+    assert tmux.sessions() == ids
+
+    proc, recap = playbook("status", **common)
+    assert proc.returncode == 0
+    assert recap["changed"] == 0
+    assert re.search(r"worker\s+persistent\s+demo\s+demo-1\s+heal\s+RUNNING \[sleep\]", proc.stdout)
+
+    proc, recap = playbook("teardown", "--check", **common)
+    assert recap["changed"] == 1 and tmux.sessions() == ids
+
+    proc, recap = playbook("teardown", **common)
+    assert proc.returncode == 0 and recap["changed"] == 1
+    assert tmux.sessions() == {}
+    assert re.search(r"worker\s+persistent\s+demo\s+demo-1\s+heal\s+stopped", proc.stdout)
+
+    proc, recap = playbook("teardown", **common)
+    assert recap["changed"] == 0
+
+
+def test_bad_config_fails_the_play_and_starts_nothing(demo_project, tmux):
+    (demo_project / "agents.toml").write_text('[agents."a b"]\nkind = "service"\ncommand = "sleep 9"\n')
+    proc, recap = playbook("run", project_dir=str(demo_project), tmux_socket=tmux.socket)
+    assert proc.returncode != 0
+    assert recap["failed"] == 1
+    assert "agents.toml:1:1: agents.\"a b\": agent names may hold only" in proc.stdout
+    assert tmux.sessions() == {}
+
+
+def test_role_argument_spec_rejects_missing_project_dir():
+    proc, recap = playbook("run")
+    assert proc.returncode != 0
+    assert "project_dir" in proc.stdout + proc.stderr

@@ -1,0 +1,244 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, agentloops.orchestrator contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+import os
+import textwrap
+
+import pytest
+
+from ansible_collections.agentloops.orchestrator.plugins.module_utils import config
+from ansible_collections.agentloops.orchestrator.plugins.module_utils.errors import ConfigError
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
+
+# The shape users already rely on (the product spec's agents.toml), verbatim.
+SPEC_EXAMPLE = '''
+[project]
+name = "cc-ci"
+session_prefix = "cc-ci-"
+log_dir = ".ao-state"        # relative paths are relative to the file's folder
+state_dir = "state"          # phase-idx, resume ids, watchdog lock and restart bookkeeping
+tmux_socket = ""             # "" default server; a bare name = tmux -L NAME; a path = tmux -S PATH
+
+[[phases]]
+name = "rcust"
+plan = "plan-phase-rcust.md"
+
+[[phases]]
+name = "poe2e"
+plan = "plan-phase-poe2e-end-to-end.md"
+
+[backends.claude]
+bin = "claude"
+args = ["--dangerously-skip-permissions"]
+model_arg = "--model"
+resume_arg = "--resume"
+prompt_delivery = "arg"      # arg | stdin | keys | exec
+
+[backends.demo]
+bin = "echo '[demo] agent up' ; exec sleep 1000000"
+prompt_delivery = "exec"
+
+[agents.orchestrator]
+kind = "persistent"          # persistent | loop | task | service
+backend = "claude"
+model = "claude-opus-4-8"
+watch = "heal"               # none | heal | heal+stall
+enabled = true
+kickoff = "kickoffs/orchestrator.md"   # optional template, rendered per phase
+
+[agents.orchestrator.env]
+CLAUDE_CONFIG_DIR = "~/.claude-orchestrator"
+
+[agents.cleanlogs]
+kind = "service"
+builtin = "cleanlogs"        # or: command = "any shell command" for a custom service
+
+[agents.watchdog]
+kind = "service"
+builtin = "watchdog"
+'''
+
+
+def parse(text, name="agents.toml", root="/srv/p"):
+    return config.parse(textwrap.dedent(text), os.path.join(root, name))
+
+
+def issues_of(text):
+    with pytest.raises(ConfigError) as info:
+        parse(text)
+    return info.value.issues
+
+
+def test_spec_example_validates_as_written():
+    project = parse(SPEC_EXAMPLE)
+    assert [a.name for a in project.agents] == ["orchestrator", "cleanlogs", "watchdog"]
+    assert [p.name for p in project.phases] == ["rcust", "poe2e"]
+    assert project.session_prefix == "cc-ci-"
+    assert project.session_name("watchdog") == "cc-ci-watchdog"
+    assert project.log_dir == "/srv/p/.ao-state"
+    assert project.state_dir == "/srv/p/state"
+    assert project.tmux_socket == ""
+    orch = project.agent("orchestrator")
+    assert (orch.kind, orch.backend, orch.model, orch.watch, orch.enabled) == (
+        "persistent", "claude", "claude-opus-4-8", "heal", True)
+    assert orch.env == {"CLAUDE_CONFIG_DIR": "~/.claude-orchestrator"}
+    assert project.agent("cleanlogs").builtin == "cleanlogs"
+    assert project.backends["demo"].prompt_delivery == "exec"
+    assert project.backends["claude"].args == ("--dangerously-skip-permissions",)
+
+
+def test_shipped_example_has_the_seed_agents_in_order():
+    project = config.load(os.path.join(REPO, "agents.example.toml"))
+    assert [a.name for a in project.agents] == [
+        "orchestrator", "builder", "adversary", "assistant", "upgrader", "report", "cleanlogs", "watchdog"]
+    assert [a.kind for a in project.agents] == [
+        "persistent", "loop", "loop", "persistent", "task", "task", "service", "service"]
+    assert "demo" in project.backends and project.backends["demo"].prompt_delivery == "exec"
+
+
+def test_minimal_config_gets_defaults():
+    project = parse('[project]\nsession_prefix = "x-"\n', root="/srv/myproj")
+    assert project.name == "myproj"
+    assert project.session_prefix == "x-"
+    assert project.agents == ()
+    assert project.log_dir == "/srv/myproj/.ao-state"
+
+
+def test_empty_file_defaults_prefix_to_folder_name():
+    project = parse("", root="/srv/alpha")
+    assert project.session_prefix == "alpha-"
+
+
+@pytest.mark.parametrize("socket, expected", [
+    ("loops", "loops"),
+    ("run/tmux.sock", "/srv/p/run/tmux.sock"),
+    ("/tmp/x.sock", "/tmp/x.sock"),
+])
+def test_socket_name_or_path(socket, expected):
+    assert parse('[project]\ntmux_socket = "%s"\n' % socket).tmux_socket == expected
+
+
+def test_invalid_toml_reports_line_and_column():
+    (issue,) = issues_of('[project]\nname = "x"\nsession_prefix = \n')
+    assert (issue.line, issue.col) == (3, 18)
+    assert "invalid TOML" in issue.message
+    assert str(issue).startswith("/srv/p/agents.toml:3:18: invalid TOML")
+
+
+def test_duplicate_agent_is_an_error_with_its_line():
+    (issue,) = issues_of('[agents.a]\nkind = "service"\ncommand = "x"\n\n[agents.a]\nkind = "service"\n')
+    assert issue.line == 5
+    assert "twice" in issue.message or "already" in issue.message
+
+
+def test_unknown_key_names_key_line_and_column():
+    (issue,) = issues_of('''
+        [agents.worker]
+        kind = "persistent"
+        backend = "demo"
+          modle = "x"
+        ''')
+    assert issue.key == "agents.worker.modle"
+    assert (issue.line, issue.col) == (5, 3)
+    assert "unknown key" in issue.message and "model" in issue.message
+
+
+def test_every_issue_is_reported_at_once():
+    issues = issues_of('''
+        [project]
+        session_prefix = "a.b"
+
+        [agents.one]
+        kind = "lop"
+        backend = "demo"
+
+        [agents.two]
+        kind = "persistent"
+        backend = "nosuch"
+        enabled = "yes"
+        ''')
+    keys = {i.key for i in issues}
+    assert {"project.session_prefix", "agents.one.kind", "agents.two.backend", "agents.two.enabled"} <= keys
+    by_key = {i.key: i for i in issues}
+    assert by_key["agents.one.kind"].line == 6
+    assert "unknown backend 'nosuch'" in by_key["agents.two.backend"].message
+    assert "must be a boolean, not a string" in by_key["agents.two.enabled"].message
+
+
+@pytest.mark.parametrize("name", ["a.b", "a:b", "a b", '"a\\tb"', "-lead"])
+def test_names_tmux_would_mangle_are_refused(name):
+    key = name if name.startswith('"') else '"%s"' % name
+    issues = issues_of('[agents.%s]\nkind = "service"\ncommand = "sleep 1"\n' % key)
+    assert any("agent names may hold only" in i.message for i in issues)
+    assert issues[0].line == 1
+
+
+@pytest.mark.parametrize("body, key, words", [
+    ('kind = "service"\nbackend = "demo"\ncommand = "x"', "agents.s.backend", "not allowed for a service"),
+    ('kind = "service"', "agents.s", "exactly one of 'builtin'"),
+    ('kind = "service"\nbuiltin = "cron"', "agents.s.builtin", "must be one of watchdog, cleanlogs"),
+    ('kind = "persistent"', "agents.s", "missing required key 'backend'"),
+    ('backend = "demo"', "agents.s", "missing required key 'kind'"),
+    ('kind = "task"\nbackend = "demo"\nwatch = "always"', "agents.s.watch", "must be one of none, heal"),
+    ('kind = "task"\nbackend = "demo"\ncommand = "x"', "agents.s.command", "only services take"),
+    ('kind = "task"\nbackend = "demo"\nenv = { "1BAD" = "x" }', "agents.s.env.1BAD", "not a valid environment"),
+    ('kind = "task"\nbackend = "demo"\nenv = { A = 1 }', "agents.s.env", "must be a table of strings"),
+])
+def test_agent_errors(body, key, words):
+    issues = issues_of("[agents.s]\n" + body + "\n")
+    assert any(i.key == key and words in i.message for i in issues), [str(i) for i in issues]
+
+
+def test_backend_errors():
+    issues = issues_of('[backends.x]\nargs = "notalist"\nprompt_delivery = "fax"\n')
+    keys = {i.key: i.message for i in issues}
+    assert "missing required key 'bin'" in keys["backends.x"]
+    assert "must be an array of strings" in keys["backends.x.args"]
+    assert "must be one of arg, stdin, keys, exec" in keys["backends.x.prompt_delivery"]
+
+
+def test_phase_errors_point_at_the_right_array_element():
+    issues = issues_of('''
+        [[phases]]
+        name = "a"
+        plan = "a.md"
+
+        [[phases]]
+        name = "a"
+        plan = "b.md"
+
+        [[phases]]
+        name = "c"
+        plann = "c.md"
+        ''')
+    by_key = {i.key: i for i in issues}
+    assert by_key["phases[2].name"].line == 7
+    assert "duplicate phase name" in by_key["phases[2].name"].message
+    assert by_key["phases[3].plann"].line == 12
+    assert "missing required key 'plan'" in by_key["phases[3]"].message
+
+
+def test_two_builtin_watchdogs_are_refused():
+    issues = issues_of('[agents.w1]\nkind = "service"\nbuiltin = "watchdog"\n'
+                       '[agents.w2]\nkind = "service"\nbuiltin = "watchdog"\n')
+    assert any("already run by agent 'w1'" in i.message for i in issues)
+
+
+def test_unreadable_and_non_utf8_files(tmp_path):
+    with pytest.raises(ConfigError, match="cannot read config"):
+        config.load(str(tmp_path / "missing.toml"))
+    bad = tmp_path / "agents.toml"
+    bad.write_bytes(b'[project]\nname = "\xff"\n')
+    with pytest.raises(ConfigError, match=":2:1: not valid UTF-8"):
+        config.load(str(bad))
+
+
+def test_select_unknown_agent_lists_known_ones():
+    project = parse(SPEC_EXAMPLE)
+    assert [a.name for a in project.select(["watchdog", "orchestrator"])] == ["orchestrator", "watchdog"]
+    with pytest.raises(ConfigError, match="unknown agent.*nope.*orchestrator, cleanlogs, watchdog"):
+        project.select(["nope"])

@@ -1,0 +1,115 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, agentloops.orchestrator contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from ansible_collections.agentloops.orchestrator.plugins.module_utils import config, state, status, tmux
+from ansible_collections.agentloops.orchestrator.plugins.module_utils.errors import StateError
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
+
+# The seed reviewer's capture of the live system (19 phases, phase-idx 18), byte for byte.
+SEED_STATUS = """\
+phase: poe2e [19/19] plan=plan-phase-poe2e-end-to-end.md (in progress)
+AGENT         KIND        BACKEND  MODEL              WATCH       STATE
+orchestrator  persistent  claude   claude-opus-4-8    heal        RUNNING [claude]
+builder       loop        claude   claude-opus-4-8    heal+stall  RUNNING [claude]
+adversary     loop        claude   claude-sonnet-4-6  heal+stall  RUNNING [claude]
+assistant     persistent  claude   claude-sonnet-4-6  none        stopped (disabled)
+upgrader      task        claude   claude-sonnet-4-6  none        RUNNING (disabled) [claude]
+report        task        claude   claude-opus-4-8    none        RUNNING (disabled) [claude]
+cleanlogs     service     -        -                  -           RUNNING
+watchdog      service     -        -                  -           RUNNING
+"""
+SEED_PHASES = ("rcust shot lvl5 bsky dstamp mailu kuma drone cfold cf55 pvfix pvcheck ghost cf48 pxgate "
+               "aoeng aotest porepo poe2e").split()
+
+
+def seed_project(tmp_path, name="agents.toml", prefix="cc-ci-"):
+    text = open(os.path.join(REPO, "agents.example.toml")).read()
+    text = text.replace('session_prefix = "cc-ci-"', 'session_prefix = "%s"' % prefix)
+    head, _, rest = text.partition("[[phases]]")
+    rest = rest[rest.index("[backends.claude]"):]
+    phases = "".join('[[phases]]\nname = "%s"\nplan = "plan-phase-%s.md"\n\n' % (p, p) for p in SEED_PHASES[:-1])
+    phases += '[[phases]]\nname = "poe2e"\nplan = "plan-phase-poe2e-end-to-end.md"\n\n'
+    path = tmp_path / name
+    path.write_text(head + phases + rest)
+    return config.load(str(path))
+
+
+def live_for(project, running, command="claude"):
+    out = {}
+    for i, agent in enumerate(running):
+        name = project.session_name(agent)
+        out[name] = tmux.Session(name, "$%d" % i, 1700000000 + i,
+                                 [tmux.Pane("%%%d" % i, 1000 + i, command, False, None, 0, 0, 0)])
+    return out
+
+
+SEED_RUNNING = ["orchestrator", "builder", "adversary", "upgrader", "report", "cleanlogs", "watchdog"]
+
+
+def test_seed_status_byte_identical(tmp_path):
+    project = seed_project(tmp_path)
+    (tmp_path / "state").mkdir()
+    (tmp_path / "state" / "phase-idx").write_text("18\n")
+    rows = status.rows(project, live_for(project, SEED_RUNNING))
+    text = "\n".join(status.render(project, rows, state.read_phase_index(project))) + "\n"
+    assert text == SEED_STATUS
+
+
+def test_two_configs_on_the_same_sessions_print_identical_status(tmp_path):
+    a_dir, b_dir = tmp_path / "live", tmp_path / "staged"
+    a_dir.mkdir()
+    b_dir.mkdir()
+    a, b = seed_project(a_dir), seed_project(b_dir)
+    live = live_for(a, SEED_RUNNING)
+    assert status.render(a, status.rows(a, live), 18) == status.render(b, status.rows(b, live), 18)
+
+
+def test_rows_carry_session_data_and_ignore_foreign_sessions(tmp_path):
+    project = seed_project(tmp_path)
+    live = live_for(project, ["orchestrator"], command="node")
+    live.update(live_for(project, []))
+    live["cc-ci-orchestratorX"] = tmux.Session("cc-ci-orchestratorX", "$9", 1, [])
+    live["other-builder"] = tmux.Session("other-builder", "$8", 1, [])
+    rows = {r.agent: r for r in status.rows(project, live)}
+    assert rows["orchestrator"].state == "RUNNING [node]"
+    assert (rows["orchestrator"].session_id, rows["orchestrator"].pid) == ("$0", 1000)
+    assert rows["builder"].state == "stopped" and rows["builder"].pid is None
+    assert rows["assistant"].state == "stopped (disabled)"
+
+
+def test_no_phase_header_without_phases(tmp_path):
+    path = tmp_path / "agents.toml"
+    path.write_text('[agents.w]\nkind = "persistent"\nbackend = "demo"\n')
+    project = config.load(str(path))
+    lines = status.render(project, status.rows(project, {}), 0)
+    assert lines == ["AGENT  KIND        BACKEND  MODEL  WATCH  STATE",
+                     "w      persistent  demo     -      none   stopped"]
+
+
+@pytest.mark.parametrize("content, words", [("x\n", "whole number"), ("19\n", "out of range")])
+def test_bad_phase_index_is_a_clear_error(tmp_path, content, words):
+    project = seed_project(tmp_path)
+    (tmp_path / "state").mkdir()
+    (tmp_path / "state" / "phase-idx").write_text(content)
+    with pytest.raises(StateError, match=words):
+        state.read_phase_index(project)
+
+
+def test_parse_panes_groups_and_orders_panes():
+    out = ("a\t$1\t10\t1\t0\t%3\t30\tbash\t0\t\t11\n"
+           "a\t$1\t10\t0\t1\t%2\t20\tvim\t0\t\t11\n"
+           "a\t$1\t10\t0\t0\t%1\t10\tsleep\t1\t3\t11\n"
+           "garbage line\n")
+    sessions = tmux.parse_panes(out)
+    assert list(sessions) == ["a"]
+    assert [p.id for p in sessions["a"].panes] == ["%1", "%2", "%3"]
+    first = sessions["a"].first_pane
+    assert (first.pid, first.dead, first.dead_status) == (10, True, 3)

@@ -1,0 +1,69 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, agentloops.orchestrator contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+from ansible_collections.agentloops.orchestrator.plugins.modules import agent_session, agent_session_info
+
+
+def test_check_mode_reports_and_changes_nothing(run_module, demo_project, tmux):
+    result = run_module(agent_session, {"project_dir": str(demo_project), "_ansible_check_mode": True,
+                                        "_ansible_diff": True})
+    assert result["changed"] is True
+    assert {a["agent"]: a["action"] for a in result["agents"]} == {
+        "worker": "start", "helper": "start", "spare": "skip", "watchdog": "skip"}
+    assert result["sessions_after"] == ["t-scratch-helper", "t-scratch-worker"]
+    assert result["diff"]["before"] == "(no sessions of scratch)\n"
+    assert result["diff"]["after"] == "t-scratch-helper\nt-scratch-worker\n"
+    assert tmux.sessions() == {}
+
+
+def test_started_then_idempotent_then_stopped(run_module, demo_project, tmux):
+    args = {"project_dir": str(demo_project)}
+    first = run_module(agent_session, args)
+    assert first["changed"] is True
+    assert set(tmux.sessions()) == {"t-scratch-helper", "t-scratch-worker"}
+    second = run_module(agent_session, args)
+    assert second["changed"] is False
+    assert all(a["action"] in ("none", "skip") for a in second["agents"])
+    info = run_module(agent_session_info, args)
+    assert info["changed"] is False
+    assert info["running"] == 2 and info["stopped"] == 2
+    rows = {r["agent"]: r for r in info["agents"]}
+    assert rows["worker"]["session_id"].startswith("$") and rows["worker"]["pid"] > 0
+    assert info["lines"][0].startswith("AGENT")
+    assert info["phase"] is None
+    stopped = run_module(agent_session, dict(args, state="stopped", agents=["worker"]))
+    assert stopped["changed"] is True
+    assert [a["action"] for a in stopped["agents"]] == ["stop"]
+    assert set(tmux.sessions()) == {"t-scratch-helper"}
+
+
+def test_config_and_socket_options(run_module, demo_project, tmp_path, tmux):
+    other = str(tmp_path / "s" / "mod.sock")
+    result = run_module(agent_session, {"config": str(demo_project / "agents.toml"), "tmux_socket": other,
+                                        "agents": ["helper"]})
+    try:
+        assert result["tmux_server"] == "tmux server -S %s" % other
+        assert tmux.sessions() == {}
+    finally:
+        import subprocess
+        subprocess.run(["tmux", "-S", other, "kill-server"], capture_output=True)
+
+
+def test_bad_input_fails_cleanly_and_changes_nothing(run_module, demo_project, tmux):
+    tmux.new("t-scratch-worker")
+    before = tmux.sessions()
+    unknown = run_module(agent_session, {"project_dir": str(demo_project), "agents": ["ghost"], "state": "stopped"})
+    assert unknown["failed"] and "unknown agent(s) ghost" in unknown["msg"]
+    (demo_project / "agents.toml").write_text('[agents.w]\nkind = "persistent"\nbackend = "demo"\nwatch = 1\n')
+    bad = run_module(agent_session, {"project_dir": str(demo_project), "state": "stopped"})
+    assert bad["failed"]
+    assert bad["msg"].endswith("agents.toml:4:1: agents.w.watch: must be a string, not a number")
+    assert bad["issues"][0]["line"] == 4 and bad["issues"][0]["key"] == "agents.w.watch"
+    missing = run_module(agent_session_info, {"project_dir": str(demo_project / "nowhere")})
+    assert missing["failed"] and "cannot read config" in missing["msg"]
+    neither = run_module(agent_session, {})
+    assert neither["failed"] and "project_dir" in neither["msg"]
+    assert tmux.sessions() == before
