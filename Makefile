@@ -6,6 +6,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 LINK := .build/collections/ansible_collections/agentloops/orchestrator
 PYTEST := $(BIN)/python -m pytest
+# Ansible's own files (temp dirs, molecule's ephemeral state) stay in the build tree.
+export ANSIBLE_HOME := $(CURDIR)/.build/ansible-home
+export ANSIBLE_LOCAL_TEMP := $(ANSIBLE_HOME)/tmp
+export ANSIBLE_REMOTE_TEMP := $(ANSIBLE_HOME)/tmp
 
 .PHONY: setup demo test test-unit test-integration test-playbooks test-sanity test-lint test-molecule bench clean
 
@@ -39,7 +43,7 @@ test-lint: setup
 	$(BIN)/ansible-lint --offline --profile production
 
 test-molecule: setup
-	cd extensions && ../$(BIN)/molecule test --all
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/molecule test --all
 
 bench: setup
 	$(BIN)/python bench/status_and_run.py

@@ -160,16 +160,25 @@ class Project:
 # paths to (line, column). Tables of arrays are indexed: ("phases", 2, "plan").
 
 _BARE_KEY = r"[A-Za-z0-9_-]+"
-_KEY_PART = r'(?:%s|"(?:[^"\\]|\\.)*"|\'[^\']*\')' % _BARE_KEY
-_DOTTED = r"%s(?:\s*\.\s*%s)*" % (_KEY_PART, _KEY_PART)
-_HEADER_RE = re.compile(r"^\s*(\[\[?)\s*(%s)\s*\]\]?" % _DOTTED)
-_KEYLINE_RE = re.compile(r"^(\s*)(%s)\s*=" % _DOTTED)
-_PART_RE = re.compile(_KEY_PART)
+_BARE_KEY_RE = re.compile(r"^%s$" % _BARE_KEY)
+_LOCATOR_RES: list = []
+
+
+def _locator_res() -> tuple:
+    """Regexes of the position scan, compiled on first use: only errors need them, and
+    compiling them costs more than the rest of a ``status`` call's parsing."""
+    if not _LOCATOR_RES:
+        part = r'(?:%s|"(?:[^"\\]|\\.)*"|\'[^\']*\')' % _BARE_KEY
+        dotted = r"%s(?:\s*\.\s*%s)*" % (part, part)
+        _LOCATOR_RES.extend((re.compile(r"^\s*(\[\[?)\s*(%s)\s*\]\]?" % dotted),
+                             re.compile(r"^(\s*)(%s)\s*=" % dotted),
+                             re.compile(part)))
+    return tuple(_LOCATOR_RES)
 
 
 def _split_key(dotted: str) -> tuple:
     parts = []
-    for m in _PART_RE.finditer(dotted):
+    for m in _locator_res()[2].finditer(dotted):
         p = m.group(0)
         if p[0] in "\"'":
             p = p[1:-1]
@@ -183,6 +192,7 @@ class _Locator:
         array_counts: dict = {}
         current: tuple = ()
         in_multiline = False
+        header_re, keyline_re, _part = _locator_res()
         for lineno, line in enumerate(text.splitlines(), start=1):
             # skip the bodies of multi-line strings
             quotes = line.count('"""') + line.count("'''")
@@ -190,7 +200,7 @@ class _Locator:
                 if quotes % 2 == 1:
                     in_multiline = False
                 continue
-            header = _HEADER_RE.match(line)
+            header = header_re.match(line)
             if header:
                 path = _split_key(header.group(2))
                 if header.group(1) == "[[":
@@ -203,7 +213,7 @@ class _Locator:
                     current = self._resolve(path, array_counts)
                 self.pos.setdefault(current, (lineno, line.index("[") + 1))
             else:
-                keyline = _KEYLINE_RE.match(line)
+                keyline = keyline_re.match(line)
                 if keyline:
                     self.pos.setdefault(current + _split_key(keyline.group(2)),
                                         (lineno, len(keyline.group(1)) + 1))
@@ -233,7 +243,7 @@ def _dotted(path: tuple) -> str:
         if isinstance(part, int):
             out += "[%d]" % (part + 1)
         else:
-            out += ("." if out else "") + (part if re.match(r"^%s$" % _BARE_KEY, part) else '"%s"' % part)
+            out += ("." if out else "") + (part if _BARE_KEY_RE.match(part) else '"%s"' % part)
     return out
 
 

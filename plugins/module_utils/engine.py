@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 
 from . import config as config_mod
-from . import sessions, state, status
+from . import state, status
 from .tmux import TmuxServer
 
 __metaclass__ = type
@@ -43,6 +43,8 @@ def converge(project, server: TmuxServer, names: list | None, desired: str, chec
     Returns ``(actions, before, after)`` where ``before``/``after`` are the sorted names of
     the project's sessions. In check mode ``after`` is predicted and nothing is touched.
     """
+    from . import sessions  # deferred: the read path (status) does not need it
+
     agents = project.select(names)
     live = server.sessions()
     own = {project.session_name(a) for a in project.agents}

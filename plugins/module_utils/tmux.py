@@ -12,7 +12,6 @@ stopped by their id (``$N``), never by a name, so ``foo`` can never hit ``foobar
 from __future__ import annotations
 
 import os
-import subprocess
 
 from .errors import TmuxError
 
@@ -90,6 +89,37 @@ def parse_panes(output: str) -> dict:
     return sessions
 
 
+def capture(argv: list) -> tuple:
+    """Run ``argv`` with stdin from /dev/null; return ``(exit code, stdout, stderr)``.
+
+    The read path's own runner: ``subprocess`` costs more to import than the tmux call
+    it would make, and ``status`` is run often (by operators, and by monitors in a loop).
+    Output beyond a pipe's buffer on stderr is not expected from the commands run here.
+    """
+    out_r, out_w = os.pipe()
+    err_r, err_w = os.pipe()
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    try:
+        pid = os.posix_spawnp(argv[0], argv, os.environ, file_actions=[
+            (os.POSIX_SPAWN_DUP2, devnull, 0), (os.POSIX_SPAWN_DUP2, out_w, 1), (os.POSIX_SPAWN_DUP2, err_w, 2)])
+    except OSError:
+        for fd in (out_r, err_r):
+            os.close(fd)
+        raise
+    finally:
+        for fd in (out_w, err_w, devnull):
+            os.close(fd)
+    chunks = []
+    for fd in (out_r, err_r):
+        buf = []
+        with open(fd, "rb") as handle:
+            for block in iter(lambda h=handle: h.read(65536), b""):
+                buf.append(block)
+        chunks.append(b"".join(buf).decode("utf-8", "replace"))
+    _pid, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status), chunks[0], chunks[1]
+
+
 class TmuxServer:
     """One tmux server. ``socket``: "" the default server, a name (``-L``), or a path (``-S``)."""
 
@@ -109,24 +139,20 @@ class TmuxServer:
             return "the default tmux server"
         return "tmux server %s %s" % tuple(self.socket_args)
 
-    def _run(self, *args: str) -> subprocess.CompletedProcess:
-        try:
-            return subprocess.run([self.tmux_bin] + self.socket_args + list(args), capture_output=True,
-                                  text=True, errors="replace", stdin=subprocess.DEVNULL, check=False)
-        except OSError as exc:
-            raise TmuxError("cannot run %s: %s" % (self.tmux_bin, exc.strerror or exc)) from None
-
     def sessions(self) -> dict:
         """Every session of the server with its panes, by exact name, in ONE tmux call.
 
         A server that is not running has no sessions (that is not an error).
         """
-        proc = self._run("list-panes", "-a", "-F", _FORMAT)
-        if proc.returncode != 0:
-            if any(marker in proc.stderr for marker in _NO_SERVER):
+        try:
+            code, out, err = capture([self.tmux_bin] + self.socket_args + ["list-panes", "-a", "-F", _FORMAT])
+        except OSError as exc:
+            raise TmuxError("cannot run %s: %s" % (self.tmux_bin, exc.strerror or exc)) from None
+        if code != 0:
+            if any(marker in err for marker in _NO_SERVER):
                 return {}
-            raise TmuxError("%s: list-panes failed: %s" % (self.describe(), proc.stderr.strip()))
-        return parse_panes(proc.stdout)
+            raise TmuxError("%s: list-panes failed: %s" % (self.describe(), err.strip()))
+        return parse_panes(out)
 
     @property
     def _server(self):

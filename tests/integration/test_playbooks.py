@@ -20,6 +20,8 @@ def playbook(name, *extra, **evars):
         args += ["-e", "%s=%s" % (key, value)]
     env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
     env["ANSIBLE_FORCE_COLOR"] = "0"
+    env["ANSIBLE_HOME"] = os.path.join(REPO, ".build", "ansible-home")  # keep Ansible's files in the build tree
+    env["ANSIBLE_LOCAL_TEMP"] = env["ANSIBLE_REMOTE_TEMP"] = os.path.join(env["ANSIBLE_HOME"], "tmp")
     proc = subprocess.run(args, cwd=REPO, capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL,
                           timeout=300)
     recap = re.search(r"localhost\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", proc.stdout)

@@ -1,0 +1,117 @@
+#!/usr/bin/env python3
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, agentloops.orchestrator contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Benchmark, as ratios against a baseline measured in the same run:
+
+1. `agents.py status` at N = 8, 50, 200 running agents, beside the seed's way of asking
+   tmux about each agent (a shell loop of `tmux has-session -t =NAME`). Goal: at N=200 the
+   status is >= 10x faster than the loop.
+2. `ansible-playbook playbooks/run.yml` starting 1 agent vs 50 agents. Goal: the 50-agent
+   run takes <= 1.5x the 1-agent run (one module call acts on all agents).
+
+Everything runs on a private tmux server in a temp dir, removed at the end.
+Usage: .venv/bin/python bench/status_and_run.py [--repeat N]
+"""
+
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PY = sys.executable
+PLAYBOOK = os.path.join(os.path.dirname(PY), "ansible-playbook")
+
+
+def write_project(folder, socket, n):
+    os.makedirs(folder, exist_ok=True)
+    lines = ['[project]\nname = "bench"\nsession_prefix = "b-"\ntmux_socket = "%s"\n' % socket,
+             '[[phases]]\nname = "one"\nplan = "one.md"\n']
+    for i in range(n):
+        lines.append('[agents.a%03d]\nkind = "persistent"\nbackend = "demo"\nmodel = "m"\nwatch = "heal"\n' % i)
+    with open(os.path.join(folder, "agents.toml"), "w") as handle:
+        handle.write("\n".join(lines))
+    return ["b-a%03d" % i for i in range(n)]
+
+
+def timed(cmd, cwd, repeat, env=None):
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=env)
+        samples.append(time.perf_counter() - start)
+        if proc.returncode != 0:
+            raise SystemExit("failed: %s\n%s%s" % (" ".join(cmd), proc.stdout, proc.stderr))
+    return statistics.median(samples)
+
+
+def bench_status(tmp, repeat):
+    # As on a host: Python caches compiled bytecode (some shells disable that).
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    print("status: agents.py status vs shell loop of `tmux has-session` (median of %d)" % repeat)
+    print("  %5s  %12s  %12s  %7s" % ("N", "status", "has-session", "speedup"))
+    results = {}
+    for n in (8, 50, 200):
+        folder = os.path.join(tmp, "status-%d" % n)
+        socket = os.path.join(tmp, "st%d.sock" % n)
+        names = write_project(folder, socket, n)
+        subprocess.run([PY, os.path.join(REPO, "agents.py"), "up"], cwd=folder, check=True, capture_output=True)
+        loop = ("for s in %s; do if tmux -S %s has-session -t \"=$s\" 2>/dev/null; then echo \"$s RUNNING\"; "
+                "else echo \"$s stopped\"; fi; done" % (" ".join(names), socket))
+        # warm both (page cache, .pyc)
+        timed([PY, os.path.join(REPO, "agents.py"), "status"], folder, 2, env)
+        ours = timed([PY, os.path.join(REPO, "agents.py"), "status"], folder, repeat, env)
+        base = timed(["bash", "-c", loop], folder, repeat)
+        results[n] = (ours, base)
+        print("  %5d  %10.1fms  %10.1fms  %6.1fx" % (n, ours * 1000, base * 1000, base / ours))
+        subprocess.run(["tmux", "-S", socket, "kill-server"], capture_output=True)
+    return results
+
+
+def bench_run(tmp, repeat):
+    print("run.yml: ansible-playbook starting 1 vs 50 agents (median of %d, sessions down between runs)" % repeat)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
+    times = {}
+    for n in (1, 50):
+        folder = os.path.join(tmp, "run-%d" % n)
+        socket = os.path.join(tmp, "run%d.sock" % n)
+        write_project(folder, socket, n)
+        samples = []
+        for _ in range(repeat):
+            start = time.perf_counter()
+            proc = subprocess.run([PLAYBOOK, "playbooks/run.yml", "-e", "project_dir=" + folder], cwd=REPO,
+                                  capture_output=True, text=True, env=env)
+            samples.append(time.perf_counter() - start)
+            if proc.returncode != 0 or "changed=1" not in proc.stdout:
+                raise SystemExit("run.yml failed:\n" + proc.stdout + proc.stderr)
+            subprocess.run(["tmux", "-S", socket, "kill-server"], capture_output=True)
+        times[n] = statistics.median(samples)
+        print("  %3d agent(s): %.2fs" % (n, times[n]))
+    print("  ratio run(50)/run(1): %.2f (goal <= 1.5)" % (times[50] / times[1]))
+    return times
+
+
+def main():
+    repeat = int(sys.argv[sys.argv.index("--repeat") + 1]) if "--repeat" in sys.argv else 7
+    tmp = tempfile.mkdtemp(prefix="agentloops-bench-")
+    try:
+        status = bench_status(tmp, repeat)
+        run = bench_run(tmp, max(3, repeat // 2))
+    finally:
+        for name in os.listdir(tmp):
+            if name.endswith(".sock"):
+                subprocess.run(["tmux", "-S", os.path.join(tmp, name), "kill-server"], capture_output=True)
+        shutil.rmtree(tmp, ignore_errors=True)
+    ours, base = status[200]
+    ok = base / ours >= 10 and run[50] / run[1] <= 1.5
+    print("goals: status(200) >= 10x loop: %s; run.yml(50)/run.yml(1) <= 1.5: %s"
+          % ("met" if base / ours >= 10 else "NOT met", "met" if run[50] / run[1] <= 1.5 else "NOT met"))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
