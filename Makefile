@@ -40,7 +40,7 @@ test-sanity: setup
 	scripts/ansible-test-sanity.sh
 
 test-lint: setup
-	$(BIN)/ansible-lint --offline --profile production
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/ansible-lint --offline --profile production
 
 test-molecule: setup
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/molecule test --all

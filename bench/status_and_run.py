@@ -1,7 +1,6 @@
-#!/usr/bin/env python3
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, agentloops.orchestrator contributors
-# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Benchmark, as ratios against a baseline measured in the same run:
 
 1. `agents.py status` at N = 8, 50, 200 running agents, beside the seed's way of asking
@@ -40,9 +39,9 @@ def write_project(folder, socket, n):
 
 def timed(cmd, cwd, repeat, env=None):
     samples = []
-    for _ in range(repeat):
+    for _run in range(repeat):
         start = time.perf_counter()
-        proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=env)
+        proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=env, check=False)
         samples.append(time.perf_counter() - start)
         if proc.returncode != 0:
             raise SystemExit("failed: %s\n%s%s" % (" ".join(cmd), proc.stdout, proc.stderr))
@@ -68,7 +67,7 @@ def bench_status(tmp, repeat):
         base = timed(["bash", "-c", loop], folder, repeat)
         results[n] = (ours, base)
         print("  %5d  %10.1fms  %10.1fms  %6.1fx" % (n, ours * 1000, base * 1000, base / ours))
-        subprocess.run(["tmux", "-S", socket, "kill-server"], capture_output=True)
+        subprocess.run(["tmux", "-S", socket, "kill-server"], capture_output=True, check=False)
     return results
 
 
@@ -81,14 +80,14 @@ def bench_run(tmp, repeat):
         socket = os.path.join(tmp, "run%d.sock" % n)
         write_project(folder, socket, n)
         samples = []
-        for _ in range(repeat):
+        for _run in range(repeat):
             start = time.perf_counter()
             proc = subprocess.run([PLAYBOOK, "playbooks/run.yml", "-e", "project_dir=" + folder], cwd=REPO,
-                                  capture_output=True, text=True, env=env)
+                                  capture_output=True, text=True, env=env, check=False)
             samples.append(time.perf_counter() - start)
             if proc.returncode != 0 or "changed=1" not in proc.stdout:
                 raise SystemExit("run.yml failed:\n" + proc.stdout + proc.stderr)
-            subprocess.run(["tmux", "-S", socket, "kill-server"], capture_output=True)
+            subprocess.run(["tmux", "-S", socket, "kill-server"], capture_output=True, check=False)
         times[n] = statistics.median(samples)
         print("  %3d agent(s): %.2fs" % (n, times[n]))
     print("  ratio run(50)/run(1): %.2f (goal <= 1.5)" % (times[50] / times[1]))
@@ -104,7 +103,7 @@ def main():
     finally:
         for name in os.listdir(tmp):
             if name.endswith(".sock"):
-                subprocess.run(["tmux", "-S", os.path.join(tmp, name), "kill-server"], capture_output=True)
+                subprocess.run(["tmux", "-S", os.path.join(tmp, name), "kill-server"], capture_output=True, check=False)
         shutil.rmtree(tmp, ignore_errors=True)
     ours, base = status[200]
     ok = base / ours >= 10 and run[50] / run[1] <= 1.5

@@ -1,7 +1,6 @@
-#!/usr/bin/env python3
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, agentloops.orchestrator contributors
-# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """`make demo`: a throwaway project on a private tmux server — run, status, teardown —
 then everything removed. Never touches the default tmux server."""
 
@@ -71,7 +70,7 @@ def main():
         step("engine CLI status after teardown", *agents_py, "status", cwd=project)
     finally:
         if os.path.exists(socket):
-            subprocess.run(["tmux", "-S", socket, "kill-server"], capture_output=True)
+            subprocess.run(["tmux", "-S", socket, "kill-server"], capture_output=True, check=False)
         shutil.rmtree(tmp, ignore_errors=True)
         print("\nremoved %s and its private tmux server" % tmp)
 

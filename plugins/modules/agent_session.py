@@ -1,7 +1,7 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, agentloops.orchestrator contributors
-# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 from __future__ import absolute_import, division, print_function
 
@@ -21,7 +21,7 @@ description:
   - Disabled agents are not started. Loop agents and builtin services are reported as
     skipped by this engine version.
 author:
-  - agentloops.orchestrator contributors
+  - agentloops maintainers (@agentloops)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - agentloops.orchestrator.project
@@ -119,20 +119,14 @@ tmux_server:
   sample: tmux server -L loops
 '''
 
-import traceback
+from importlib.util import find_spec
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.agentloops.orchestrator.plugins.module_utils import ansible_glue, engine
 
-try:
-    import libtmux  # noqa: F401  (the engine imports it lazily when it writes)
-except ImportError:
-    HAS_LIBTMUX = False
-    LIBTMUX_IMPORT_ERROR = traceback.format_exc()
-else:
-    HAS_LIBTMUX = True
-    LIBTMUX_IMPORT_ERROR = None
+# The engine imports libtmux only when it writes; look for it without paying for the import.
+HAS_LIBTMUX = find_spec("libtmux") is not None
 
 
 def _diff_text(project_name, sessions):
@@ -167,7 +161,7 @@ def main():
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
                            required_one_of=ansible_glue.PROJECT_REQUIRED_ONE_OF)
     if not HAS_LIBTMUX:
-        module.fail_json(msg=missing_required_lib("libtmux"), exception=LIBTMUX_IMPORT_ERROR)
+        module.fail_json(msg=missing_required_lib("libtmux"))
     ansible_glue.run(module, lambda: converge(module))
 
 

@@ -1,7 +1,7 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, agentloops.orchestrator contributors
-# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 from __future__ import absolute_import, division, print_function
 
@@ -17,12 +17,17 @@ description:
     as the engine CLI prints them.
   - Reads the tmux server with one call; changes nothing.
 author:
-  - agentloops.orchestrator contributors
+  - agentloops maintainers (@agentloops)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.info_module
   - agentloops.orchestrator.project
 attributes:
+  check_mode:
+    support: full
+    details: Reads only, in check mode as in a normal run.
+  diff_mode:
+    support: N/A
+    details: Changes nothing, so there is nothing to show.
   platform:
     platforms: posix
 seealso:

@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, agentloops.orchestrator contributors
-# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """``agents.py`` as operators run it: a subprocess, from a project folder, real tmux."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 def agents_py(cwd, *args, script=os.path.join(REPO, "agents.py"), extra=()):
     return subprocess.run([sys.executable, *extra, script, *args], cwd=cwd, capture_output=True, text=True,
-                          stdin=subprocess.DEVNULL, timeout=60)
+                          stdin=subprocess.DEVNULL, timeout=60, check=False)
 
 
 def test_validate_ok_and_errors(demo_project):
@@ -65,7 +65,7 @@ def test_tmux_socket_override(demo_project, tmp_path, tmux):
         assert tmux.sessions() == {}
         assert "RUNNING" in agents_py(demo_project, "--tmux-socket=%s" % other, "status").stdout
     finally:
-        subprocess.run(["tmux", "-S", other, "kill-server"], capture_output=True)
+        subprocess.run(["tmux", "-S", other, "kill-server"], capture_output=True, check=False)
 
 
 def test_usage_errors():

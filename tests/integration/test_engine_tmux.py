@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, agentloops.orchestrator contributors
-# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The engine core against a real tmux server (private socket per test)."""
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ def test_up_status_down_cycle(demo_project, tmux):
     assert [a.agent.name for a in actions][-1] == "watchdog"
     assert before == [] and after == ["t-scratch-helper", "t-scratch-worker"]
     assert wait_for(lambda: tmux.sessions()["t-scratch-worker"][3] == "sleep")
-    rows, lines, _ = engine.read_status(project, server)
+    rows, lines, _index = engine.read_status(project, server)
     assert lines[1].split()[-2:] == ["RUNNING", "[sleep]"]
     assert lines[2].endswith("RUNNING")
 
@@ -78,7 +78,7 @@ def test_up_status_down_cycle(demo_project, tmux):
     assert not any(a.changes for a in again)
     assert before2 == after2 == after
 
-    down, _, after3 = engine.converge(project, server, [], "stopped")
+    down, _before3, after3 = engine.converge(project, server, [], "stopped")
     assert {a.agent.name for a in down if a.changes} == {"worker", "helper"}
     assert after3 == []
     assert not any(r.running for r in engine.read_status(project, server)[0])
@@ -103,9 +103,9 @@ def test_check_mode_predicts_and_touches_nothing(demo_project, tmux):
     actions, b, a = engine.converge(project, server, [], "started", check_mode=True)
     assert [x.agent.name for x in actions if x.changes] == ["worker"]
     assert (b, a) == (["t-scratch-helper"], ["t-scratch-helper", "t-scratch-worker"])
-    _, b, a = engine.converge(project, server, [], "stopped", check_mode=True)
+    _actions, b, a = engine.converge(project, server, [], "stopped", check_mode=True)
     assert (b, a) == (["t-scratch-helper"], [])
-    _, b, a = engine.converge(project, server, [], "restarted", check_mode=True)
+    _actions, b, a = engine.converge(project, server, [], "restarted", check_mode=True)
     assert a == ["t-scratch-helper", "t-scratch-worker"]
     assert tmux.sessions() == before
     assert not (demo_project / "state").exists()
@@ -115,7 +115,7 @@ def test_restart_replaces_the_session(demo_project, tmux):
     project, server = engine.open_project(str(demo_project / "agents.toml"))
     engine.converge(project, server, ["worker"], "started")
     first = tmux.sessions()["t-scratch-worker"]
-    actions, _, _ = engine.converge(project, server, ["worker"], "restarted")
+    actions, _before, _after = engine.converge(project, server, ["worker"], "restarted")
     assert [a.verb for a in actions] == ["restart"]
     second = tmux.sessions()["t-scratch-worker"]
     assert second[2] != first[2]  # a new process (the id may repeat: the server restarted)
@@ -144,7 +144,7 @@ def test_invalid_config_starts_stops_and_writes_nothing(demo_project, tmux):
 
 
 def test_environment_of_agents(demo_project):
-    project, _ = engine.open_project(str(demo_project / "agents.toml"))
+    project, _server = engine.open_project(str(demo_project / "agents.toml"))
     agent = project.agent("worker")
     agent.env["HOME_CFG"] = "~/.cfg"
     env = sessions.environment_for(project, agent, {"PATH": "/bin", "TMUX": "x", "ANSIBLE_FOO": "1",
@@ -158,5 +158,5 @@ def test_command_quotes_every_argument(tmp_path):
     cfg = tmp_path / "agents.toml"
     cfg.write_text('[backends.b]\nbin = "prog"\nargs = ["a b", "$(x)"]\nmodel_arg = "-m"\n'
                    '[agents.x]\nkind = "persistent"\nbackend = "b"\nmodel = "it\'s"\n')
-    project, _ = engine.open_project(str(cfg), "unused-socket")
+    project, _server = engine.open_project(str(cfg), "unused-socket")
     assert sessions.command_for(project, project.agent("x")) == "prog 'a b' '$(x)' -m 'it'\"'\"'s'"

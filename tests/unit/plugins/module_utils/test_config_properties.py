@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, agentloops.orchestrator contributors
-# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Property-based: whatever an operator writes, loading gives a Project or a clean
 ConfigError with a position — never a traceback of another kind."""
 
@@ -113,7 +113,7 @@ def test_a_wrong_value_in_a_known_place_is_reported_at_its_key(path, junk):
 @given(data=st.data())
 def test_mangled_text_gives_a_clean_result(data):
     text = tomlkit.dumps(VALID)
-    for _ in range(data.draw(st.integers(1, 4))):
+    for _step in range(data.draw(st.integers(1, 4))):
         pos = data.draw(st.integers(0, len(text)))
         op = data.draw(st.sampled_from(["insert", "delete", "replace"]))
         chunk = data.draw(st.text(alphabet='[]{}=",.\'\n #abc1\\\t"""', max_size=4))

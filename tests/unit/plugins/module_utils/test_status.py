@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, agentloops.orchestrator contributors
-# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ SEED_PHASES = ("rcust shot lvl5 bsky dstamp mailu kuma drone cfold cf55 pvfix pv
 def seed_project(tmp_path, name="agents.toml", prefix="cc-ci-"):
     text = open(os.path.join(REPO, "agents.example.toml")).read()
     text = text.replace('session_prefix = "cc-ci-"', 'session_prefix = "%s"' % prefix)
-    head, _, rest = text.partition("[[phases]]")
+    head, _sep, rest = text.partition("[[phases]]")
     rest = rest[rest.index("[backends.claude]"):]
     phases = "".join('[[phases]]\nname = "%s"\nplan = "plan-phase-%s.md"\n\n' % (p, p) for p in SEED_PHASES[:-1])
     phases += '[[phases]]\nname = "poe2e"\nplan = "plan-phase-poe2e-end-to-end.md"\n\n'

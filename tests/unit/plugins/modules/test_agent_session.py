@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, agentloops.orchestrator contributors
-# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ def test_config_and_socket_options(run_module, demo_project, tmp_path, tmux):
         assert tmux.sessions() == {}
     finally:
         import subprocess
-        subprocess.run(["tmux", "-S", other, "kill-server"], capture_output=True)
+        subprocess.run(["tmux", "-S", other, "kill-server"], capture_output=True, check=False)
 
 
 def test_bad_input_fails_cleanly_and_changes_nothing(run_module, demo_project, tmux):
