@@ -10,6 +10,10 @@ PYTEST := $(BIN)/python -m pytest
 export ANSIBLE_HOME := $(CURDIR)/.build/ansible-home
 export ANSIBLE_LOCAL_TEMP := $(ANSIBLE_HOME)/tmp
 export ANSIBLE_REMOTE_TEMP := $(ANSIBLE_HOME)/tmp
+# Tests and the demo name their private tmux servers; should anything still reach for the
+# "default" server, it finds a throwaway one here instead of the user's.
+export TMUX_TMPDIR := $(CURDIR)/.build/tmux
+unexport TMUX TMUX_PANE
 
 .PHONY: setup demo test test-unit test-integration test-playbooks test-sanity test-lint test-molecule bench clean
 
@@ -22,7 +26,7 @@ $(STAMP): requirements.txt requirements-test.txt
 
 # The playbooks and tests find the collection by its FQCN through this link.
 $(LINK):
-	mkdir -p $(dir $(LINK))
+	mkdir -p $(dir $(LINK)) .build/tmux
 	ln -sfn ../../../.. $(LINK)
 
 demo: setup

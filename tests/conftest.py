@@ -23,6 +23,26 @@ if COLLECTIONS not in sys.path:
     sys.path.insert(0, COLLECTIONS)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _no_default_tmux_server(tmp_path_factory):
+    """A safety net under the private sockets: were any code under test to reach for the
+    "default" tmux server, it would find a throwaway one in a temp dir, never the user's."""
+    saved = {k: os.environ.get(k) for k in ("TMUX_TMPDIR", "TMUX", "TMUX_PANE")}
+    throwaway = str(tmp_path_factory.mktemp("tmux-default"))
+    os.environ["TMUX_TMPDIR"] = throwaway
+    os.environ.pop("TMUX", None)
+    os.environ.pop("TMUX_PANE", None)
+    yield
+    socket = os.path.join(throwaway, "tmux-%d" % os.getuid(), "default")
+    if os.path.exists(socket):
+        subprocess.run(["tmux", "-S", socket, "kill-server"], capture_output=True, check=False)
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
 class PrivateTmux:
     """A tmux server on a socket path of the test's own."""
 
@@ -45,6 +65,11 @@ class PrivateTmux:
             name, sid, created, pid, cmd = line.split("\t")
             out.setdefault(name, (sid, int(created), int(pid), cmd))
         return out
+
+    def identities(self) -> dict:
+        """name -> (session id, creation time, pane pid): what must not change for a
+        session we must not touch (its current command may still be settling)."""
+        return {name: info[:3] for name, info in self.sessions().items()}
 
     def new(self, name: str, command: str = "sleep 100000") -> None:
         """Start a session and wait until its program runs (until then tmux reports its

@@ -88,17 +88,17 @@ def test_down_touches_only_own_sessions(demo_project, tmux):
     tmux.new("t-scratch-workerX")
     tmux.new("other-worker")
     tmux.new("t-scratch-")
-    foreign_before = tmux.sessions()
+    foreign_before = tmux.identities()
     project, server = engine.open_project(str(demo_project / "agents.toml"))
     engine.converge(project, server, [], "started")
     tmux.new("t-scratch-spare")  # a session for a disabled agent is still the project's
     engine.converge(project, server, [], "stopped")
-    assert tmux.sessions() == foreign_before
+    assert tmux.identities() == foreign_before
 
 
 def test_check_mode_predicts_and_touches_nothing(demo_project, tmux):
     tmux.new("t-scratch-helper")
-    before = tmux.sessions()
+    before = tmux.identities()
     project, server = engine.open_project(str(demo_project / "agents.toml"))
     actions, b, a = engine.converge(project, server, [], "started", check_mode=True)
     assert [x.agent.name for x in actions if x.changes] == ["worker"]
@@ -107,7 +107,7 @@ def test_check_mode_predicts_and_touches_nothing(demo_project, tmux):
     assert (b, a) == (["t-scratch-helper"], [])
     _actions, b, a = engine.converge(project, server, [], "restarted", check_mode=True)
     assert a == ["t-scratch-helper", "t-scratch-worker"]
-    assert tmux.sessions() == before
+    assert tmux.identities() == before
     assert not (demo_project / "state").exists()
 
 
@@ -132,14 +132,14 @@ def test_selecting_agents(demo_project, tmux):
 
 def test_invalid_config_starts_stops_and_writes_nothing(demo_project, tmux):
     tmux.new("t-scratch-worker")
-    before = tmux.sessions()
+    before = tmux.identities()
     cfg = demo_project / "agents.toml"
     cfg.write_text(cfg.read_text() + '\n[agents."bad.name"]\nkind = "service"\ncommand = "x"\n')
     listing = sorted(os.listdir(demo_project))
     for desired in ("started", "stopped", "restarted"):
         with pytest.raises(ConfigError, match="agents.toml:2[0-9]:1: agents.\"bad.name\""):
             project, server = engine.open_project(str(cfg))
-    assert tmux.sessions() == before
+    assert tmux.identities() == before
     assert sorted(os.listdir(demo_project)) == listing
 
 

@@ -41,12 +41,12 @@ def test_run_check_run_again_status_teardown(demo_project, tmux):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert recap["changed"] == 1 and recap["failed"] == 0
     assert set(tmux.sessions()) == {"t-scratch-worker", "t-scratch-helper"}
-    ids = tmux.sessions()
+    ids = tmux.identities()
 
     proc, recap = playbook("run", **common)
     assert proc.returncode == 0
     assert recap["changed"] == 0, "a second run changes nothing"
-    assert tmux.sessions() == ids
+    assert tmux.identities() == ids
 
     proc, recap = playbook("status", **common)
     assert proc.returncode == 0
@@ -54,7 +54,7 @@ def test_run_check_run_again_status_teardown(demo_project, tmux):
     assert re.search(r"worker\s+persistent\s+demo\s+demo-1\s+heal\s+RUNNING \[sleep\]", proc.stdout)
 
     proc, recap = playbook("teardown", "--check", **common)
-    assert recap["changed"] == 1 and tmux.sessions() == ids
+    assert recap["changed"] == 1 and tmux.identities() == ids
 
     proc, recap = playbook("teardown", **common)
     assert proc.returncode == 0 and recap["changed"] == 1

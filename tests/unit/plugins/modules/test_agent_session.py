@@ -54,7 +54,7 @@ def test_config_and_socket_options(run_module, demo_project, tmp_path, tmux):
 
 def test_bad_input_fails_cleanly_and_changes_nothing(run_module, demo_project, tmux):
     tmux.new("t-scratch-worker")
-    before = tmux.sessions()
+    before = tmux.identities()
     unknown = run_module(agent_session, {"project_dir": str(demo_project), "agents": ["ghost"], "state": "stopped"})
     assert unknown["failed"] and "unknown agent(s) ghost" in unknown["msg"]
     (demo_project / "agents.toml").write_text('[agents.w]\nkind = "persistent"\nbackend = "demo"\nwatch = 1\n')
@@ -66,4 +66,4 @@ def test_bad_input_fails_cleanly_and_changes_nothing(run_module, demo_project, t
     assert missing["failed"] and "cannot read config" in missing["msg"]
     neither = run_module(agent_session, {})
     assert neither["failed"] and "project_dir" in neither["msg"]
-    assert tmux.sessions() == before
+    assert tmux.identities() == before
