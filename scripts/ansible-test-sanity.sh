@@ -40,4 +40,14 @@ cp "$repo/scripts/get_pip_offline.py" "$cache/get_pip_${pip_version//./_}.py"
 
 cd "$dest"
 git init -q . && git add -A  # ansible-test lists a collection's files with git when it can
-PATH="$venv_bin:$PATH" "$venv_bin/ansible-test" sanity --venv --python 3.11 --color no "$@"
+log="$build/sanity.log"
+set +e
+PATH="$venv_bin:$PATH" "$venv_bin/ansible-test" sanity --venv --python 3.11 --color no "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+# A copy that ansible-test cannot list (e.g. it found an outer git repo) passes vacuously.
+if grep -q "All targets skipped" "$log"; then
+  echo "ansible-test sanity saw no files: refusing a vacuous pass" >&2
+  exit 1
+fi
+exit "$status"
