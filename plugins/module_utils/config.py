@@ -15,6 +15,7 @@ import os
 import re
 
 from .errors import ConfigError, ConfigIssue
+from .tomlcheck import ARRAY, BOOL, STR, STRLIST, STRMAP, TABLE, Checker, get_str, has_type, parse_toml, read_text
 
 __metaclass__ = type
 
@@ -39,22 +40,15 @@ BUILTIN_BACKENDS = {
     "demo": {"bin": "echo '[demo] agent up' ; exec sleep 1000000", "prompt_delivery": "exec"},
 }
 
-_STR = "a string"
-_BOOL = "a boolean"
-_STRLIST = "an array of strings"
-_STRMAP = "a table of strings"
-
-_TABLE = "a table"
-_ARRAY = "an array of tables"
-_TOP_KEYS = {"project": _TABLE, "phases": _ARRAY, "backends": _TABLE, "agents": _TABLE}
-_PROJECT_KEYS = {"name": _STR, "session_prefix": _STR, "log_dir": _STR, "state_dir": _STR,
-                 "tmux_socket": _STR}
-_PHASE_KEYS = {"name": _STR, "plan": _STR}
-_BACKEND_KEYS = {"bin": _STR, "args": _STRLIST, "model_arg": _STR, "resume_arg": _STR,
-                 "session_id_arg": _STR, "prompt_delivery": _STR}
-_AGENT_KEYS = {"kind": _STR, "backend": _STR, "model": _STR, "watch": _STR, "enabled": _BOOL,
-               "kickoff": _STR, "env": _STRMAP, "builtin": _STR, "command": _STR,
-               "description": _STR}
+_TOP_KEYS = {"project": TABLE, "phases": ARRAY, "backends": TABLE, "agents": TABLE}
+_PROJECT_KEYS = {"name": STR, "session_prefix": STR, "log_dir": STR, "state_dir": STR,
+                 "tmux_socket": STR}
+_PHASE_KEYS = {"name": STR, "plan": STR}
+_BACKEND_KEYS = {"bin": STR, "args": STRLIST, "model_arg": STR, "resume_arg": STR,
+                 "session_id_arg": STR, "prompt_delivery": STR}
+_AGENT_KEYS = {"kind": STR, "backend": STR, "model": STR, "watch": STR, "enabled": BOOL,
+               "kickoff": STR, "env": STRMAP, "builtin": STR, "command": STR,
+               "description": STR}
 
 
 class Backend:
@@ -155,167 +149,6 @@ class Project:
         return [a for a in self.agents if a.name in wanted]
 
 
-# --------------------------------------------------------------------------------------
-# Positions: tomllib gives none for keys, so a small scan of the source maps dotted key
-# paths to (line, column). Tables of arrays are indexed: ("phases", 2, "plan").
-
-_BARE_KEY = r"[A-Za-z0-9_-]+"
-_BARE_KEY_RE = re.compile(r"^%s$" % _BARE_KEY)
-_LOCATOR_RES: list = []
-
-
-def _locator_res() -> tuple:
-    """Regexes of the position scan, compiled on first use: only errors need them, and
-    compiling them costs more than the rest of a ``status`` call's parsing."""
-    if not _LOCATOR_RES:
-        part = r'(?:%s|"(?:[^"\\]|\\.)*"|\'[^\']*\')' % _BARE_KEY
-        dotted = r"%s(?:\s*\.\s*%s)*" % (part, part)
-        _LOCATOR_RES.extend((re.compile(r"^\s*(\[\[?)\s*(%s)\s*\]\]?" % dotted),
-                             re.compile(r"^(\s*)(%s)\s*=" % dotted),
-                             re.compile(part)))
-    return tuple(_LOCATOR_RES)
-
-
-def _split_key(dotted: str) -> tuple:
-    parts = []
-    for m in _locator_res()[2].finditer(dotted):
-        p = m.group(0)
-        if p[0] in "\"'":
-            p = p[1:-1]
-        parts.append(p)
-    return tuple(parts)
-
-
-class _Locator:
-    def __init__(self, text: str) -> None:
-        self.pos: dict = {}
-        array_counts: dict = {}
-        current: tuple = ()
-        in_multiline = False
-        header_re, keyline_re, _part = _locator_res()
-        for lineno, line in enumerate(text.splitlines(), start=1):
-            # skip the bodies of multi-line strings
-            quotes = line.count('"""') + line.count("'''")
-            if in_multiline:
-                if quotes % 2 == 1:
-                    in_multiline = False
-                continue
-            header = header_re.match(line)
-            if header:
-                path = _split_key(header.group(2))
-                if header.group(1) == "[[":
-                    idx = array_counts.get(path, -1) + 1
-                    array_counts[path] = idx
-                    current = path + (idx,)
-                    self.pos.setdefault(path, (lineno, line.index("[") + 1))
-                else:
-                    # [a.b] under an array of tables [[a]] refers to its last element
-                    current = self._resolve(path, array_counts)
-                self.pos.setdefault(current, (lineno, line.index("[") + 1))
-            else:
-                keyline = keyline_re.match(line)
-                if keyline:
-                    self.pos.setdefault(current + _split_key(keyline.group(2)),
-                                        (lineno, len(keyline.group(1)) + 1))
-            if quotes % 2 == 1:
-                in_multiline = True
-
-    @staticmethod
-    def _resolve(path: tuple, array_counts: dict) -> tuple:
-        out: tuple = ()
-        for part in path:
-            out = out + (part,)
-            if out in array_counts:
-                out = out + (array_counts[out],)
-        return out
-
-    def locate(self, path: tuple) -> tuple:
-        while path:
-            if path in self.pos:
-                return self.pos[path]
-            path = path[:-1]
-        return (1, 1)
-
-
-def _dotted(path: tuple) -> str:
-    out = ""
-    for part in path:
-        if isinstance(part, int):
-            out += "[%d]" % (part + 1)
-        else:
-            out += ("." if out else "") + (part if _BARE_KEY_RE.match(part) else '"%s"' % part)
-    return out
-
-
-class _Checker:
-    def __init__(self, path: str, text: str) -> None:
-        self.path = path
-        self.text = text
-        self._locator: _Locator | None = None
-        self.issues: list = []
-
-    def error(self, key_path: tuple, message: str) -> None:
-        if self._locator is None:
-            self._locator = _Locator(self.text)
-        line, col = self._locator.locate(key_path)
-        self.issues.append(ConfigIssue(self.path, line, col, _dotted(key_path), message))
-
-    def table(self, value: object, key_path: tuple, allowed: dict) -> dict | None:
-        """Check a table's keys and value types; return it (None when it is no table)."""
-        if not isinstance(value, dict):
-            self.error(key_path, "must be a table")
-            return None
-        for key, val in value.items():
-            kp = key_path + (key,)
-            expected = allowed.get(key)
-            if expected is None:
-                self.error(kp, "unknown key (known: %s)" % ", ".join(sorted(allowed)))
-            elif not _has_type(val, expected):
-                self.error(kp, "must be %s, not %s" % (expected, _type_name(val)))
-        return value
-
-    def choice(self, value: dict, key_path: tuple, key: str, choices: tuple, default: str) -> str:
-        val = value.get(key, default)
-        if isinstance(val, str) and val not in choices:
-            self.error(key_path + (key,), "must be one of %s (got %r)" % (", ".join(choices), val))
-        return val if isinstance(val, str) else default
-
-
-def _has_type(val: object, expected: str) -> bool:
-    if expected == _STR:
-        return isinstance(val, str)
-    if expected == _BOOL:
-        return isinstance(val, bool)
-    if expected == _STRLIST:
-        return isinstance(val, list) and all(isinstance(v, str) for v in val)
-    if expected == _STRMAP:
-        return isinstance(val, dict) and all(isinstance(v, str) for v in val.values())
-    if expected == _TABLE:
-        return isinstance(val, dict)
-    if expected == _ARRAY:
-        return isinstance(val, list)
-    return False
-
-
-def _type_name(val: object) -> str:
-    if isinstance(val, bool):
-        return "a boolean"
-    if isinstance(val, (int, float)):
-        return "a number"
-    if isinstance(val, str):
-        return "a string"
-    if isinstance(val, list):
-        return "an array"
-    if isinstance(val, dict):
-        return "a table"
-    return "a date/time"
-
-
-def _s(table: dict, key: str, default: str = "") -> str:
-    val = table.get(key, default)
-    return val if isinstance(val, str) else default
-
-
 def resolve_path(root: str, value: str) -> str:
     """A path from a config value: ``~`` expanded, relative to the config's folder."""
     value = os.path.expanduser(value)
@@ -325,53 +158,25 @@ def resolve_path(root: str, value: str) -> str:
 def load(path: str) -> Project:
     """Read and validate an agents.toml; raise ``ConfigError`` with every issue found."""
     path = os.path.abspath(path)
-    try:
-        with open(path, "rb") as handle:
-            raw = handle.read()
-    except OSError as exc:
-        raise ConfigError([ConfigIssue(path, 0, 0, "", "cannot read config: %s" % (exc.strerror or exc))]) from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw[:exc.start].count(b"\n") + 1
-        raise ConfigError([ConfigIssue(path, line, 1, "", "not valid UTF-8")]) from None
-    return parse(text, path)
-
-
-def _toml_error(path: str, text: str, exc: Exception) -> ConfigError:
-    msg = str(exc)
-    m = re.search(r"\(at line (\d+), column (\d+)\)$", msg)
-    line, col = (int(m.group(1)), int(m.group(2))) if m else (1, 1)
-    if m:
-        msg = msg[:m.start()].rstrip()
-    elif "end of document" in msg:
-        line = text.count("\n") + 1
-    return ConfigError([ConfigIssue(path, line, col, "", "invalid TOML: %s" % msg)])
+    return parse(read_text(path), path)
 
 
 def parse(text: str, path: str) -> Project:
     """Validate TOML text as if read from ``path`` (the base of relative paths)."""
-    import tomllib  # deferred: only parsing needs it
+    data = parse_toml(text, path)
 
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise _toml_error(path, text, exc) from None
-    except (ValueError, RecursionError) as exc:  # e.g. nesting deeper than Python allows
-        raise ConfigError([ConfigIssue(path, 1, 1, "", "invalid TOML: %s" % exc)]) from None
-
-    check = _Checker(path, text)
+    check = Checker(path, text)
     check.table(data, (), _TOP_KEYS)
     root = os.path.dirname(path)
 
     project_t = data.get("project", {})
     project_t = (check.table(project_t, ("project",), _PROJECT_KEYS) or {}) if "project" in data else {}
-    name = _s(project_t, "name") or os.path.basename(root) or "project"
-    prefix = _s(project_t, "session_prefix", name + "-")
+    name = get_str(project_t, "name") or os.path.basename(root) or "project"
+    prefix = get_str(project_t, "session_prefix", name + "-")
     if not _PREFIX_RE.match(prefix):
         check.error(("project", "session_prefix"),
                     "may hold only letters, digits, '-' and '_' (tmux mangles '.', ':' and spaces), got %r" % prefix)
-    socket = _s(project_t, "tmux_socket")
+    socket = get_str(project_t, "tmux_socket")
     if socket and "/" not in socket and not _PREFIX_RE.match(socket):
         check.error(("project", "tmux_socket"), "a socket name may hold only letters, digits, '-' and '_'; "
                     "use a path (with '/') for anything else")
@@ -389,11 +194,11 @@ def parse(text: str, path: str) -> Project:
             for req in ("name", "plan"):
                 if req not in ph:
                     check.error(("phases", i), "missing required key %r" % req)
-            pname = _s(ph, "name")
+            pname = get_str(ph, "name")
             if pname in seen_phases:
                 check.error(("phases", i, "name"), "duplicate phase name %r" % pname)
             seen_phases.add(pname)
-            phases.append(Phase(pname, _s(ph, "plan")))
+            phases.append(Phase(pname, get_str(ph, "plan")))
 
     backends = {n: Backend(n, **dict(spec)) for n, spec in BUILTIN_BACKENDS.items()}
     backends_t = data.get("backends", {})
@@ -405,13 +210,13 @@ def parse(text: str, path: str) -> Project:
                 continue
             if "bin" not in spec:
                 check.error(kp, "missing required key 'bin'")
-            elif not _s(spec, "bin").strip():
+            elif not get_str(spec, "bin").strip():
                 check.error(kp + ("bin",), "must not be empty")
             delivery = check.choice(spec, kp, "prompt_delivery", PROMPT_DELIVERIES, "arg")
             args = spec.get("args", [])
             backends[bname] = Backend(
-                bname, _s(spec, "bin"), tuple(args) if _has_type(args, _STRLIST) else (),
-                _s(spec, "model_arg"), _s(spec, "resume_arg"), _s(spec, "session_id_arg"), delivery)
+                bname, get_str(spec, "bin"), tuple(args) if has_type(args, STRLIST) else (),
+                get_str(spec, "model_arg"), get_str(spec, "resume_arg"), get_str(spec, "session_id_arg"), delivery)
 
     agents = []
     agents_t = data.get("agents", {})
@@ -435,8 +240,8 @@ def parse(text: str, path: str) -> Project:
                         check.error(kp + ("env", ename), "not a valid environment variable name")
             enabled = spec.get("enabled", True)
             agent = Agent(aname, kind, enabled=enabled if isinstance(enabled, bool) else True,
-                          env=env if _has_type(env, _STRMAP) else {},
-                          description=_s(spec, "description"))
+                          env=env if has_type(env, STRMAP) else {},
+                          description=get_str(spec, "description"))
             if kind == "service":
                 for bad in ("backend", "model", "watch", "kickoff"):
                     if bad in spec:
@@ -446,7 +251,7 @@ def parse(text: str, path: str) -> Project:
                     check.error(kp, "a service needs exactly one of 'builtin' (%s) or 'command'"
                                 % " | ".join(BUILTIN_SERVICES))
                 agent.builtin = check.choice(spec, kp, "builtin", BUILTIN_SERVICES, "") if has_builtin else ""
-                agent.command = _s(spec, "command")
+                agent.command = get_str(spec, "command")
                 if has_command and not agent.command.strip():
                     check.error(kp + ("command",), "must not be empty")
                 if agent.builtin:
@@ -461,19 +266,18 @@ def parse(text: str, path: str) -> Project:
                         check.error(kp + (bad,), "only services take %r" % bad)
                 if "backend" not in spec:
                     check.error(kp, "missing required key 'backend' (one of %s)" % ", ".join(sorted(backends)))
-                agent.backend = _s(spec, "backend")
+                agent.backend = get_str(spec, "backend")
                 if agent.backend and agent.backend not in backends and "backend" in spec:
                     check.error(kp + ("backend",), "unknown backend %r (known: %s)"
                                 % (agent.backend, ", ".join(sorted(backends))))
-                agent.model = _s(spec, "model")
+                agent.model = get_str(spec, "model")
                 agent.watch = check.choice(spec, kp, "watch", WATCH_POLICIES, "none")
-                agent.kickoff = _s(spec, "kickoff")
+                agent.kickoff = get_str(spec, "kickoff")
             agents.append(agent)
 
-    if check.issues:
-        raise ConfigError(sorted(check.issues, key=lambda i: (i.line, i.col)))
+    check.finish()
     return Project(
         config_path=path, root=root, name=name, session_prefix=prefix,
-        log_dir=resolve_path(root, _s(project_t, "log_dir", ".ao-state")),
-        state_dir=resolve_path(root, _s(project_t, "state_dir", "state")),
+        log_dir=resolve_path(root, get_str(project_t, "log_dir", ".ao-state")),
+        state_dir=resolve_path(root, get_str(project_t, "state_dir", "state")),
         tmux_socket=socket, phases=tuple(phases), backends=backends, agents=tuple(agents))
