@@ -64,3 +64,41 @@ def converge(project, server: TmuxServer, names: list | None, desired: str, chec
             action.verb, action.reason = sessions.NONE, "already in the desired state"
     after = sorted(n for n in server.sessions() if n in own)
     return actions, before, after
+
+
+def fleet_status(fleet) -> list:
+    """One dict per fleet project; enabled ones carry live ``running``/``stopped`` counts
+    (one tmux call per distinct server), or ``error`` when their config cannot be read.
+    Disabled projects are not looked at."""
+    from .errors import OrchestratorError
+
+    servers: dict = {}
+    out = []
+    for entry in fleet.projects:
+        row = entry.as_dict()
+        row.update(running=None, stopped=None, error=None)
+        if entry.enabled:
+            try:
+                project, server = open_project(os.path.join(entry.dir, "agents.toml"))
+                if server.socket not in servers:
+                    servers[server.socket] = server.sessions()
+                live = servers[server.socket]
+                running = sum(1 for a in project.agents if project.session_name(a) in live)
+                row.update(running=running, stopped=len(project.agents) - running)
+            except OrchestratorError as exc:
+                row["error"] = str(exc).splitlines()[0]
+        out.append(row)
+    return out
+
+
+def fleet_lines(fleet, rows: list) -> list:
+    """``fleet status`` lines: one per project (enabled ones with live counts), then totals."""
+    lines = []
+    for entry, row in zip(fleet.projects, rows):
+        line = entry.status_line()
+        if row["running"] is not None:
+            line += " running=%d stopped=%d" % (row["running"], row["stopped"])
+        elif row["error"]:
+            line += " (unreadable: %s)" % row["error"]
+        lines.append(line)
+    return lines + [fleet.totals_line()]

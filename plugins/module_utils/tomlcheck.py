@@ -188,23 +188,19 @@ def get_str(table: dict, key: str, default: str = "") -> str:
     return val if isinstance(val, str) else default
 
 
-def read_text(path: str) -> str:
+def read_text(path: str, what: str = "config") -> str:
     """A config file's text; unreadable or non-UTF-8 files raise ``ConfigError``."""
     try:
         with open(path, "rb") as handle:
             raw = handle.read()
     except OSError as exc:
         reason = exc.strerror or str(exc)
-        raise ConfigError([ConfigIssue(path, 0, 0, "", "cannot read %s: %s" % (what(path), reason))]) from None
+        raise ConfigError([ConfigIssue(path, 0, 0, "", "cannot read %s: %s" % (what, reason))]) from None
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[:exc.start].count(b"\n") + 1
         raise ConfigError([ConfigIssue(path, line, 1, "", "not valid UTF-8")]) from None
-
-
-def what(path: str) -> str:
-    return "fleet file" if path.endswith("fleet.toml") else "config"
 
 
 def toml_error(path: str, text: str, exc: Exception) -> ConfigError:

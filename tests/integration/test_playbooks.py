@@ -78,3 +78,36 @@ def test_role_argument_spec_rejects_missing_project_dir():
     proc, recap = playbook("run")
     assert proc.returncode != 0
     assert "project_dir" in proc.stdout + proc.stderr
+
+
+def test_fleet_playbook_add_status_disable_validate(tmp_path, demo_project, tmux):
+    fleet_file = str(tmp_path / "fleet.toml")
+    proc, recap = playbook("fleet", fleet_file=fleet_file, fleet_action="add", project_name="scratch",
+                           project_dir=str(demo_project), engine="agent-orchestrator@v0.1.0")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert recap["changed"] == 1
+    proc, recap = playbook("fleet", fleet_file=fleet_file, fleet_action="add", project_name="cc-ci",
+                           project_dir="/home/loops/poe2e/cc-ci", engine="agent-orchestrator@v0.1.0",
+                           fleet_enabled="false")
+    assert recap["changed"] == 1
+    proc, recap = playbook("fleet", fleet_file=fleet_file)
+    assert recap["changed"] == 0
+    assert "fleet: OK — 2 project(s), schema v1" in proc.stdout
+    assert "cc-ci [disabled] agent-orchestrator@v0.1.0 /home/loops/poe2e/cc-ci\n" in proc.stdout
+    assert "scratch [enabled] agent-orchestrator@v0.1.0 %s running=0 stopped=4" % demo_project in proc.stdout
+    assert "total=2 enabled=1 disabled=1" in proc.stdout
+    proc, recap = playbook("fleet", "--check", fleet_file=fleet_file, fleet_action="disable", project_name="scratch")
+    assert recap["changed"] == 1
+    assert "scratch [enabled]" in playbook("fleet", fleet_file=fleet_file)[0].stdout
+    proc, recap = playbook("fleet", fleet_file=fleet_file, fleet_action="disable", project_name="scratch")
+    assert recap["changed"] == 1
+    proc, recap = playbook("fleet", fleet_file=fleet_file, fleet_action="validate")
+    assert proc.returncode == 0 and "fleet: OK — 2 project(s), schema v1" in proc.stdout
+    assert "total=2 enabled=0 disabled=2" not in proc.stdout  # validate prints only the verdict
+    with open(fleet_file, "a") as handle:
+        handle.write('[projects.bad]\ndir = "relative"\nengine = "x@1"\n')
+    proc, recap = playbook("fleet", fleet_file=fleet_file, fleet_action="validate")
+    assert proc.returncode != 0 and recap["failed"] == 1
+    assert "fleet.toml:15:1: projects.bad.dir: must be an absolute path" in proc.stdout
+    proc, recap = playbook("fleet", fleet_file=fleet_file, fleet_action="enable")
+    assert proc.returncode != 0 and "needs fleet_project" in proc.stdout

@@ -1,0 +1,139 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, agentloops.orchestrator contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from ansible_collections.agentloops.orchestrator.plugins.module_utils import fleet
+from ansible_collections.agentloops.orchestrator.plugins.module_utils.errors import ConfigError
+
+SEED = """\
+# the operator's own comment
+schema = 1
+
+[projects.scratch]
+dir = "/tmp/poe2e-scratch"
+engine = "agent-orchestrator@v0.1.0"
+
+[projects.cc-ci]   # staged; enabled at cutover
+dir = "/home/loops/poe2e/cc-ci"
+engine = "agent-orchestrator@v0.1.0"
+enabled = false
+"""
+
+
+def write(tmp_path, text):
+    path = tmp_path / "fleet.toml"
+    path.write_text(textwrap.dedent(text))
+    return str(path)
+
+
+def issues(tmp_path, text):
+    with pytest.raises(ConfigError) as info:
+        fleet.load(write(tmp_path, text))
+    return info.value.issues
+
+
+def test_seed_fleet_validates_and_reports_like_the_seed(tmp_path):
+    registry = fleet.load(write(tmp_path, SEED))
+    assert registry.summary() == "fleet: OK — 2 project(s), schema v1"
+    assert registry.get("cc-ci").status_line() == "cc-ci [disabled] agent-orchestrator@v0.1.0 /home/loops/poe2e/cc-ci"
+    assert registry.totals_line() == "total=2 enabled=1 disabled=1"
+    assert [p.name for p in registry.enabled] == ["scratch"]
+
+
+@pytest.mark.parametrize("text, line, key, words", [
+    ('schema = 2\n', 1, "schema", "unknown schema 2 (this version reads schema 1)"),
+    ('[projects.a]\ndir = "/a"\nengine = "e@1"\n', 1, "", "missing required key 'schema'"),
+    ('schema = 1\n[projects.a]\ndir = "rel/dir"\nengine = "e@1"\n', 3, "projects.a.dir", "must be an absolute path"),
+    ('schema = 1\n[projects.a]\ndir = "/a"\nengine = "e"\n', 4, "projects.a.engine", "must be NAME@REF"),
+    ('schema = 1\n[projects.a]\ndir = "/a"\nengine = "e@1"\nenabled = "no"\n', 5, "projects.a.enabled",
+     "must be a boolean"),
+    ('schema = 1\n[projects.a]\ndir = "/a"\n', 2, "projects.a", "missing required key 'engine'"),
+    ('schema = 1\n[projects.a]\ndir = "/a"\nengine = "e@1"\nowner = "x"\n', 5, "projects.a.owner", "unknown key"),
+    ('schema = 1\n[projects.a]\ndir = "/a"\nengine = "e@1"\n[projects.b]\ndir = "/a/"\nengine = "e@1"\n', 6,
+     "projects.b.dir", "already registered as project 'a'"),
+    ('schema = 1\n[projects."a b"]\ndir = "/a"\nengine = "e@1"\n', 2, 'projects."a b"', "project names may hold"),
+    ('schema = 1\n[projects.a]\ndir = "/a"\nengine = "e@1"\n[projects.a]\n', 5, "", "invalid TOML"),
+    ('schema = "1"\n', 1, "schema", "must be an integer"),
+])
+def test_bad_fleet_files(tmp_path, text, line, key, words):
+    found = issues(tmp_path, text)
+    assert any(i.line == line and i.key == key and words in i.message for i in found), [str(i) for i in found]
+
+
+def test_every_error_is_reported(tmp_path):
+    found = issues(tmp_path, 'schema = 3\n[projects.a]\ndir = "x"\nengine = "y"\n')
+    assert [i.line for i in found] == [1, 3, 4]
+
+
+def test_edits_keep_comments_and_layout(tmp_path):
+    path = write(tmp_path, SEED)
+    change = fleet.apply_entry(path, "cc-ci", enabled=True)
+    assert change.changed
+    assert change.before["enabled"] is False and change.after["enabled"] is True
+    text = open(path).read()
+    assert text == SEED.replace("enabled = false", "enabled = true")
+    again = fleet.apply_entry(path, "cc-ci", enabled=True)
+    assert not again.changed
+
+
+def test_add_and_remove(tmp_path):
+    path = str(tmp_path / "new" / "fleet.toml")
+    os.makedirs(os.path.dirname(path))
+    add = fleet.apply_entry(path, "p1", dir="/srv/p1", engine="agent-orchestrator@v0.1.0")
+    assert add.changed and add.before is None and add.after["enabled"] is True
+    assert fleet.load(path).summary() == "fleet: OK — 1 project(s), schema v1"
+    gone = fleet.apply_entry(path, "p1", "absent")
+    assert gone.changed and gone.after is None
+    assert not fleet.apply_entry(path, "p1", "absent").changed
+    assert fleet.load(path).projects == []
+
+
+def test_check_mode_writes_nothing(tmp_path):
+    path = str(tmp_path / "fleet.toml")
+    change = fleet.apply_entry(path, "p1", check_mode=True, dir="/srv/p1", engine="e@1")
+    assert change.changed and "[projects.p1]" in change.after_text
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("values, words", [
+    ({"dir": "relative/dir", "engine": "e@1"}, "must be an absolute path"),
+    ({"dir": "/srv/x", "engine": "no-ref"}, "must be NAME@REF"),
+    ({"engine": "e@1"}, "a new entry needs dir"),
+    ({"dir": "/home/loops/poe2e/cc-ci", "engine": "e@1"}, "already registered as project 'cc-ci'"),
+])
+def test_bad_edits_write_nothing(tmp_path, values, words):
+    path = write(tmp_path, SEED)
+    with pytest.raises(ConfigError, match=words):
+        fleet.apply_entry(path, "newcomer", **values)
+    assert open(path).read() == SEED
+    assert sorted(os.listdir(tmp_path)) == [".fleet.toml.lock", "fleet.toml"]
+
+
+def test_a_broken_file_is_never_edited(tmp_path):
+    path = write(tmp_path, "schema = 1\n[projects.a]\ndir = 'x'\nengine = 'e@1'\n")
+    with pytest.raises(ConfigError, match=":3:1: projects.a.dir"):
+        fleet.apply_entry(path, "b", dir="/b", engine="e@1")
+
+
+def test_twenty_concurrent_additions_all_land(tmp_path):
+    """20 separate processes each add an entry at once: the lock serializes them."""
+    path = str(tmp_path / "fleet.toml")
+    collections = next(p for p in sys.path if p.endswith(os.path.join(".build", "collections")))
+    code = ("import sys; sys.path.insert(0, %r)\n"
+            "from ansible_collections.agentloops.orchestrator.plugins.module_utils import fleet\n"
+            "i = int(sys.argv[1])\n"
+            "fleet.apply_entry(%r, 'p%%02d' %% i, dir='/srv/p%%02d' %% i, engine='e@v1')\n" % (collections, path))
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(i)]) for i in range(20)]
+    assert [p.wait(timeout=60) for p in procs] == [0] * 20
+    registry = fleet.load(path)
+    assert sorted(p.name for p in registry.projects) == ["p%02d" % i for i in range(20)]
+    assert registry.summary() == "fleet: OK — 20 project(s), schema v1"
