@@ -129,3 +129,34 @@ def demo_project(tmp_path, tmux):
     project.mkdir()
     (project / "agents.toml").write_text(textwrap.dedent(DEMO_CONFIG.format(socket=tmux.socket)))
     return project
+
+
+def _git(*args, cwd=None):
+    return subprocess.run(["git", "-c", "user.name=test", "-c", "user.email=test@localhost", *args], cwd=cwd,
+                          check=True, capture_output=True, text=True).stdout.strip()
+
+
+@pytest.fixture(scope="session")
+def engine_repo(tmp_path_factory):
+    """An engine repository made from this checkout's files as they are now (tracked and
+    untracked, not ignored), tagged v0.1.0 — what projects pin in the tests."""
+    import shutil
+
+    repo = tmp_path_factory.mktemp("engines") / "agent-orchestrator"
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=REPO,
+                            check=True, capture_output=True).stdout.decode().split("\0")
+    for rel in filter(None, listed):
+        src = os.path.join(REPO, rel)
+        if os.path.isfile(src) and not os.path.islink(src):
+            os.makedirs(os.path.dirname(os.path.join(repo, rel)), exist_ok=True)
+            shutil.copy2(src, os.path.join(repo, rel))
+    _git("init", "-q", "-b", "main", str(repo))
+    _git("add", "-A", cwd=repo)
+    _git("commit", "-q", "-m", "engine", cwd=repo)
+    _git("tag", "v0.1.0", cwd=repo)
+    return str(repo)
+
+
+@pytest.fixture
+def git_run():
+    return _git

@@ -102,3 +102,38 @@ def fleet_lines(fleet, rows: list) -> list:
             line += " (unreadable: %s)" % row["error"]
         lines.append(line)
     return lines + [fleet.totals_line()]
+
+
+def running_sessions(project) -> list:
+    """Names of the project's agent sessions that exist on its tmux server."""
+    live = TmuxServer(project.tmux_socket).sessions()
+    return [project.session_name(a) for a in project.agents if project.session_name(a) in live]
+
+
+def scaffold_project(project_dir: str, state: str = "present", check_mode: bool = False, **options) -> dict:
+    """Create (``present``) or remove (``absent``) a scaffolded project.
+
+    Returns ``changed``, the project's description and the agents.toml text before/after
+    for diffs. Nothing is created or removed in check mode.
+    """
+    from . import scaffold
+
+    if state == "absent":
+        stopping = tuple(options.get("expect_stopped") or ()) if check_mode else ()
+        path = scaffold.check_removable(project_dir, running_sessions, stopping)
+        if path and not check_mode:
+            scaffold.remove(path)
+        return {"changed": path is not None, "project_dir": os.path.normpath(project_dir), "removed": path is not None,
+                "before": "present" if path else "absent", "after": "absent"}
+    plan = scaffold.plan_create(project_dir, options.get("engine_repo") or "", options.get("engine_ref") or "HEAD",
+                                options.get("agents_config"), options.get("project_name"),
+                                options.get("session_prefix"), options.get("tmux_socket"))
+    result = {"changed": not plan.exists, "before_text": plan.agents_text if plan.exists else "",
+              "after_text": plan.agents_text or ""}
+    if not plan.exists and not check_mode:
+        scaffold.create(plan, options.get("agents_config"), options.get("tmux_socket"))
+        result["after_text"] = plan.agents_text
+    result.update(plan.as_dict())
+    if not check_mode or plan.exists:
+        result["tracked_files"] = scaffold.tracked_files(plan.project_dir)
+    return result

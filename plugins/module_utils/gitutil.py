@@ -1,0 +1,83 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, agentloops.orchestrator contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The few git operations projects need, each a plain ``git`` call with clear errors."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+
+from .errors import OrchestratorError
+
+__metaclass__ = type
+
+_SHA_RE = re.compile(r"^[0-9a-f]{7,40}$")
+# Local engine repositories are cloned over the file protocol, which git refuses for
+# submodules unless allowed (CVE-2022-39253 hardening).
+FILE_PROTOCOL = ("-c", "protocol.file.allow=always")
+# Used only when the user has no identity configured, so a scaffold commit never fails.
+FALLBACK_IDENTITY = ("-c", "user.name=agentloops.orchestrator", "-c", "user.email=agentloops@localhost")
+
+
+class GitError(OrchestratorError):
+    """A git command failed."""
+
+
+def git(args: list, cwd: str | None = None, check: bool = True) -> str:
+    env = dict(os.environ, GIT_TERMINAL_PROMPT="0", LC_ALL="C")
+    try:
+        proc = subprocess.run(["git"] + list(args), cwd=cwd, capture_output=True, text=True, env=env,
+                              stdin=subprocess.DEVNULL, check=False)
+    except OSError as exc:
+        raise GitError("cannot run git: %s" % (exc.strerror or exc)) from None
+    if check and proc.returncode != 0:
+        raise GitError("git %s failed: %s" % (" ".join(a for a in args if not a.startswith("user.")),
+                                              (proc.stderr or proc.stdout).strip()))
+    return proc.stdout.strip()
+
+
+def identity_args(cwd: str | None = None) -> tuple:
+    return () if git(["config", "user.email"], cwd=cwd, check=False) else FALLBACK_IDENTITY
+
+
+def is_local(repo: str) -> bool:
+    return "://" not in repo and not re.match(r"^[\w.-]+@[\w.-]+:", repo)
+
+
+def resolve_ref(repo: str, ref: str) -> str:
+    """The commit ``ref`` (tag, branch, commit or HEAD) names in ``repo``, read-only.
+
+    For a remote repository a commit id that no ref points at cannot be checked without
+    fetching; it is returned as given and verified when it is checked out.
+    """
+    if is_local(repo):
+        if not os.path.isdir(repo):
+            raise GitError("engine repository %s does not exist" % repo)
+        out = git(["rev-parse", "--verify", "--quiet", ref + "^{commit}"], cwd=repo, check=False)
+        if not out:
+            out = git(["rev-parse", "--verify", "--quiet", "origin/%s^{commit}" % ref], cwd=repo, check=False)
+        if not out:
+            raise GitError("ref %r not found in engine repository %s" % (ref, repo))
+        return out
+    listing = git(["ls-remote", repo, ref, ref + "^{}"])
+    peeled = {}
+    for line in listing.splitlines():
+        sha, name = line.split("\t", 1)
+        peeled[name] = sha
+    for name in ("refs/tags/%s^{}" % ref, "refs/tags/%s" % ref, "refs/heads/%s" % ref, ref):
+        if name in peeled:
+            return peeled[name]
+    if _SHA_RE.match(ref):
+        return ref
+    raise GitError("ref %r not found in engine repository %s" % (ref, repo))
+
+
+def show_file(repo: str, commit: str, path: str) -> str | None:
+    """A file's text at a commit of a local repository (None when it is not there)."""
+    if not is_local(repo):
+        return None
+    proc = subprocess.run(["git", "show", "%s:%s" % (commit, path)], cwd=repo, capture_output=True,
+                          stdin=subprocess.DEVNULL, check=False)
+    return proc.stdout.decode("utf-8", "replace") if proc.returncode == 0 else None

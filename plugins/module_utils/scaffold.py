@@ -1,0 +1,245 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, agentloops.orchestrator contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Projects: scaffold one (a git repository with the engine pinned as a submodule), move
+its engine pin, and remove it.
+
+A scaffolded project tracks exactly ``.gitignore``, ``.gitmodules``, ``agents.toml`` and
+``engine`` — no orchestrator or fleet metadata. It is recognised by a key in its local git
+config (``agentloops.scaffold``), which is not a tracked file. Everything that can be
+checked is checked before anything is created; a failure half-way removes what was made.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+from . import config as config_mod
+from .errors import ConfigError, OrchestratorError
+from .fsutil import atomic_write
+from .gitutil import FILE_PROTOCOL, git, identity_args, resolve_ref, show_file
+from .tomlcheck import read_text
+
+__metaclass__ = type
+
+TRACKED = (".gitignore", ".gitmodules", "agents.toml", "engine")
+MARKER = "agentloops.scaffold"
+ENGINE_DIR = "engine"
+EXAMPLE = "agents.example.toml"
+
+
+def engine_name(repo: str) -> str:
+    base = os.path.basename(repo.rstrip("/"))
+    return base[:-4] if base.endswith(".git") else base
+
+
+def check_target(project_dir: str) -> str:
+    """The normalised project folder; refuses paths a project must never be."""
+    if not project_dir or not os.path.isabs(project_dir):
+        raise OrchestratorError("project_dir must be an absolute path, got %r" % project_dir)
+    path = os.path.normpath(project_dir)
+    real = os.path.realpath(path)
+    home = os.path.realpath(os.path.expanduser("~"))
+    if real == "/" or real == home or home.startswith(real.rstrip("/") + "/"):
+        raise OrchestratorError("refusing %s: a project folder must not be / , your home folder or one of its "
+                                "parents" % path)
+    return path
+
+
+def is_project(path: str) -> bool:
+    return (os.path.isdir(os.path.join(path, ".git"))
+            and git(["config", "--local", "--get", MARKER], cwd=path, check=False) != "")
+
+
+def render_agents(source: str, source_path: str, target_path: str, name: str | None, prefix: str | None,
+                  tmux_socket: str | None) -> str:
+    """The project's agents.toml: the source with name, prefix and socket set by
+    style-preserving edits, validated as the project's file."""
+    import tomlkit  # deferred: only scaffolding edits TOML
+
+    config_mod.parse(source, source_path)  # a broken source is reported against its own file
+    doc = tomlkit.parse(source)
+    project = doc.get("project")
+    if project is None:
+        project = tomlkit.table()
+        doc.add("project", project)
+    for key, value in (("name", name), ("session_prefix", prefix), ("tmux_socket", tmux_socket)):
+        if value is not None and project.get(key) != value:
+            project[key] = value
+    text = tomlkit.dumps(doc)
+    config_mod.parse(text, target_path)
+    return text
+
+
+def gitignore_for(project) -> str:
+    lines = ["# Kept out of git: the engine's runtime state and the agents' logs."]
+    for folder in (project.state_dir, project.log_dir):
+        rel = os.path.relpath(folder, project.root)
+        if not rel.startswith(".."):
+            lines.append("/%s/" % rel)
+    lines.append("__pycache__/")
+    return "\n".join(lines) + "\n"
+
+
+class Plan:
+    """What scaffolding would do (or found already done)."""
+
+    __slots__ = ("project_dir", "exists", "engine_repo", "engine_ref", "engine_commit", "agents_text",
+                 "gitignore_text", "name", "session_prefix")
+
+    def __init__(self, **kw) -> None:
+        for key in self.__slots__:
+            setattr(self, key, kw.get(key))
+
+    def as_dict(self) -> dict:
+        return {"project_dir": self.project_dir, "name": self.name, "session_prefix": self.session_prefix,
+                "engine": {"repo": self.engine_repo, "ref": self.engine_ref, "commit": self.engine_commit,
+                           "pin": "%s@%s" % (engine_name(self.engine_repo or ""), self.engine_ref)},
+                "tracked_files": list(TRACKED)}
+
+
+def existing(project_dir: str) -> Plan:
+    """Describe a scaffolded project as it is."""
+    url = git(["config", "-f", ".gitmodules", "--get", "submodule.%s.url" % ENGINE_DIR], cwd=project_dir, check=False)
+    commit = git(["rev-parse", "HEAD:%s" % ENGINE_DIR], cwd=project_dir, check=False)
+    ref = git(["config", "--local", "--get", MARKER], cwd=project_dir, check=False)
+    agents_path = os.path.join(project_dir, "agents.toml")
+    text = read_text(agents_path) if os.path.exists(agents_path) else ""
+    name = prefix = None
+    try:
+        project = config_mod.parse(text, agents_path)
+        name, prefix = project.name, project.session_prefix
+    except ConfigError:
+        pass
+    return Plan(project_dir=project_dir, exists=True, engine_repo=url, engine_ref=ref, engine_commit=commit,
+                agents_text=text, gitignore_text=None, name=name, session_prefix=prefix)
+
+
+def plan_create(project_dir: str, engine_repo: str, engine_ref: str, agents_config: str | None = None,
+                project_name: str | None = None, session_prefix: str | None = None,
+                tmux_socket: str | None = None) -> Plan:
+    """Check everything and compute the files; touch nothing. An existing scaffolded
+    project is returned as it is (scaffolding is idempotent)."""
+    path = check_target(project_dir)
+    if os.path.exists(path):
+        if is_project(path):
+            return existing(path)
+        if not os.path.isdir(path) or os.listdir(path):
+            raise OrchestratorError("refusing to scaffold into %s: it exists and is not an empty folder or a "
+                                    "scaffolded project" % path)
+    if not engine_repo:
+        raise OrchestratorError("engine_repo is required to scaffold a project")
+    if "://" not in engine_repo and not os.path.isabs(engine_repo) and ":" not in engine_repo:
+        raise OrchestratorError("a local engine_repo must be an absolute path, got %r" % engine_repo)
+    commit = resolve_ref(engine_repo, engine_ref)
+    name = project_name or os.path.basename(path)
+    target = os.path.join(path, "agents.toml")
+    if agents_config:
+        source_path = os.path.abspath(agents_config)
+        source = read_text(source_path)
+    else:
+        source_path = "%s@%s:%s" % (engine_repo, engine_ref, EXAMPLE)
+        source = show_file(engine_repo, commit, EXAMPLE)
+    agents_text = None
+    gitignore_text = None
+    if source is not None:
+        agents_text = render_agents(source, source_path, target, name,
+                                    session_prefix if session_prefix is not None else name + "-", tmux_socket)
+        gitignore_text = gitignore_for(config_mod.parse(agents_text, target))
+    return Plan(project_dir=path, exists=False, engine_repo=engine_repo, engine_ref=engine_ref,
+                engine_commit=commit, agents_text=agents_text, gitignore_text=gitignore_text, name=name,
+                session_prefix=session_prefix if session_prefix is not None else name + "-")
+
+
+def create(plan: Plan, agents_config: str | None = None, tmux_socket: str | None = None) -> Plan:
+    """Carry out a plan from ``plan_create``: a git repository with the engine submodule
+    pinned at the plan's commit, agents.toml, .gitignore and one commit."""
+    if plan.exists:
+        return plan
+    path = plan.project_dir
+    made_dir = not os.path.exists(path)
+    try:
+        os.makedirs(path, exist_ok=True)
+        git(["init", "-q", path])
+        git(list(FILE_PROTOCOL) + ["submodule", "add", "-q", plan.engine_repo, ENGINE_DIR], cwd=path)
+        engine = os.path.join(path, ENGINE_DIR)
+        git(list(FILE_PROTOCOL) + ["fetch", "-q", "--tags", "origin"], cwd=engine, check=False)
+        git(["checkout", "-q", "--detach", plan.engine_commit], cwd=engine)
+        plan.engine_commit = git(["rev-parse", "HEAD"], cwd=engine)
+        if plan.agents_text is None:  # a remote engine: its example is known only now
+            source_path = os.path.join(engine, EXAMPLE)
+            plan.agents_text = render_agents(read_text(source_path), source_path, os.path.join(path, "agents.toml"),
+                                             plan.name, plan.session_prefix, tmux_socket)
+            plan.gitignore_text = gitignore_for(config_mod.parse(plan.agents_text, os.path.join(path, "agents.toml")))
+        atomic_write(os.path.join(path, "agents.toml"), plan.agents_text)
+        atomic_write(os.path.join(path, ".gitignore"), plan.gitignore_text)
+        git(["add", ".gitignore", ".gitmodules", "agents.toml", ENGINE_DIR], cwd=path)
+        message = "Scaffold project %s with engine %s@%s\n\nEngine pinned at %s." % (
+            plan.name, engine_name(plan.engine_repo), plan.engine_ref, plan.engine_commit)
+        git(list(identity_args(path)) + ["commit", "-q", "-m", message], cwd=path)
+        git(["config", "--local", MARKER, plan.engine_ref], cwd=path)
+    except BaseException:
+        if made_dir:
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            for entry in os.listdir(path):
+                target = os.path.join(path, entry)
+                shutil.rmtree(target, ignore_errors=True) if os.path.isdir(target) else os.unlink(target)
+        raise
+    return plan
+
+
+def tracked_files(project_dir: str) -> list:
+    return sorted(git(["ls-files"], cwd=project_dir).splitlines())
+
+
+def check_removable(project_dir: str, live_sessions, stopping: tuple = ()) -> str | None:
+    """The folder to remove, None when there is nothing to remove; refuses anything that
+    is not a scaffolded project, and a project whose agents still run.
+
+    ``live_sessions(project)`` returns the names of the project's running sessions;
+    ``stopping`` names sessions an earlier step of a check-mode plan would stop.
+    """
+    path = check_target(project_dir)
+    if not os.path.exists(path):
+        return None
+    if not is_project(path):
+        raise OrchestratorError("refusing to remove %s: it is not a project scaffolded by agentloops.orchestrator "
+                                "(no %s key in its git config)" % (path, MARKER))
+    project = config_mod.load(os.path.join(path, "agents.toml"))
+    running = [name for name in live_sessions(project) if name not in stopping]
+    if running:
+        raise OrchestratorError("refusing to remove %s: its agents still run (%s); tear them down first"
+                                % (path, ", ".join(running)))
+    return path
+
+
+def remove(path: str) -> None:
+    try:
+        shutil.rmtree(path)
+    except OSError as exc:
+        raise OrchestratorError("cannot remove %s: %s" % (path, exc.strerror or exc)) from None
+
+
+def pin_engine(project_dir: str, ref: str, check_mode: bool = False) -> dict:
+    """Move the project's engine pin to ``ref`` and commit; returns old and new commits."""
+    path = check_target(project_dir)
+    if not is_project(path):
+        raise OrchestratorError("%s is not a project scaffolded by agentloops.orchestrator" % path)
+    info = existing(path)
+    old = info.engine_commit
+    new = resolve_ref(info.engine_repo, ref)
+    result = {"project_dir": path, "repo": info.engine_repo, "old": old, "new": new,
+              "old_ref": info.engine_ref, "new_ref": ref, "changed": old != new and not new.startswith(old)}
+    if not result["changed"] or check_mode:
+        return result
+    engine = os.path.join(path, ENGINE_DIR)
+    git(list(FILE_PROTOCOL) + ["fetch", "-q", "--tags", "origin"], cwd=engine)
+    git(["checkout", "-q", "--detach", new], cwd=engine)
+    result["new"] = git(["rev-parse", "HEAD"], cwd=engine)
+    git(["add", ENGINE_DIR], cwd=path)
+    message = "Move engine pin %s -> %s (%s)" % (old[:12], result["new"][:12], ref)
+    git(list(identity_args(path)) + ["commit", "-q", "-m", message], cwd=path)
+    git(["config", "--local", MARKER, ref], cwd=path)
+    return result

@@ -1,0 +1,189 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, agentloops.orchestrator contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: project_scaffold
+short_description: Create or remove an agent project with a pinned engine
+version_added: 0.1.0
+description:
+  - With O(state=present), creates a git repository at O(project_dir) whose tracked files are
+    exactly C(.gitignore), C(.gitmodules), C(agents.toml) and C(engine). The engine is a git
+    submodule of O(engine_repo) pinned at O(engine_ref) (a tag, branch or commit, recorded as a
+    commit). C(agents.toml) comes from O(agents_config), or the engine's C(agents.example.toml),
+    with O(project_name), O(session_prefix) and O(tmux_socket) applied by style-preserving edits.
+    C(.gitignore) keeps the state and log folders out. One initial commit is made.
+  - An existing scaffolded project is left as it is (the task reports ok); its files are
+    never overwritten. A folder that exists and is neither empty nor a scaffolded project is
+    refused.
+  - With O(state=absent), removes the folder only if it is a project scaffolded by this module
+    (recognised by a key in its local git config, not by a tracked file) and none of its agents
+    runs. Anything else (a folder that is not a project, C(/), the home folder) is refused.
+  - Every input is checked before anything is created; if creation fails half-way, what was
+    made is removed.
+author:
+  - agentloops maintainers (@agentloops)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: Resolves the engine ref and renders agents.toml (for a local engine repository); creates or removes nothing.
+  diff_mode:
+    support: full
+    details: Shows the agents.toml that would be written.
+  platform:
+    platforms: posix
+requirements:
+  - git >= 2.30 on the target host
+  - the Python library C(tomlkit) on the target host
+options:
+  project_dir:
+    description: The project's folder; an absolute path.
+    type: path
+    required: true
+  state:
+    description: Whether the project should exist.
+    type: str
+    choices: [present, absent]
+    default: present
+  engine_repo:
+    description:
+      - The engine's git repository, a URL or an absolute local path (local paths are cloned
+        with C(protocol.file.allow=always)). Required to create a project.
+    type: str
+  engine_ref:
+    description: The tag, branch or commit of O(engine_repo) to pin.
+    type: str
+    default: HEAD
+  agents_config:
+    description: An agents.toml to start from; default the engine's C(agents.example.toml).
+    type: path
+  project_name:
+    description: The project's name in C(agents.toml); default the folder's name.
+    type: str
+  session_prefix:
+    description: The tmux session prefix in C(agents.toml); default O(project_name) and C(-).
+    type: str
+  tmux_socket:
+    description:
+      - The tmux server to write into C(agents.toml) (a name for C(tmux -L), a path for C(tmux -S));
+        when omitted the source's value is kept.
+    type: str
+  expect_stopped:
+    description:
+      - With O(state=absent) in check mode, sessions that an earlier task of the same run
+        would have stopped (e.g. the C(sessions_before) of M(agentloops.orchestrator.agent_session)
+        with C(state=stopped)); they do not block the planned removal. Ignored in a normal run,
+        where they are already gone.
+    type: list
+    elements: str
+    default: []
+seealso:
+  - module: agentloops.orchestrator.fleet_entry
+  - module: agentloops.orchestrator.agent_session
+'''
+
+EXAMPLES = r'''
+- name: Scaffold a throwaway project on the engine's v0.1.0 tag
+  agentloops.orchestrator.project_scaffold:
+    project_dir: /tmp/poe2e-scratch
+    engine_repo: https://github.com/agentloops/orchestrator.git
+    engine_ref: v0.1.0
+    project_name: scratch-e2e
+    session_prefix: poe2e-scratch-
+
+- name: Remove it once its agents are down
+  agentloops.orchestrator.project_scaffold:
+    project_dir: /tmp/poe2e-scratch
+    state: absent
+'''
+
+RETURN = r'''
+project_dir:
+  description: The project's folder.
+  returned: always
+  type: str
+  sample: /tmp/poe2e-scratch
+engine:
+  description: The pinned engine.
+  returned: when state=present
+  type: dict
+  contains:
+    repo:
+      description: The engine repository.
+      type: str
+    ref:
+      description: The ref pinned.
+      type: str
+    commit:
+      description: The commit pinned.
+      type: str
+    pin:
+      description: NAME@REF, as the fleet registry records it.
+      type: str
+  sample: {repo: /srv/agent-orchestrator, ref: v0.1.0, commit: 289ef07df40a8264f3a36b4e91b923d1424c4658, pin: agent-orchestrator@v0.1.0}
+name:
+  description: The project's name.
+  returned: when state=present
+  type: str
+  sample: scratch-e2e
+session_prefix:
+  description: The project's tmux session prefix.
+  returned: when state=present
+  type: str
+  sample: poe2e-scratch-
+tracked_files:
+  description: The files git tracks in the project (would track, in check mode for a new project).
+  returned: when state=present
+  type: list
+  elements: str
+  sample: [.gitignore, .gitmodules, agents.toml, engine]
+removed:
+  description: Whether the folder was (or would be) removed.
+  returned: when state=absent
+  type: bool
+  sample: true
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.agentloops.orchestrator.plugins.module_utils import ansible_glue, engine
+
+
+def converge(module):
+    params = dict(module.params)
+    result = engine.scaffold_project(params.pop("project_dir"), params.pop("state"), check_mode=module.check_mode,
+                                     **params)
+    before, after = result.pop("before_text", None), result.pop("after_text", None)
+    if module._diff and before is not None:
+        result["diff"] = dict(before=before, after=after, before_header="agents.toml", after_header="agents.toml")
+    return result
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            project_dir=dict(type="path", required=True),
+            state=dict(type="str", choices=["present", "absent"], default="present"),
+            engine_repo=dict(type="str"),
+            engine_ref=dict(type="str", default="HEAD"),
+            agents_config=dict(type="path"),
+            project_name=dict(type="str"),
+            session_prefix=dict(type="str"),
+            tmux_socket=dict(type="str"),
+            expect_stopped=dict(type="list", elements="str", default=[]),
+        ),
+        required_if=[("state", "present", ("engine_repo",))],
+        supports_check_mode=True,
+    )
+    ansible_glue.run(module, lambda: converge(module))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,158 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, agentloops.orchestrator contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Projects and the fleet through the playbooks: the seed's D1 flow, update, fleet-wide runs."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import subprocess
+import sys
+
+from test_playbooks import playbook
+
+DEMO_AGENTS = """\
+[project]
+name = "scratch-e2e"
+session_prefix = "poe2e-scratch-"
+
+[agents.worker]
+kind = "persistent"
+backend = "demo"
+model = "demo-1"
+watch = "heal"
+"""
+
+LIVE_AGENTS = """\
+[project]
+session_prefix = "cc-ci-"
+tmux_socket = "{socket}"
+
+[agents.orchestrator]
+kind = "persistent"
+backend = "demo"
+
+[agents.builder]
+kind = "persistent"
+backend = "demo"
+"""
+
+
+def checksums(folder):
+    out = {}
+    for root, _dirs, files in os.walk(folder):
+        for name in files:
+            path = os.path.join(root, name)
+            with open(path, "rb") as handle:
+                out[os.path.relpath(path, folder)] = hashlib.sha256(handle.read()).hexdigest()
+    return out
+
+
+def engine_status(project_dir):
+    proc = subprocess.run([sys.executable, "engine/agents.py", "status"], cwd=project_dir, capture_output=True,
+                          text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def test_seed_d1_scaffold_run_teardown_while_live_project_is_untouched(tmp_path, engine_repo, tmux):
+    # a "live" project on the same tmux server, started by hand
+    live = tmp_path / "live"
+    live.mkdir()
+    (live / "agents.toml").write_text(LIVE_AGENTS.format(socket=tmux.socket))
+    tmux.new("cc-ci-orchestrator")
+    tmux.new("cc-ci-builder")
+    live_sessions, live_files = tmux.identities(), checksums(live)
+
+    agents_config = tmp_path / "demo-agents.toml"
+    agents_config.write_text(DEMO_AGENTS)
+    fleet_file = str(tmp_path / "fleet.toml")
+    project_dir = str(tmp_path / "poe2e-scratch")
+    common = {"project_dir": project_dir, "tmux_socket": tmux.socket}
+
+    proc, recap = playbook("scaffold", "--check", "--diff", engine_repo=engine_repo, engine_ref="v0.1.0",
+                           agents_config=str(agents_config), fleet_file=fleet_file, **common)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert '+session_prefix = "poe2e-scratch-"' in proc.stdout
+    assert not os.path.exists(project_dir) and not os.path.exists(fleet_file)
+
+    proc, recap = playbook("scaffold", engine_repo=engine_repo, engine_ref="v0.1.0", agents_config=str(agents_config),
+                           fleet_file=fleet_file, **common)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert recap["changed"] == 2
+    assert "engine agent-orchestrator@v0.1.0" in proc.stdout
+    assert "tracked .gitignore .gitmodules agents.toml engine" in proc.stdout
+    proc, recap = playbook("scaffold", engine_repo=engine_repo, engine_ref="v0.1.0", agents_config=str(agents_config),
+                           fleet_file=fleet_file, **common)
+    assert recap["changed"] == 0, "a second scaffold changes nothing"
+
+    status = engine_status(project_dir)
+    assert re.search(r"worker\s+persistent\s+demo\s+demo-1\s+heal\s+stopped", status)
+
+    proc, recap = playbook("run", **common)
+    assert recap["changed"] == 1
+    status = engine_status(project_dir)
+    assert re.search(r"worker\s+persistent\s+demo\s+demo-1\s+heal\s+RUNNING \[sleep\]", status), status
+    assert "poe2e-scratch-worker" in tmux.sessions()
+
+    proc, recap = playbook("teardown", "--check", remove_project="true", fleet_file=fleet_file, **common)
+    assert proc.returncode == 0, proc.stdout
+    assert os.path.isdir(project_dir) and "poe2e-scratch-worker" in tmux.sessions()
+
+    proc, recap = playbook("teardown", remove_project="true", fleet_file=fleet_file, **common)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "poe2e-scratch-worker" not in tmux.sessions()
+    assert not os.path.exists(project_dir)
+    assert "[projects." not in open(fleet_file).read()
+
+    # the live project never noticed
+    assert tmux.identities() == live_sessions
+    assert checksums(live) == live_files
+
+
+def test_update_moves_the_pin_and_the_fleet_entry(tmp_path, engine_repo, tmux, git_run):
+    fleet_file = str(tmp_path / "fleet.toml")
+    project_dir = str(tmp_path / "p")
+    proc, _recap = playbook("scaffold", project_dir=project_dir, engine_repo=engine_repo, engine_ref="v0.1.0",
+                            tmux_socket=tmux.socket, fleet_file=fleet_file, fleet_enabled="false")
+    assert proc.returncode == 0, proc.stdout
+    old = git_run("rev-parse", "v0.1.0^{commit}", cwd=engine_repo)
+    git_run("commit", "-q", "--allow-empty", "-m", "next", cwd=engine_repo)
+    git_run("tag", "v0.2.0", cwd=engine_repo)
+    new = git_run("rev-parse", "HEAD", cwd=engine_repo)
+    try:
+        proc, recap = playbook("update", "--check", project_dir=project_dir, engine_ref="v0.2.0", fleet_file=fleet_file)
+        assert proc.returncode == 0, proc.stdout
+        assert "engine v0.1.0 %s -> v0.2.0 %s" % (old[:12], new[:12]) in proc.stdout
+        assert git_run("rev-parse", "HEAD:engine", cwd=project_dir) == old
+        proc, recap = playbook("update", project_dir=project_dir, engine_ref="v0.2.0", fleet_file=fleet_file)
+        assert recap["changed"] == 2
+        assert git_run("rev-parse", "HEAD:engine", cwd=project_dir) == new
+        assert 'engine = "agent-orchestrator@v0.2.0"' in open(fleet_file).read()
+        proc, recap = playbook("update", project_dir=project_dir, engine_ref="v0.2.0", fleet_file=fleet_file)
+        assert recap["changed"] == 0 and "(already pinned)" in proc.stdout
+    finally:
+        git_run("tag", "-d", "v0.2.0", cwd=engine_repo)
+        git_run("reset", "-q", "--hard", "v0.1.0", cwd=engine_repo)
+
+
+def test_fleet_wide_run_and_teardown_never_touch_disabled_projects(tmp_path, engine_repo, tmux):
+    fleet_file = str(tmp_path / "fleet.toml")
+    for name, enabled in (("on", "true"), ("off", "false")):
+        agents = tmp_path / ("%s.toml" % name)
+        agents.write_text('[agents.worker]\nkind = "persistent"\nbackend = "demo"\n')
+        proc, _recap = playbook("scaffold", project_dir=str(tmp_path / name), engine_repo=engine_repo,
+                                engine_ref="v0.1.0", agents_config=str(agents), tmux_socket=tmux.socket,
+                                fleet_file=fleet_file, fleet_enabled=enabled)
+        assert proc.returncode == 0, proc.stdout
+    proc, recap = playbook("run", fleet_file=fleet_file)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert set(tmux.sessions()) == {"on-worker"}
+    tmux.new("off-worker")  # started by hand: fleet-wide teardown must leave it alone too
+    proc, recap = playbook("teardown", fleet_file=fleet_file)
+    assert proc.returncode == 0
+    assert set(tmux.sessions()) == {"off-worker"}
+    proc, _recap = playbook("run")
+    assert proc.returncode != 0 and "give project_dir (one project) or fleet_file" in proc.stdout

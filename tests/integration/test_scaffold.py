@@ -1,0 +1,155 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, agentloops.orchestrator contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Scaffolding projects with real git: the pinned engine, idempotence, cold clones, removal."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from ansible_collections.agentloops.orchestrator.plugins.module_utils import engine, scaffold
+from ansible_collections.agentloops.orchestrator.plugins.module_utils.errors import ConfigError, OrchestratorError
+
+
+def make(tmp_path, engine_repo, tmux, name="scratch", **extra):
+    options = dict(engine_repo=engine_repo, engine_ref="v0.1.0", project_name="scratch-e2e",
+                   session_prefix="poe2e-scratch-", tmux_socket=tmux.socket)
+    options.update(extra)
+    return engine.scaffold_project(str(tmp_path / name), **options)
+
+
+def test_scaffold_tracks_exactly_four_files_and_pins_the_tag(tmp_path, engine_repo, tmux, git_run):
+    result = make(tmp_path, engine_repo, tmux)
+    project = tmp_path / "scratch"
+    assert result["changed"] is True
+    assert result["tracked_files"] == [".gitignore", ".gitmodules", "agents.toml", "engine"]
+    tag_commit = git_run("rev-parse", "v0.1.0^{commit}", cwd=engine_repo)
+    assert result["engine"] == {"repo": engine_repo, "ref": "v0.1.0", "commit": tag_commit,
+                                "pin": "agent-orchestrator@v0.1.0"}
+    assert git_run("rev-parse", "HEAD:engine", cwd=project) == tag_commit
+    assert git_run("rev-list", "--count", "HEAD", cwd=project) == "1"
+    assert git_run("status", "--porcelain", cwd=project) == ""
+    # agents.toml: the engine's example with name, prefix and socket edited in place
+    example = open(os.path.join(engine_repo, "agents.example.toml")).read()
+    written = (project / "agents.toml").read_text()
+    expected = (example.replace('name = "cc-ci"', 'name = "scratch-e2e"')
+                .replace('session_prefix = "cc-ci-"', 'session_prefix = "poe2e-scratch-"')
+                .replace('tmux_socket = ""', 'tmux_socket = "%s"' % tmux.socket))
+    assert written == expected
+    assert (project / ".gitignore").read_text().splitlines()[1:] == ["/state/", "/.ao-state/", "__pycache__/"]
+
+
+def test_scaffold_is_idempotent_and_never_overwrites(tmp_path, engine_repo, tmux):
+    make(tmp_path, engine_repo, tmux)
+    agents = tmp_path / "scratch" / "agents.toml"
+    agents.write_text(agents.read_text() + "# operator edit\n")
+    again = make(tmp_path, engine_repo, tmux)
+    assert again["changed"] is False
+    assert agents.read_text().endswith("# operator edit\n")
+
+
+def test_check_mode_creates_nothing_and_shows_agents_toml(tmp_path, engine_repo, tmux):
+    result = make(tmp_path, engine_repo, tmux, check_mode=True)
+    assert result["changed"] is True
+    assert 'session_prefix = "poe2e-scratch-"' in result["after_text"]
+    assert result["before_text"] == ""
+    assert not (tmp_path / "scratch").exists()
+
+
+def test_cold_clone_runs_status(tmp_path, engine_repo, tmux):
+    make(tmp_path, engine_repo, tmux, agents_config=None)
+    clone = tmp_path / "cold"
+    subprocess.run(["git", "-c", "protocol.file.allow=always", "clone", "-q", "--recurse-submodules",
+                    str(tmp_path / "scratch"), str(clone)], check=True, capture_output=True)
+    proc = subprocess.run([sys.executable, "engine/agents.py", "status"], cwd=clone, capture_output=True, text=True,
+                          check=False)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0] == "phase: rcust [1/2] plan=plan-phase-rcust.md (in progress)"
+    assert lines[1].split() == ["AGENT", "KIND", "BACKEND", "MODEL", "WATCH", "STATE"]
+    assert lines[2].split() == ["orchestrator", "persistent", "claude", "claude-opus-4-8", "heal", "stopped"]
+    assert len(lines) == 10
+
+
+@pytest.mark.parametrize("case", ["relative", "root", "home", "nonempty", "badref", "badconfig", "norepo"])
+def test_bad_input_creates_nothing(tmp_path, engine_repo, tmux, case):
+    target = tmp_path / "p"
+    options = dict(engine_repo=engine_repo, engine_ref="v0.1.0", tmux_socket=tmux.socket)
+    if case == "relative":
+        target = "relative/p"
+    elif case == "root":
+        target = "/"
+    elif case == "home":
+        target = os.path.expanduser("~")
+    elif case == "nonempty":
+        target.mkdir()
+        (target / "keep.txt").write_text("x")
+    elif case == "badref":
+        options["engine_ref"] = "v9.9.9"
+    elif case == "badconfig":
+        bad = tmp_path / "bad.toml"
+        bad.write_text('[agents.x]\nkind = "sometimes"\nbackend = "demo"\n')
+        options["agents_config"] = str(bad)
+    elif case == "norepo":
+        options["engine_repo"] = str(tmp_path / "missing")
+    listing = sorted(os.listdir(tmp_path))
+    with pytest.raises((OrchestratorError, ConfigError)) as info:
+        engine.scaffold_project(str(target), **options)
+    message = str(info.value)
+    assert {"relative": "absolute path", "root": "must not be /", "home": "home folder",
+            "nonempty": "not an empty folder", "badref": "ref 'v9.9.9' not found",
+            "badconfig": "bad.toml:2:1: agents.x.kind", "norepo": "does not exist"}[case] in message
+    assert sorted(os.listdir(tmp_path)) == listing
+    if case == "nonempty":
+        assert os.listdir(target) == ["keep.txt"]
+
+
+def test_remove_only_scaffolded_projects_whose_agents_are_down(tmp_path, engine_repo, tmux):
+    not_project = tmp_path / "plain"
+    not_project.mkdir()
+    with pytest.raises(OrchestratorError, match="not a project scaffolded"):
+        engine.scaffold_project(str(not_project), "absent")
+    for path in ("/", os.path.expanduser("~"), "rel"):
+        with pytest.raises(OrchestratorError):
+            engine.scaffold_project(path, "absent")
+    demo = tmp_path / "demo.toml"
+    demo.write_text('[agents.worker]\nkind = "persistent"\nbackend = "demo"\n')
+    make(tmp_path, engine_repo, tmux, agents_config=str(demo))
+    project_dir = str(tmp_path / "scratch")
+    project, server = engine.open_project(os.path.join(project_dir, "agents.toml"))
+    engine.converge(project, server, [], "started")
+    with pytest.raises(OrchestratorError, match="still run \\(poe2e-scratch-worker\\)"):
+        engine.scaffold_project(project_dir, "absent")
+    engine.converge(project, server, [], "stopped")
+    planned = engine.scaffold_project(project_dir, "absent", check_mode=True)
+    assert planned["changed"] and os.path.isdir(project_dir)
+    assert engine.scaffold_project(project_dir, "absent")["changed"]
+    assert not os.path.exists(project_dir)
+    assert not engine.scaffold_project(project_dir, "absent")["changed"]
+    assert not_project.is_dir()
+
+
+def test_pin_engine_moves_and_commits(tmp_path, engine_repo, tmux, git_run):
+    make(tmp_path, engine_repo, tmux)
+    project = str(tmp_path / "scratch")
+    old = git_run("rev-parse", "v0.1.0^{commit}", cwd=engine_repo)
+    git_run("commit", "-q", "--allow-empty", "-m", "next", cwd=engine_repo)
+    git_run("tag", "v0.2.0", cwd=engine_repo)
+    new = git_run("rev-parse", "v0.2.0^{commit}", cwd=engine_repo)
+    try:
+        planned = scaffold.pin_engine(project, "v0.2.0", check_mode=True)
+        assert (planned["old"], planned["new"], planned["changed"]) == (old, new, True)
+        assert git_run("rev-parse", "HEAD:engine", cwd=project) == old
+        moved = scaffold.pin_engine(project, "v0.2.0")
+        assert moved["changed"] and git_run("rev-parse", "HEAD:engine", cwd=project) == new
+        subject = git_run("log", "-1", "--format=%s", cwd=project)
+        assert subject == "Move engine pin %s -> %s (v0.2.0)" % (old[:12], new[:12])
+        assert git_run("status", "--porcelain", cwd=project) == ""
+        assert not scaffold.pin_engine(project, "v0.2.0")["changed"]
+    finally:
+        git_run("tag", "-d", "v0.2.0", cwd=engine_repo)
+        git_run("reset", "-q", "--hard", "v0.1.0", cwd=engine_repo)
