@@ -44,6 +44,7 @@ test-sanity: setup
 	scripts/ansible-test-sanity.sh
 
 test-lint: setup
+	$(BIN)/antsibull-changelog lint
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/ansible-lint --offline --profile production
 
 test-molecule: setup

@@ -172,7 +172,8 @@ def parse(text: str, path: str) -> Project:
     project_t = data.get("project", {})
     project_t = (check.table(project_t, ("project",), _PROJECT_KEYS) or {}) if "project" in data else {}
     name = get_str(project_t, "name") or os.path.basename(root) or "project"
-    prefix = get_str(project_t, "session_prefix", name + "-")
+    # the default prefix comes from the name, made safe for tmux ("my.proj" -> "my-proj-")
+    prefix = get_str(project_t, "session_prefix", re.sub(r"[^A-Za-z0-9_-]", "-", name) + "-")
     if not _PREFIX_RE.match(prefix):
         check.error(("project", "session_prefix"),
                     "may hold only letters, digits, '-' and '_' (tmux mangles '.', ':' and spaces), got %r" % prefix)

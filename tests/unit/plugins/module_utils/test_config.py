@@ -113,6 +113,11 @@ def test_empty_file_defaults_prefix_to_folder_name():
     assert project.session_prefix == "alpha-"
 
 
+def test_default_prefix_is_made_safe_for_tmux():
+    project = parse("", root="/srv/my.project v2")
+    assert (project.name, project.session_prefix) == ("my.project v2", "my-project-v2-")
+
+
 @pytest.mark.parametrize("socket, expected", [
     ("loops", "loops"),
     ("run/tmux.sock", "/srv/p/run/tmux.sock"),
