@@ -124,16 +124,24 @@ def test_a_broken_file_is_never_edited(tmp_path):
         fleet.apply_entry(path, "b", dir="/b", engine="e@1")
 
 
-def test_twenty_concurrent_additions_all_land(tmp_path):
-    """20 separate processes each add an entry at once: the lock serializes them."""
+def test_twenty_concurrent_fleet_entry_modules_all_land(tmp_path):
+    """20 separate processes each run the fleet_entry module at once: the lock serializes
+    them, every entry lands and the file stays valid."""
+    import json
+
     path = str(tmp_path / "fleet.toml")
     collections = next(p for p in sys.path if p.endswith(os.path.join(".build", "collections")))
-    code = ("import sys; sys.path.insert(0, %r)\n"
-            "from ansible_collections.agentloops.orchestrator.plugins.module_utils import fleet\n"
-            "i = int(sys.argv[1])\n"
-            "fleet.apply_entry(%r, 'p%%02d' %% i, dir='/srv/p%%02d' %% i, engine='e@v1')\n" % (collections, path))
-    procs = [subprocess.Popen([sys.executable, "-c", code, str(i)]) for i in range(20)]
-    assert [p.wait(timeout=60) for p in procs] == [0] * 20
+    module = os.path.join(collections, "ansible_collections", "agentloops", "orchestrator", "plugins", "modules",
+                          "fleet_entry.py")
+    procs = []
+    for i in range(20):
+        args = tmp_path / ("args%02d.json" % i)
+        args.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": {
+            "fleet_file": path, "name": "p%02d" % i, "dir": "/srv/p%02d" % i, "engine": "e@v1"}}))
+        procs.append(subprocess.Popen([sys.executable, module, str(args)], stdout=subprocess.PIPE,
+                                      env=dict(os.environ, PYTHONPATH=collections)))
+    results = [json.loads(p.communicate(timeout=120)[0]) for p in procs]
+    assert [r.get("changed") for r in results] == [True] * 20, results
     registry = fleet.load(path)
     assert sorted(p.name for p in registry.projects) == ["p%02d" % i for i in range(20)]
     assert registry.summary() == "fleet: OK — 20 project(s), schema v1"
