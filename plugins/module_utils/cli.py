@@ -24,6 +24,9 @@ commands:
   up [AGENT...]     start enabled agents that are not running (all by default)
   down [AGENT...]   kill the project's agent sessions (all by default)
   validate          check the config and report every error with file:line:col
+  phase show        the current phase
+  phase set N|NAME  make phase N (0-based) or NAME the current one
+  phase next        move to the next phase
 
 options:
   --config PATH         the project's agents.toml (default: ./agents.toml, else the
@@ -74,11 +77,14 @@ def main(argv: list, engine_root: str) -> int:
     if command is None:
         out.write(USAGE)
         return 0
-    if command not in ("status", "up", "down", "validate"):
+    if command not in ("status", "up", "down", "validate", "phase"):
         err.write("agents.py: error: unknown command %r\n%s" % (command, USAGE))
         return 2
     if args and command in ("status", "validate"):
         err.write("agents.py: error: %s takes no arguments\n" % command)
+        return 2
+    if command == "phase" and not (args in (["show"], ["next"]) or (len(args) == 2 and args[0] == "set")):
+        err.write("agents.py: error: use phase show | phase set N|NAME | phase next\n")
         return 2
 
     from . import engine  # after argument checks: --help stays instant
@@ -89,6 +95,19 @@ def main(argv: list, engine_root: str) -> int:
         if command == "validate":
             out.write("%s: OK — %d agent(s), %d phase(s)\n" % (
                 os.path.relpath(project.config_path), len(project.agents), len(project.phases)))
+        elif command == "phase":
+            from . import state, status
+
+            if args[0] == "set":
+                state.set_phase(project, args[1])
+            elif args[0] == "next":
+                index = state.read_phase_index(project) if project.phases else 0
+                if project.phases and index + 1 >= len(project.phases):
+                    raise state.StateError("already at the last phase (%s)" % project.phases[index].name)
+                state.set_phase(project, index + 1)
+            if not project.phases:
+                raise state.StateError("%s has no [[phases]]" % project.config_path)
+            out.write(status.phase_header(project, state.read_phase_index(project)) + "\n")
         elif command == "status":
             _rows, lines, _index = engine.read_status(project, server)
             out.write("\n".join(lines) + "\n")

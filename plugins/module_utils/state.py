@@ -42,3 +42,42 @@ def read_phase_index(project: Project) -> int:
         raise StateError("%s:1:1: phase index %d is out of range: the config has %d phase(s) (0..%d)"
                          % (path, index, len(project.phases), len(project.phases) - 1))
     return index
+
+
+def resolve_phase(project: Project, phase: str | int) -> int:
+    """The 0-based index of ``phase``: an index (``18``, ``"18"``) or a phase name."""
+    if not project.phases:
+        raise StateError("%s has no [[phases]]" % project.config_path)
+    count = len(project.phases)
+    text = str(phase).strip()
+    if text.lstrip("-").isdigit():
+        index = int(text)
+        if not 0 <= index < count:
+            raise StateError("phase index %d is out of range: %s has %d phase(s), 0..%d"
+                             % (index, project.config_path, count, count - 1))
+        return index
+    for index, item in enumerate(project.phases):
+        if item.name == text:
+            return index
+    raise StateError("unknown phase %r; %s has: %s" % (text, project.config_path,
+                                                       ", ".join(p.name for p in project.phases)))
+
+
+def set_phase(project: Project, phase: str | int, check_mode: bool = False) -> tuple:
+    """Set the current phase; returns ``(old index, new index)``. Written atomically
+    under the project's lock; nothing is written in check mode or when unchanged."""
+    from .fsutil import atomic_write, locked
+
+    new = resolve_phase(project, phase)
+    if check_mode:
+        return read_phase_index(project), new
+    with locked(lock_path(project)):
+        old = read_phase_index(project)
+        if old != new or not os.path.exists(phase_index_path(project)):
+            atomic_write(phase_index_path(project), "%d\n" % new)
+    return old, new
+
+
+def phase_exists(project: Project) -> bool:
+    """Whether the phase index was ever written (else the first phase is current)."""
+    return os.path.exists(phase_index_path(project))

@@ -95,3 +95,19 @@ def test_runs_as_engine_submodule_without_ansible(demo_project, tmux):
     up = agents_py(sub, "up", "worker", script=script)
     assert up.stdout == "starting t-scratch-worker (demo, demo-1)\n", up.stderr
     assert "t-scratch-worker" in tmux.sessions()
+
+
+def test_phase_commands(tmp_path):
+    phases = "".join('[[phases]]\nname = "p%d"\nplan = "plan-%d.md"\n' % (i, i) for i in range(19))
+    (tmp_path / "agents.toml").write_text(phases)
+    assert agents_py(tmp_path, "phase", "show").stdout == "phase: p0 [1/19] plan=plan-0.md (in progress)\n"
+    assert agents_py(tmp_path, "phase", "set", "18").stdout == "phase: p18 [19/19] plan=plan-18.md (in progress)\n"
+    assert (tmp_path / "state" / "phase-idx").read_text() == "18\n"
+    last = agents_py(tmp_path, "phase", "next")
+    assert last.returncode == 1 and "already at the last phase (p18)" in last.stderr
+    assert agents_py(tmp_path, "phase", "set", "p3").stdout.startswith("phase: p3 [4/19]")
+    assert agents_py(tmp_path, "phase", "next").stdout.startswith("phase: p4 [5/19]")
+    bad = agents_py(tmp_path, "phase", "set", "19")
+    assert bad.returncode == 1 and "out of range" in bad.stderr
+    assert (tmp_path / "state" / "phase-idx").read_text() == "4\n"
+    assert agents_py(tmp_path, "phase").returncode == 2

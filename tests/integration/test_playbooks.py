@@ -111,3 +111,21 @@ def test_fleet_playbook_add_status_disable_validate(tmp_path, demo_project, tmux
     assert "fleet.toml:15:1: projects.bad.dir: must be an absolute path" in proc.stdout
     proc, recap = playbook("fleet", fleet_file=fleet_file, fleet_action="enable")
     assert proc.returncode != 0 and "needs fleet_project" in proc.stdout
+
+
+def test_phase_playbook(tmp_path):
+    (tmp_path / "agents.toml").write_text("".join('[[phases]]\nname = "p%d"\nplan = "p%d.md"\n' % (i, i)
+                                                  for i in range(3)))
+    proc, recap = playbook("phase", "--check", "--diff", project_dir=str(tmp_path), phase="p2")
+    assert proc.returncode == 0 and recap["changed"] == 1
+    assert "+phase: p2 [3/3] plan=p2.md (in progress)" in proc.stdout
+    assert not (tmp_path / "state").exists()
+    proc, recap = playbook("phase", project_dir=str(tmp_path), phase="2")
+    assert recap["changed"] == 1 and "phase: p2 [3/3] plan=p2.md (in progress)" in proc.stdout
+    proc, recap = playbook("phase", project_dir=str(tmp_path), phase="p2")
+    assert recap["changed"] == 0
+    proc, recap = playbook("phase", project_dir=str(tmp_path), phase="p9")
+    assert proc.returncode != 0 and "unknown phase 'p9'" in proc.stdout
+    proc, recap = playbook("phase", project_dir=str(tmp_path))
+    assert recap["changed"] == 0 and "phase: p2 [3/3]" in proc.stdout
+    assert (tmp_path / "state" / "phase-idx").read_text() == "2\n"

@@ -1,0 +1,37 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, agentloops.orchestrator contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+from ansible_collections.agentloops.orchestrator.plugins.modules import phase_state
+
+CONFIG = '[[phases]]\nname = "one"\nplan = "one.md"\n[[phases]]\nname = "two"\nplan = "two.md"\n'
+
+
+def test_set_check_diff_idempotent_next(run_module, tmp_path):
+    (tmp_path / "agents.toml").write_text(CONFIG)
+    args = {"project_dir": str(tmp_path)}
+    shown = run_module(phase_state, args)
+    assert shown["changed"] is False and shown["phase"]["name"] == "one"
+    planned = run_module(phase_state, dict(args, phase="two", _ansible_check_mode=True, _ansible_diff=True))
+    assert planned["changed"] and planned["header"] == "phase: two [2/2] plan=two.md (in progress)"
+    assert planned["diff"]["before"] == "phase: one [1/2] plan=one.md (in progress)\n"
+    assert not (tmp_path / "state").exists()
+    done = run_module(phase_state, dict(args, phase="1"))
+    assert done["changed"] and (tmp_path / "state" / "phase-idx").read_text() == "1\n"
+    assert run_module(phase_state, dict(args, phase="two"))["changed"] is False
+    last = run_module(phase_state, dict(args, next=True))
+    assert last["failed"] and "already at the last phase (two)" in last["msg"]
+    run_module(phase_state, dict(args, phase="0"))
+    assert run_module(phase_state, dict(args, next=True))["phase"]["index"] == 1
+
+
+def test_bad_phase_fails_and_writes_nothing(run_module, tmp_path):
+    (tmp_path / "agents.toml").write_text(CONFIG)
+    for bad, words in (("2", "out of range"), ("three", "unknown phase 'three'")):
+        result = run_module(phase_state, {"project_dir": str(tmp_path), "phase": bad})
+        assert result["failed"] and words in result["msg"]
+    both = run_module(phase_state, {"project_dir": str(tmp_path), "phase": "one", "next": True})
+    assert both["failed"] and "mutually exclusive" in both["msg"]
+    assert not (tmp_path / "state").exists()
