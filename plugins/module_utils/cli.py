@@ -27,6 +27,7 @@ commands:
   phase show        the current phase
   phase set N|NAME  make phase N (0-based) or NAME the current one
   phase next        move to the next phase
+  kickoff AGENT     print the agent's kickoff prompt rendered for the current phase
 
 options:
   --config PATH         the project's agents.toml (default: ./agents.toml, else the
@@ -77,11 +78,14 @@ def main(argv: list, engine_root: str) -> int:
     if command is None:
         out.write(USAGE)
         return 0
-    if command not in ("status", "up", "down", "validate", "phase"):
+    if command not in ("status", "up", "down", "validate", "phase", "kickoff"):
         err.write("agents.py: error: unknown command %r\n%s" % (command, USAGE))
         return 2
     if args and command in ("status", "validate"):
         err.write("agents.py: error: %s takes no arguments\n" % command)
+        return 2
+    if command == "kickoff" and len(args) != 1:
+        err.write("agents.py: error: use kickoff AGENT\n")
         return 2
     if command == "phase" and not (args in (["show"], ["next"]) or (len(args) == 2 and args[0] == "set")):
         err.write("agents.py: error: use phase show | phase set N|NAME | phase next\n")
@@ -95,6 +99,11 @@ def main(argv: list, engine_root: str) -> int:
         if command == "validate":
             out.write("%s: OK — %d agent(s), %d phase(s)\n" % (
                 os.path.relpath(project.config_path), len(project.agents), len(project.phases)))
+        elif command == "kickoff":
+            from . import kickoff
+
+            agent = project.select(args)[0]
+            out.write(kickoff.render_for(project, agent))
         elif command == "phase":
             from . import state, status
 

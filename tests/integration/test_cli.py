@@ -111,3 +111,18 @@ def test_phase_commands(tmp_path):
     assert bad.returncode == 1 and "out of range" in bad.stderr
     assert (tmp_path / "state" / "phase-idx").read_text() == "4\n"
     assert agents_py(tmp_path, "phase").returncode == 2
+
+
+def test_kickoff_command_prints_identical_prompts_for_two_configs(tmp_path):
+    (tmp_path / "kickoffs").mkdir()
+    (tmp_path / "kickoffs" / "builder.md").write_text("{{ agent }}/{{ phase }}: keep $(this) `as is` \"quoted\"\n")
+    text = ('[[phases]]\nname = "poe2e"\nplan = "p.md"\n'
+            '[agents.builder]\nkind = "loop"\nbackend = "claude"\nkickoff = "kickoffs/builder.md"\n')
+    (tmp_path / "agents.toml").write_text(text)
+    (tmp_path / "staged.toml").write_text(text)
+    live = agents_py(tmp_path, "kickoff", "builder")
+    staged = agents_py(tmp_path, "--config", "staged.toml", "kickoff", "builder")
+    assert live.returncode == 0, live.stderr
+    assert live.stdout == staged.stdout == "builder/poe2e: keep $(this) `as is` \"quoted\"\n"
+    assert agents_py(tmp_path, "kickoff").returncode == 2
+    assert "unknown agent" in agents_py(tmp_path, "kickoff", "ghost").stderr
