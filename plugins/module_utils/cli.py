@@ -28,6 +28,9 @@ commands:
   phase set N|NAME  make phase N (0-based) or NAME the current one
   phase next        move to the next phase
   kickoff AGENT     print the agent's kickoff prompt rendered for the current phase
+  pause AGENT       hold a loop agent before its next iteration
+  resume AGENT      let a paused loop agent go on
+  run-agent AGENT   (inside an agent's session) run the agent: its loop, task or program
 
 options:
   --config PATH         the project's agents.toml (default: ./agents.toml, else the
@@ -78,14 +81,14 @@ def main(argv: list, engine_root: str) -> int:
     if command is None:
         out.write(USAGE)
         return 0
-    if command not in ("status", "up", "down", "validate", "phase", "kickoff"):
+    if command not in ("status", "up", "down", "validate", "phase", "kickoff", "pause", "resume", "run-agent"):
         err.write("agents.py: error: unknown command %r\n%s" % (command, USAGE))
         return 2
     if args and command in ("status", "validate"):
         err.write("agents.py: error: %s takes no arguments\n" % command)
         return 2
-    if command == "kickoff" and len(args) != 1:
-        err.write("agents.py: error: use kickoff AGENT\n")
+    if command in ("kickoff", "pause", "resume", "run-agent") and len(args) != 1:
+        err.write("agents.py: error: use %s AGENT\n" % command)
         return 2
     if command == "phase" and not (args in (["show"], ["next"]) or (len(args) == 2 and args[0] == "set")):
         err.write("agents.py: error: use phase show | phase set N|NAME | phase next\n")
@@ -93,12 +96,36 @@ def main(argv: list, engine_root: str) -> int:
 
     from . import engine  # after argument checks: --help stays instant
 
+    if command in ("up", "down"):
+        from . import sessions
+
+        sessions.ENGINE_SCRIPT = os.path.join(engine_root, "agents.py")
+
     config_path = opts["config"] or default_config(engine_root)
     try:
         project, server = engine.open_project(config_path, opts["tmux_socket"])
         if command == "validate":
             out.write("%s: OK — %d agent(s), %d phase(s)\n" % (
                 os.path.relpath(project.config_path), len(project.agents), len(project.phases)))
+        elif command == "run-agent":
+            from . import runner
+
+            return runner.main(project, project.select(args)[0])
+        elif command in ("pause", "resume"):
+            from . import runner
+            from .fsutil import atomic_write
+
+            agent = project.select(args)[0]
+            if agent.kind != "loop":
+                raise OrchestratorError("only loop agents pause; %s is a %s agent" % (agent.name, agent.kind))
+            path = runner.pause_file(project, agent)
+            if command == "pause":
+                atomic_write(path, "paused\n")
+                out.write("paused %s (it finishes its current iteration)\n" % agent.name)
+            else:
+                if os.path.exists(path):
+                    os.unlink(path)
+                out.write("resumed %s\n" % agent.name)
         elif command == "kickoff":
             from . import kickoff
 

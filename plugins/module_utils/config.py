@@ -15,7 +15,7 @@ import os
 import re
 
 from .errors import ConfigError, ConfigIssue
-from .tomlcheck import ARRAY, BOOL, STR, STRLIST, STRMAP, TABLE, Checker, get_str, has_type, parse_toml, read_text
+from .tomlcheck import ARRAY, BOOL, INT, NUM, STR, STRLIST, STRMAP, TABLE, Checker, get_str, has_type, parse_toml, read_text
 
 __metaclass__ = type
 
@@ -48,7 +48,7 @@ _BACKEND_KEYS = {"bin": STR, "args": STRLIST, "model_arg": STR, "resume_arg": ST
                  "session_id_arg": STR, "prompt_delivery": STR}
 _AGENT_KEYS = {"kind": STR, "backend": STR, "model": STR, "watch": STR, "enabled": BOOL,
                "kickoff": STR, "env": STRMAP, "builtin": STR, "command": STR,
-               "description": STR}
+               "description": STR, "max_iterations": INT, "loop_delay": NUM}
 
 
 class Backend:
@@ -73,7 +73,7 @@ class Agent:
     """One ``[agents.NAME]`` table."""
 
     __slots__ = ("name", "kind", "backend", "model", "watch", "enabled", "kickoff", "env",
-                 "builtin", "command", "description")
+                 "builtin", "command", "description", "max_iterations", "loop_delay")
 
     def __init__(self, name: str, kind: str, backend: str = "", model: str = "",
                  watch: str = "none", enabled: bool = True, kickoff: str = "",
@@ -90,6 +90,8 @@ class Agent:
         self.builtin = builtin
         self.command = command
         self.description = description
+        self.max_iterations = 0  # loop agents: 0 = no limit
+        self.loop_delay = 5.0  # loop agents: seconds between iterations
 
     @property
     def is_service(self) -> bool:
@@ -244,7 +246,7 @@ def parse(text: str, path: str) -> Project:
                           env=env if has_type(env, STRMAP) else {},
                           description=get_str(spec, "description"))
             if kind == "service":
-                for bad in ("backend", "model", "watch", "kickoff"):
+                for bad in ("backend", "model", "watch", "kickoff", "max_iterations", "loop_delay"):
                     if bad in spec:
                         check.error(kp + (bad,), "not allowed for a service (services run 'builtin' or 'command')")
                 has_builtin, has_command = "builtin" in spec, "command" in spec
@@ -274,6 +276,15 @@ def parse(text: str, path: str) -> Project:
                 agent.model = get_str(spec, "model")
                 agent.watch = check.choice(spec, kp, "watch", WATCH_POLICIES, "none")
                 agent.kickoff = get_str(spec, "kickoff")
+                for key, minimum in (("max_iterations", 1), ("loop_delay", 0)):
+                    if key not in spec or not has_type(spec[key], NUM):
+                        continue
+                    if kind != "loop":
+                        check.error(kp + (key,), "only loop agents take %r" % key)
+                    elif spec[key] < minimum:
+                        check.error(kp + (key,), "must be at least %d" % minimum)
+                    else:
+                        setattr(agent, key, spec[key])
             agents.append(agent)
 
     check.finish()

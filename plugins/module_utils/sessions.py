@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import sys
 
 from .config import Agent, Project
 from .fsutil import locked
@@ -48,12 +49,36 @@ class Action:
                 "reason": self.reason}
 
 
-def unsupported_reason(agent: Agent) -> str:
-    """Why this engine version cannot start the agent yet ("" when it can)."""
-    if agent.kind == "loop":
-        return "loop agents are run by the loop runner, which this engine version does not have yet"
+# The engine CLI sets this to its own agents.py, so sessions it starts can run the runner
+# even in a project without an engine/ checkout (a module has no such file on disk).
+ENGINE_SCRIPT = ""
+
+
+def engine_script(project: Project) -> str:
+    """The agents.py that runs the project's agents: the project's pinned engine first."""
+    pinned = os.path.join(project.root, "engine", "agents.py")
+    if os.path.isfile(pinned):
+        return pinned
+    return ENGINE_SCRIPT if ENGINE_SCRIPT and os.path.isfile(ENGINE_SCRIPT) else ""
+
+
+def needs_runner(project: Project, agent: Agent) -> bool:
+    """Whether the agent runs under the engine's runner (loops, tasks, kickoffs, prompt
+    delivery, resume) rather than as its plain command."""
+    if agent.is_service:
+        return False
+    backend = project.backends[agent.backend]
+    return (agent.kind in ("loop", "task") or bool(agent.kickoff) or bool(backend.resume_arg)
+            or backend.prompt_delivery in ("stdin", "keys"))
+
+
+def unsupported_reason(project: Project, agent: Agent) -> str:
+    """Why this engine cannot start the agent ("" when it can)."""
     if agent.builtin:
         return "builtin service %r is not in this engine version yet" % agent.builtin
+    if needs_runner(project, agent) and not engine_script(project):
+        return "%s agents need the engine's runner: no engine checkout at %s" % (
+            agent.kind, os.path.join(project.root, "engine", "agents.py"))
     return ""
 
 
@@ -77,7 +102,7 @@ def plan(project: Project, live: dict, agents: list, state: str) -> list:
         if not agent.enabled:
             actions.append(Action(agent, name, SKIP, "disabled in config", sid))
             continue
-        why = unsupported_reason(agent)
+        why = unsupported_reason(project, agent)
         if why:
             actions.append(Action(agent, name, SKIP, why, sid))
         elif state == "started" and sess:
@@ -87,14 +112,20 @@ def plan(project: Project, live: dict, agents: list, state: str) -> list:
     return actions
 
 
-def command_for(project: Project, agent: Agent) -> str:
+def command_for(project: Project, agent: Agent, server: TmuxServer | None = None) -> str:
     """The shell command of an agent's session.
 
     A backend's ``bin`` is shell text (the demo backend is ``echo ... ; exec sleep``);
-    every argument after it is quoted, so config values are data, not code.
+    every argument after it is quoted, so config values are data, not code. Agents that
+    need the runner run ``agents.py run-agent NAME`` of the project's engine.
     """
     if agent.is_service:
         return agent.command
+    if needs_runner(project, agent):
+        argv = [sys.executable, engine_script(project), "--config", project.config_path]
+        if server is not None:
+            argv += ["--tmux-socket", server.socket]
+        return "exec " + shlex.join(argv + ["run-agent", agent.name])
     backend = project.backends[agent.backend]
     argv = list(backend.args)
     if backend.model_arg and agent.model:
@@ -102,7 +133,8 @@ def command_for(project: Project, agent: Agent) -> str:
     return backend.bin + ("" if not argv else " " + shlex.join(argv))
 
 
-def environment_for(project: Project, agent: Agent, base: dict | None = None) -> dict:
+def environment_for(project: Project, agent: Agent, base: dict | None = None,
+                    server: TmuxServer | None = None) -> dict:
     """The full environment of an agent's process: the caller's, less tmux/Ansible
     internals, plus the project's identity and the agent's own ``env`` (``~`` expanded)."""
     base = dict(os.environ if base is None else base)
@@ -115,6 +147,8 @@ def environment_for(project: Project, agent: Agent, base: dict | None = None) ->
         "AGENTLOOPS_STATE_DIR": project.state_dir,
         "AGENTLOOPS_LOG_DIR": project.log_dir,
     })
+    if server is not None:
+        env["AGENTLOOPS_TMUX_ARGS"] = shlex.join(server.socket_args)
     for key, value in agent.env.items():
         env[key] = os.path.expanduser(value) if value.startswith("~") else value
     return env
@@ -143,7 +177,7 @@ def execute(project: Project, server: TmuxServer, actions: list, report=None) ->
             if action.verb in (STOP, RESTART) and sess:
                 server.kill(sess.id)
             if action.verb in (START, RESTART):
-                action.session_id = server.start(action.session, command_for(project, action.agent),
-                                                 project.root, environment_for(project, action.agent))
+                action.session_id = server.start(action.session, command_for(project, action.agent, server),
+                                                 project.root, environment_for(project, action.agent, server=server))
             done.append(action)
     return done

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 
-from .config import Project
+from .config import Agent, Project
 from .errors import StateError
 
 __metaclass__ = type
@@ -81,3 +81,41 @@ def set_phase(project: Project, phase: str | int, check_mode: bool = False) -> t
 def phase_exists(project: Project) -> bool:
     """Whether the phase index was ever written (else the first phase is current)."""
     return os.path.exists(phase_index_path(project))
+
+
+# Per-agent files the runner keeps (see runner.py).
+
+def run_file(project: Project, agent: Agent) -> str:
+    return os.path.join(project.state_dir, "%s.run.json" % agent.name)
+
+
+def pause_file(project: Project, agent: Agent) -> str:
+    return os.path.join(project.state_dir, "%s.paused" % agent.name)
+
+
+def resume_file(project: Project, agent: Agent) -> str:
+    return os.path.join(project.state_dir, "%s.resume-id" % agent.name)
+
+
+def prompt_file(project: Project, agent: Agent) -> str:
+    return os.path.join(project.state_dir, "%s.kickoff.md" % agent.name)
+
+
+def read_run(project: Project, agent: Agent) -> dict | None:
+    """The agent's last recorded run, or None."""
+    import json  # deferred: only projects with loop or task agents read runs
+
+    try:
+        with open(run_file(project, agent), encoding="utf-8") as handle:
+            data = json.load(handle)
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def resume_id(project: Project, agent: Agent) -> str:
+    try:
+        with open(resume_file(project, agent), encoding="utf-8") as handle:
+            return handle.read().strip()
+    except OSError:
+        return ""

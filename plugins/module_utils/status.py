@@ -34,18 +34,30 @@ class Row:
 
 
 def rows(project: Project, live: dict) -> list:
-    """Rows for every agent in config order, from one snapshot of the server's sessions."""
+    """Rows for every agent in config order, from one snapshot of the server's sessions.
+
+    Loop agents add their iteration and phase after the command (``RUNNING [claude] #3
+    poe2e``); a task that ran to its end shows ``DONE (exit N)``. Both come from the
+    runner's record in ``state/``; STATE stays the last column, so the table keeps its shape.
+    """
+    from .state import read_run
+
     out = []
     for agent in project.agents:
         name = project.session_name(agent)
         sess = live.get(name)
         pane = sess.first_pane if sess else None
+        run = read_run(project, agent) if agent.kind in ("loop", "task") else None
         if sess:
             state = "RUNNING"
             if not agent.enabled:
                 state += " (disabled)"
             if not agent.is_service and pane is not None:
                 state += " [%s]" % pane.current_command
+            if agent.kind == "loop" and run:
+                state += " #%s %s" % (run.get("iteration"), run.get("phase") or "-")
+        elif agent.kind == "task" and run and run.get("exit") is not None:
+            state = "DONE (exit %s)" % run["exit"]
         else:
             state = "stopped" if agent.enabled else "stopped (disabled)"
         service = agent.is_service

@@ -19,6 +19,7 @@ __metaclass__ = type
 STR = "a string"
 BOOL = "a boolean"
 INT = "an integer"
+NUM = "a number"
 STRLIST = "an array of strings"
 STRMAP = "a table of strings"
 TABLE = "a table"
@@ -160,6 +161,8 @@ def has_type(val: object, expected: str) -> bool:
         return isinstance(val, list) and all(isinstance(v, str) for v in val)
     if expected == STRMAP:
         return isinstance(val, dict) and all(isinstance(v, str) for v in val.values())
+    if expected == NUM:
+        return isinstance(val, (int, float)) and not isinstance(val, bool)
     if expected == INT:
         return isinstance(val, int) and not isinstance(val, bool)
     if expected == TABLE:

@@ -30,7 +30,7 @@ def test_validate_ok_and_errors(demo_project):
     assert lines[0].endswith("agents.toml:3:1: agents.w.backend: unknown backend 'nope' (known: aider, claude, "
                              "codex, demo)")
     assert lines[1].endswith("agents.toml:4:3: agents.w.typo: unknown key (known: backend, builtin, command, "
-                             "description, enabled, env, kickoff, kind, model, watch)")
+                             "description, enabled, env, kickoff, kind, loop_delay, max_iterations, model, watch)")
 
 
 def test_up_status_down_output(demo_project, tmux):

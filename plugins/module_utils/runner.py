@@ -1,0 +1,207 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, agentloops.orchestrator contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The agent runner: what runs inside an agent's tmux session (``agents.py run-agent NAME``).
+
+- ``persistent`` and ``task`` agents run their backend once; ``loop`` agents run it again and
+  again, each iteration with the kickoff rendered for the phase current at that moment.
+- The kickoff reaches the program as the backend's ``prompt_delivery`` says: ``arg`` (the last
+  argv element, never through a shell), ``stdin`` (written to its standard input), ``keys``
+  (pasted into the pane once the program's screen settles, then Enter), ``exec`` (not passed;
+  its file is in ``AGENTLOOPS_PROMPT_FILE``). The text is data in every mode.
+- The program runs as the terminal's foreground process group, so tmux shows its name as
+  the pane's command (``RUNNING [claude]``), as if a shell had started it.
+- Every run is recorded: a line per start and end in ``<log_dir>/<agent>.log`` and the last
+  run in ``<state_dir>/<agent>.run.json`` (iteration, phase, times, exit code), which
+  ``status`` reads (``DONE (exit N)`` for tasks, the iteration for loops).
+- With ``resume_arg``, the conversation id lives in ``<state_dir>/<agent>.resume-id``: assigned
+  at the first start (through ``session_id_arg``), resumed by every later start.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import signal
+import subprocess
+import sys
+import time
+import uuid
+
+from .config import Agent, Project
+from .errors import OrchestratorError
+from .fsutil import atomic_write
+from .state import pause_file, prompt_file, resume_file, resume_id, run_file
+
+__metaclass__ = type
+
+_SIMPLE_BIN = re.compile(r"^[A-Za-z0-9_./+-]+$")
+
+
+def conversation_args(project: Project, agent: Agent) -> list:
+    """``--resume ID`` when the agent has a conversation, else ``--session-id NEW`` (the
+    new id is kept), else nothing (a backend without resume support)."""
+    backend = project.backends[agent.backend]
+    if not backend.resume_arg:
+        return []
+    known = resume_id(project, agent)
+    if known:
+        return [backend.resume_arg, known]
+    if not backend.session_id_arg:
+        return []
+    new = str(uuid.uuid4())
+    atomic_write(resume_file(project, agent), new + "\n", 0o600)
+    return [backend.session_id_arg, new]
+
+
+def argv_for(project: Project, agent: Agent, prompt: str | None, extra: list) -> list:
+    """The program's argv. A ``bin`` that is shell text runs under ``sh -c`` with every
+    argument (the prompt included) passed as a positional parameter, never interpolated."""
+    backend = project.backends[agent.backend]
+    args = list(backend.args)
+    if backend.model_arg and agent.model:
+        args += [backend.model_arg, agent.model]
+    args += extra
+    if prompt is not None:
+        args.append(prompt)
+    if _SIMPLE_BIN.match(backend.bin):
+        return [backend.bin] + args
+    return ["/bin/sh", "-c", backend.bin + ' "$@"', backend.name] + args
+
+
+def _log(project: Project, agent: Agent, line: str) -> None:
+    os.makedirs(project.log_dir, exist_ok=True)
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    with open(os.path.join(project.log_dir, "%s.log" % agent.name), "a", encoding="utf-8") as handle:
+        handle.write("%s %s\n" % (stamp, line))
+
+
+class _Foreground:
+    """Make a child the terminal's foreground process group while it runs."""
+
+    def __init__(self) -> None:
+        self.fd = None
+        for stream in (sys.stdin, sys.stdout, sys.stderr):
+            try:
+                if stream is not None and os.isatty(stream.fileno()):
+                    self.fd = stream.fileno()
+                    break
+            except (OSError, ValueError):
+                continue
+        if self.fd is not None:
+            signal.signal(signal.SIGTTOU, signal.SIG_IGN)
+
+    def give(self, pid: int) -> None:
+        if self.fd is not None:
+            try:
+                os.tcsetpgrp(self.fd, pid)
+            except OSError:
+                pass
+
+    def take_back(self) -> None:
+        if self.fd is not None:
+            try:
+                os.tcsetpgrp(self.fd, os.getpgrp())
+            except OSError:
+                pass
+
+
+def _paste_when_ready(prompt: str, proc: subprocess.Popen, timeout: float = 30.0) -> None:
+    """Type the prompt into our own pane once the program's screen has settled."""
+    pane = os.environ.get("TMUX_PANE")
+    if not pane:
+        raise OrchestratorError("prompt_delivery = \"keys\" needs the agent to run in tmux")
+    from .tmux import capture
+
+    socket_args = os.environ.get("AGENTLOOPS_TMUX_ARGS", "")
+    tmux = ["tmux"] + shlex.split(socket_args)
+    last, stable, deadline = None, 0, time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        _code, screen, _err = capture(tmux + ["capture-pane", "-p", "-t", pane])
+        stable = stable + 1 if screen == last and screen.strip() else 0
+        if stable >= 3:
+            break
+        last = screen
+        time.sleep(0.1)
+    if proc.poll() is not None:
+        return
+    buffer = "agentloops-%s" % pane.lstrip("%")
+    subprocess.run(tmux + ["load-buffer", "-b", buffer, "-"], input=prompt.encode("utf-8"), check=True)
+    subprocess.run(tmux + ["paste-buffer", "-d", "-p", "-b", buffer, "-t", pane], check=True)
+    subprocess.run(tmux + ["send-keys", "-t", pane, "Enter"], check=True)
+
+
+def run_once(project: Project, agent: Agent, prompt: str | None, iteration: int, phase: str) -> int:
+    """Run the backend once with the prompt delivered; record it; return its exit code."""
+    backend = project.backends[agent.backend]
+    delivery = backend.prompt_delivery
+    extra = conversation_args(project, agent) if agent.kind != "loop" else []
+    env = dict(os.environ)
+    if prompt is not None:
+        atomic_write(prompt_file(project, agent), prompt, 0o600)
+        env["AGENTLOOPS_PROMPT_FILE"] = prompt_file(project, agent)
+    argv = argv_for(project, agent, prompt if delivery == "arg" else None, extra)
+    started = time.time()
+    record = {"agent": agent.name, "kind": agent.kind, "iteration": iteration, "phase": phase,
+              "started": started, "ended": None, "exit": None, "pid": None}
+    atomic_write(run_file(project, agent), json.dumps(record) + "\n")
+    _log(project, agent, "iteration %d phase %s start delivery=%s" % (iteration, phase or "-", delivery))
+    fg = _Foreground()
+    stdin = subprocess.PIPE if delivery == "stdin" and prompt is not None else None
+    try:
+        proc = subprocess.Popen(argv, cwd=project.root, env=env, stdin=stdin, process_group=0)
+    except OSError as exc:
+        code = 127
+        _log(project, agent, "iteration %d cannot start %s: %s" % (iteration, argv[0], exc.strerror or exc))
+    else:
+        record["pid"] = proc.pid
+        atomic_write(run_file(project, agent), json.dumps(record) + "\n")
+        fg.give(proc.pid)
+        if stdin is not None:
+            try:
+                proc.stdin.write(prompt.encode("utf-8"))
+                proc.stdin.close()
+            except BrokenPipeError:
+                pass
+        elif delivery == "keys" and prompt is not None:
+            _paste_when_ready(prompt, proc)
+        while True:
+            try:
+                code = proc.wait()
+                break
+            except KeyboardInterrupt:
+                continue
+        fg.take_back()
+        code = code if code >= 0 else 128 - code
+    record.update(ended=time.time(), exit=code)
+    atomic_write(run_file(project, agent), json.dumps(record) + "\n")
+    _log(project, agent, "iteration %d phase %s end exit=%d seconds=%.1f"
+         % (iteration, phase or "-", code, record["ended"] - started))
+    return code
+
+
+def main(project: Project, agent: Agent) -> int:
+    """The session's program for a persistent, task or loop agent."""
+    from . import kickoff, state
+
+    if agent.is_service:
+        raise OrchestratorError("agent %r is a service; services run their own command" % agent.name)
+    iteration = 0
+    code = 0
+    while True:
+        if agent.kind == "loop":
+            while os.path.exists(pause_file(project, agent)):
+                time.sleep(0.5)
+        iteration += 1
+        index = state.read_phase_index(project) if project.phases else 0
+        phase = project.phases[index].name if project.phases else ""
+        prompt = kickoff.render_for(project, agent, index) if agent.kickoff else None
+        code = run_once(project, agent, prompt, iteration, phase)
+        if agent.kind != "loop":
+            return code
+        if agent.max_iterations and iteration >= agent.max_iterations:
+            _log(project, agent, "stopping after max_iterations=%d" % agent.max_iterations)
+            return 0
+        time.sleep(agent.loop_delay)

@@ -1,0 +1,225 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, agentloops.orchestrator contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The runner with fake agent CLIs on private tmux servers: prompt delivery, tasks, loops,
+pause, resume ids. The fakes record exactly what they received."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from ansible_collections.agentloops.orchestrator.plugins.module_utils import engine, state
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+FAKE = r'''#!PYTHON
+"""A fake agent CLI: records argv, stdin (or pasted keys) and the prompt file, then exits
+with $FAKE_EXIT, or sleeps (exec sleep) when $FAKE_STAY is set."""
+import json, os, sys, time
+record = {"argv": sys.argv[1:], "prompt_file": None, "stdin": None, "keys": None,
+          "phase": os.environ.get("FAKE_TAG", "")}
+if os.environ.get("AGENTLOOPS_PROMPT_FILE"):
+    record["prompt_file"] = open(os.environ["AGENTLOOPS_PROMPT_FILE"], encoding="utf-8").read()
+mode = os.environ.get("FAKE_MODE", "")
+if mode == "stdin":
+    record["stdin"] = sys.stdin.read()
+elif mode == "keys":
+    sys.stdout.write("\x1b[?2004hfake ready> ")
+    sys.stdout.flush()
+    buf = ""
+    while "\x1b[201~" not in buf:
+        buf += sys.stdin.readline()
+    record["keys"] = buf.split("\x1b[200~", 1)[1].split("\x1b[201~", 1)[0]
+out = os.environ["FAKE_OUT"]
+with open(out, "a", encoding="utf-8") as handle:
+    handle.write(json.dumps(record) + "\n")
+time.sleep(float(os.environ.get("FAKE_SLEEP", "0")))
+if os.environ.get("FAKE_STAY"):
+    os.execvp("sleep", ["sleep", "100000"])
+sys.exit(int(os.environ.get("FAKE_EXIT", "0")))
+'''
+
+NASTY = "line one 'single' \"double\" `tick` $(touch {marker}) ${{HOME}} {{json: 1}}\nline two — ünïcødé ✓ {{{{ phase }}}}\n"
+
+
+def wait_for(predicate, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return bool(predicate())
+
+
+@pytest.fixture
+def fake(tmp_path):
+    path = tmp_path / "fake-agent"
+    path.write_text(FAKE.replace("PYTHON", sys.executable))
+    path.chmod(0o755)
+    return str(path)
+
+
+def make_project(tmp_path, tmux, fake, delivery, kind="task", extra="", env="", bin_=None):
+    project = tmp_path / "p"
+    (project / "kickoffs").mkdir(parents=True, exist_ok=True)
+    marker = tmp_path / "executed"
+    (project / "kickoffs" / "k.md").write_text(NASTY.format(marker=marker))
+    (project / "agents.toml").write_text(f'''
+[project]
+session_prefix = "r-"
+tmux_socket = "{tmux.socket}"
+
+[[phases]]
+name = "one"
+plan = "one.md"
+
+[[phases]]
+name = "two"
+plan = "two.md"
+
+[backends.fake]
+bin = "{bin_ or fake}"
+args = ["--flag", "a b"]
+model_arg = "--model"
+prompt_delivery = "{delivery}"
+{extra}
+
+[agents.a]
+kind = "{kind}"
+backend = "fake"
+model = "m-1"
+kickoff = "kickoffs/k.md"
+
+[agents.a.env]
+FAKE_OUT = "{tmp_path / 'out.jsonl'}"
+{env}
+''')
+    return project, marker
+
+
+def records(tmp_path):
+    path = tmp_path / "out.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def start(project):
+    from ansible_collections.agentloops.orchestrator.plugins.module_utils import sessions
+
+    sessions.ENGINE_SCRIPT = os.path.join(REPO, "agents.py")
+    proj, server = engine.open_project(str(project / "agents.toml"))
+    actions, _before, _after = engine.converge(proj, server, [], "started")
+    return proj, server, actions
+
+
+def expected_prompt(marker, phase="one"):
+    return NASTY.format(marker=marker).replace("{{ phase }}", phase)
+
+
+@pytest.mark.parametrize("delivery", ["arg", "stdin", "exec"])
+def test_task_delivery_is_verbatim_and_done_shows_exit(tmp_path, tmux, fake, delivery):
+    env = 'FAKE_EXIT = "3"\n' + ('FAKE_MODE = "stdin"\n' if delivery == "stdin" else "")
+    project, marker = make_project(tmp_path, tmux, fake, delivery, env=env)
+    proj, server, actions = start(project)
+    assert [a.verb for a in actions] == ["start"]
+    assert wait_for(lambda: records(tmp_path))
+    (rec,) = records(tmp_path)
+    prompt = expected_prompt(marker)
+    assert rec["argv"][:4] == ["--flag", "a b", "--model", "m-1"]
+    if delivery == "arg":
+        assert rec["argv"][4:] == [prompt]
+    elif delivery == "stdin":
+        assert rec["argv"][4:] == [] and rec["stdin"] == prompt
+    else:
+        assert rec["argv"][4:] == [] and rec["prompt_file"] == prompt
+    assert not marker.exists(), "kickoff text must never be executed"
+    assert wait_for(lambda: engine.read_status(proj, server)[1][-1].endswith("DONE (exit 3)"))
+    log = open(os.path.join(proj.log_dir, "a.log")).read()
+    assert "iteration 1 phase one start delivery=%s" % delivery in log and "end exit=3" in log
+
+
+def test_shell_text_bin_gets_the_prompt_as_data(tmp_path, tmux, fake):
+    project, marker = make_project(tmp_path, tmux, fake, "arg", bin_="true ; exec %s" % fake)
+    start(project)
+    assert wait_for(lambda: records(tmp_path))
+    assert records(tmp_path)[0]["argv"][-1] == expected_prompt(marker)
+    assert not marker.exists()
+
+
+def test_keys_delivery_pastes_multiline_prompt_once_ready(tmp_path, tmux, fake):
+    project, marker = make_project(tmp_path, tmux, fake, "keys", kind="persistent",
+                                   env='FAKE_MODE = "keys"\nFAKE_STAY = "1"\n')
+    proj, server, _actions = start(project)
+    assert wait_for(lambda: records(tmp_path), timeout=20)
+    assert records(tmp_path)[0]["keys"] == expected_prompt(marker)
+    assert not marker.exists()
+    # the program is the pane's foreground command, not the runner
+    assert wait_for(lambda: "RUNNING [sleep]" in engine.read_status(proj, server)[1][-1])
+
+
+def test_loop_iterates_picks_up_phase_changes_and_stops_at_max(tmp_path, tmux, fake):
+    project, marker = make_project(tmp_path, tmux, fake, "arg", kind="loop",
+                                   extra="", env='FAKE_SLEEP = "0.6"\n')
+    cfg = project / "agents.toml"
+    cfg.write_text(cfg.read_text().replace('kickoff = "kickoffs/k.md"',
+                                           'kickoff = "kickoffs/k.md"\nmax_iterations = 3\nloop_delay = 0.2'))
+    proj, server, _actions = start(project)
+    assert wait_for(lambda: "#1 one" in engine.read_status(proj, server)[1][-1])
+    state.set_phase(proj, "two")
+    assert wait_for(lambda: len(records(tmp_path)) == 3, timeout=20)
+    phases = [r["argv"][-1].splitlines()[1].rsplit(" ", 1)[1] for r in records(tmp_path)]
+    assert phases[0] == "one" and phases[-1] == "two"
+    assert wait_for(lambda: "r-a" not in server.sessions())
+    log = open(os.path.join(proj.log_dir, "a.log")).read()
+    assert log.count(" start ") == 3 and "stopping after max_iterations=3" in log
+
+
+def test_pause_and_resume_a_loop(tmp_path, tmux, fake):
+    project, _marker = make_project(tmp_path, tmux, fake, "arg", kind="loop", env='FAKE_SLEEP = "0.3"\n')
+    cfg = project / "agents.toml"
+    cfg.write_text(cfg.read_text().replace('kickoff = "kickoffs/k.md"',
+                                           'kickoff = "kickoffs/k.md"\nmax_iterations = 4\nloop_delay = 0.1'))
+    cli = [sys.executable, os.path.join(REPO, "agents.py")]
+    assert subprocess.run(cli + ["pause", "a"], cwd=project, capture_output=True, text=True,
+                          check=False).stdout.startswith("paused a")
+    start(project)
+    time.sleep(1.0)
+    assert records(tmp_path) == [], "a paused loop starts no iteration"
+    assert subprocess.run(cli + ["resume", "a"], cwd=project, capture_output=True, text=True,
+                          check=False).stdout == "resumed a\n"
+    assert wait_for(lambda: len(records(tmp_path)) == 4, timeout=20)
+
+
+def test_resume_id_is_assigned_then_resumed_across_restart_and_down_up(tmp_path, tmux, fake):
+    project, _marker = make_project(tmp_path, tmux, fake, "exec", kind="persistent",
+                                    extra='resume_arg = "--resume"\nsession_id_arg = "--session-id"',
+                                    env='FAKE_STAY = "1"\n')
+    proj, server, _actions = start(project)
+    assert wait_for(lambda: len(records(tmp_path)) == 1)
+    first = records(tmp_path)[0]["argv"]
+    assert first[4] == "--session-id"
+    conv = first[5]
+    assert open(os.path.join(proj.state_dir, "a.resume-id")).read().strip() == conv
+    engine.converge(proj, server, [], "restarted")
+    assert wait_for(lambda: len(records(tmp_path)) == 2)
+    assert records(tmp_path)[1]["argv"][4:6] == ["--resume", conv]
+    engine.converge(proj, server, [], "stopped")
+    engine.converge(proj, server, [], "started")
+    assert wait_for(lambda: len(records(tmp_path)) == 3)
+    assert records(tmp_path)[2]["argv"][4:6] == ["--resume", conv]
+
+
+def test_runner_needs_an_engine_when_not_run_from_the_cli(tmp_path, tmux, fake, monkeypatch):
+    from ansible_collections.agentloops.orchestrator.plugins.module_utils import sessions
+
+    project, _marker = make_project(tmp_path, tmux, fake, "arg")
+    monkeypatch.setattr(sessions, "ENGINE_SCRIPT", "")
+    proj, server = engine.open_project(str(project / "agents.toml"))
+    actions, _b, _a = engine.converge(proj, server, [], "started")
+    assert actions[0].verb == "skip" and "no engine checkout" in actions[0].reason
+    assert server.sessions() == {}
