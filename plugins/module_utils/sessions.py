@@ -109,7 +109,24 @@ def plan(project: Project, live: dict, agents: list, state: str) -> list:
             actions.append(Action(agent, name, NONE, "already running", sid))
         else:
             actions.append(Action(agent, name, RESTART if sess else START, "", sid))
+    check_kickoffs(project, [a.agent for a in actions if a.verb in (START, RESTART)])
     return actions
+
+
+def check_kickoffs(project: Project, agents: list) -> None:
+    """Render the kickoff of every agent about to start; any failure stops the whole run
+    before anything starts (an agent whose prompt cannot be made would die at once)."""
+    from .kickoff import KickoffError, render_for
+
+    problems = []
+    for agent in agents:
+        if agent.kickoff:
+            try:
+                render_for(project, agent)
+            except KickoffError as exc:
+                problems.append(str(exc))
+    if problems:
+        raise KickoffError("; ".join(problems))
 
 
 def command_for(project: Project, agent: Agent, server: TmuxServer | None = None) -> str:

@@ -223,3 +223,17 @@ def test_runner_needs_an_engine_when_not_run_from_the_cli(tmp_path, tmux, fake, 
     actions, _b, _a = engine.converge(proj, server, [], "started")
     assert actions[0].verb == "skip" and "no engine checkout" in actions[0].reason
     assert server.sessions() == {}
+
+
+def test_a_broken_kickoff_starts_nothing(tmp_path, tmux, fake):
+    from ansible_collections.agentloops.orchestrator.plugins.module_utils.kickoff import KickoffError
+
+    project, _marker = make_project(tmp_path, tmux, fake, "arg")
+    cfg = project / "agents.toml"
+    cfg.write_text(cfg.read_text() + '\n[agents.b]\nkind = "persistent"\nbackend = "demo"\n')
+    (project / "kickoffs" / "k.md").write_text("hello {{ nobody }}\n")
+    proj, server = engine.open_project(str(cfg))
+    with pytest.raises(KickoffError, match=r"k.md:1:7: unknown placeholder \{\{ nobody \}\}"):
+        engine.converge(proj, server, [], "started")
+    assert server.sessions() == {}
+    assert engine.converge(proj, server, ["b"], "started")[0][0].verb == "start"
