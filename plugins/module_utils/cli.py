@@ -31,6 +31,10 @@ commands:
   pause AGENT       hold a loop agent before its next iteration
   resume AGENT      let a paused loop agent go on
   run-agent AGENT   (inside an agent's session) run the agent: its loop, task or program
+  watchdog          heal agents whose watch is heal or heal+stall (runs until killed;
+                    `up` starts it in <prefix>watchdog; run it under a service manager too)
+  reset AGENT       clear an agent's BACKOFF/FATAL state so the watchdog heals it again
+  events [N]        the last N (default 20) watchdog events
 
 options:
   --config PATH         the project's agents.toml (default: ./agents.toml, else the
@@ -81,13 +85,20 @@ def main(argv: list, engine_root: str) -> int:
     if command is None:
         out.write(USAGE)
         return 0
-    if command not in ("status", "up", "down", "validate", "phase", "kickoff", "pause", "resume", "run-agent"):
+    if command not in ("status", "up", "down", "validate", "phase", "kickoff", "pause", "resume", "run-agent",
+                       "watchdog", "reset", "events"):
         err.write("agents.py: error: unknown command %r\n%s" % (command, USAGE))
         return 2
     if args and command in ("status", "validate"):
         err.write("agents.py: error: %s takes no arguments\n" % command)
         return 2
-    if command in ("kickoff", "pause", "resume", "run-agent") and len(args) != 1:
+    if command == "events" and (len(args) > 1 or (args and not args[0].isdigit())):
+        err.write("agents.py: error: use events [N]\n")
+        return 2
+    if command == "watchdog" and args:
+        err.write("agents.py: error: watchdog takes no arguments\n")
+        return 2
+    if command in ("kickoff", "pause", "resume", "run-agent", "reset") and len(args) != 1:
         err.write("agents.py: error: use %s AGENT\n" % command)
         return 2
     if command == "phase" and not (args in (["show"], ["next"]) or (len(args) == 2 and args[0] == "set")):
@@ -96,7 +107,7 @@ def main(argv: list, engine_root: str) -> int:
 
     from . import engine  # after argument checks: --help stays instant
 
-    if command in ("up", "down"):
+    if command in ("up", "down", "watchdog"):
         from . import sessions
 
         sessions.ENGINE_SCRIPT = os.path.join(engine_root, "agents.py")
@@ -107,6 +118,32 @@ def main(argv: list, engine_root: str) -> int:
         if command == "validate":
             out.write("%s: OK — %d agent(s), %d phase(s)\n" % (
                 os.path.relpath(project.config_path), len(project.agents), len(project.phases)))
+        elif command == "watchdog":
+            from . import watchdog
+
+            try:
+                return watchdog.main(project, server)
+            except watchdog.AlreadyRunning as exc:
+                err.write("agents.py: %s\n" % exc)
+                return 3
+        elif command == "reset":
+            from . import watchdog
+
+            agent = project.select(args)[0]
+            cleared = watchdog.reset(project, agent)
+            out.write("reset %s%s\n" % (agent.name, "" if cleared else " (nothing to clear)"))
+        elif command == "events":
+            import json
+
+            from . import watchdog
+
+            for record in watchdog.read_events(project, int(args[0]) if args else 20):
+                extra = {k: v for k, v in record.items()
+                         if k not in ("ts", "time", "agent", "event", "reason", "outcome")}
+                tail = (" " + json.dumps(extra, sort_keys=True)) if extra else ""
+                fields = (record.get("ts"), record.get("agent"), record.get("event"), record.get("reason"),
+                          record.get("outcome"), tail)
+                out.write("%s %-12s %-8s %s -> %s%s\n" % fields)
         elif command == "run-agent":
             from . import runner
 
@@ -151,6 +188,8 @@ def main(argv: list, engine_root: str) -> int:
             def report(action) -> None:
                 if action.verb == "stop":
                     out.write("killing %s\n" % action.session)
+                elif action.agent.builtin == "watchdog":
+                    out.write("starting watchdog\n")
                 elif action.agent.is_service:
                     out.write("starting %s\n" % action.session)
                 else:

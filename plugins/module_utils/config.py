@@ -48,7 +48,12 @@ _BACKEND_KEYS = {"bin": STR, "args": STRLIST, "model_arg": STR, "resume_arg": ST
                  "session_id_arg": STR, "prompt_delivery": STR}
 _AGENT_KEYS = {"kind": STR, "backend": STR, "model": STR, "watch": STR, "enabled": BOOL,
                "kickoff": STR, "env": STRMAP, "builtin": STR, "command": STR,
-               "description": STR, "max_iterations": INT, "loop_delay": NUM}
+               "description": STR, "max_iterations": INT, "loop_delay": NUM,
+               "start_seconds": NUM, "backoff_max": NUM, "fatal_after": INT, "fatal_window": NUM}
+
+# Watchdog settings of an agent, with their defaults and smallest values.
+WATCH_SETTINGS = {"start_seconds": (5.0, 0), "backoff_max": (30.0, 0), "fatal_after": (5, 1),
+                  "fatal_window": (120.0, 1)}
 
 
 class Backend:
@@ -73,7 +78,8 @@ class Agent:
     """One ``[agents.NAME]`` table."""
 
     __slots__ = ("name", "kind", "backend", "model", "watch", "enabled", "kickoff", "env",
-                 "builtin", "command", "description", "max_iterations", "loop_delay")
+                 "builtin", "command", "description", "max_iterations", "loop_delay", "start_seconds",
+                 "backoff_max", "fatal_after", "fatal_window")
 
     def __init__(self, name: str, kind: str, backend: str = "", model: str = "",
                  watch: str = "none", enabled: bool = True, kickoff: str = "",
@@ -92,6 +98,8 @@ class Agent:
         self.description = description
         self.max_iterations = 0  # loop agents: 0 = no limit
         self.loop_delay = 5.0  # loop agents: seconds between iterations
+        for key, (default, _minimum) in WATCH_SETTINGS.items():
+            setattr(self, key, default)
 
     @property
     def is_service(self) -> bool:
@@ -246,7 +254,7 @@ def parse(text: str, path: str) -> Project:
                           env=env if has_type(env, STRMAP) else {},
                           description=get_str(spec, "description"))
             if kind == "service":
-                for bad in ("backend", "model", "watch", "kickoff", "max_iterations", "loop_delay"):
+                for bad in ("backend", "model", "watch", "kickoff", "max_iterations", "loop_delay", *WATCH_SETTINGS):
                     if bad in spec:
                         check.error(kp + (bad,), "not allowed for a service (services run 'builtin' or 'command')")
                 has_builtin, has_command = "builtin" in spec, "command" in spec
@@ -285,6 +293,12 @@ def parse(text: str, path: str) -> Project:
                         check.error(kp + (key,), "must be at least %d" % minimum)
                     else:
                         setattr(agent, key, spec[key])
+                for key, (_default, minimum) in WATCH_SETTINGS.items():
+                    if key in spec and has_type(spec[key], NUM):
+                        if spec[key] < minimum:
+                            check.error(kp + (key,), "must be at least %d" % minimum)
+                        else:
+                            setattr(agent, key, spec[key])
             agents.append(agent)
 
     check.finish()

@@ -58,7 +58,7 @@ def converge(project, server: TmuxServer, names: list | None, desired: str, chec
             elif action.verb in (sessions.START, sessions.RESTART):
                 after.add(action.session)
         return actions, before, sorted(after)
-    done = {a.session for a in sessions.execute(project, server, actions, report=report)}
+    done = {a.session for a in sessions.execute(project, server, actions, report=report, desired=desired)}
     for action in actions:
         if action.changes and action.session not in done:
             action.verb, action.reason = sessions.NONE, "already in the desired state"

@@ -203,5 +203,10 @@ def main(project: Project, agent: Agent) -> int:
             return code
         if agent.max_iterations and iteration >= agent.max_iterations:
             _log(project, agent, "stopping after max_iterations=%d" % agent.max_iterations)
+            from .state import read_run
+
+            record = read_run(project, agent) or {}
+            record["finished"] = True  # the watchdog leaves a finished loop alone
+            atomic_write(run_file(project, agent), json.dumps(record) + "\n")
             return 0
         time.sleep(agent.loop_delay)

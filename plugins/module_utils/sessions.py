@@ -74,7 +74,10 @@ def needs_runner(project: Project, agent: Agent) -> bool:
 
 def unsupported_reason(project: Project, agent: Agent) -> str:
     """Why this engine cannot start the agent ("" when it can)."""
-    if agent.builtin:
+    if agent.builtin == "watchdog" and not engine_script(project):
+        return "the builtin watchdog needs the engine: no engine checkout at %s" % (
+            os.path.join(project.root, "engine", "agents.py"))
+    if agent.builtin and agent.builtin != "watchdog":
         return "builtin service %r is not in this engine version yet" % agent.builtin
     if needs_runner(project, agent) and not engine_script(project):
         return "%s agents need the engine's runner: no engine checkout at %s" % (
@@ -136,13 +139,13 @@ def command_for(project: Project, agent: Agent, server: TmuxServer | None = None
     every argument after it is quoted, so config values are data, not code. Agents that
     need the runner run ``agents.py run-agent NAME`` of the project's engine.
     """
-    if agent.is_service:
+    if agent.is_service and not agent.builtin:
         return agent.command
-    if needs_runner(project, agent):
+    if agent.builtin or needs_runner(project, agent):
         argv = [sys.executable, engine_script(project), "--config", project.config_path]
         if server is not None:
             argv += ["--tmux-socket", server.socket]
-        return "exec " + shlex.join(argv + ["run-agent", agent.name])
+        return "exec " + shlex.join(argv + (["watchdog"] if agent.builtin == "watchdog" else ["run-agent", agent.name]))
     backend = project.backends[agent.backend]
     argv = list(backend.args)
     if backend.model_arg and agent.model:
@@ -171,15 +174,37 @@ def environment_for(project: Project, agent: Agent, base: dict | None = None,
     return env
 
 
-def execute(project: Project, server: TmuxServer, actions: list, report=None) -> list:
+def record_intent(project: Project, actions: list, desired: str) -> None:
+    """Remember what the operator asked for, so the watchdog never fights it: agents
+    stopped on purpose get a marker (written before their sessions are killed); agents
+    started or restarted on purpose lose it, and their watchdog bookkeeping (BACKOFF,
+    FATAL) starts afresh."""
+    from .fsutil import atomic_write
+    from .state import clear_watch, stopped_marker
+
+    for action in actions:
+        marker = stopped_marker(project, action.agent)
+        if desired == "stopped":
+            if not os.path.exists(marker):
+                atomic_write(marker, "stopped by an operator\n")
+        elif action.verb in (START, RESTART, NONE):
+            if os.path.exists(marker):
+                os.unlink(marker)
+            if action.verb != NONE:
+                clear_watch(project, action.agent)
+
+
+def execute(project: Project, server: TmuxServer, actions: list, report=None, desired: str = "") -> list:
     """Carry out ``actions`` under the project's lock; ``report(action)`` is called before
     each change (the CLI prints from it). Returns the actions that changed something.
 
     The live sessions are read again under the lock, so two concurrent runs do not both
-    start the same agent.
+    start the same agent. With ``desired``, the operator's intent is recorded first.
     """
     done = []
     with locked(lock_path(project)):
+        if desired:
+            record_intent(project, actions, desired)
         live = server.sessions()
         for action in actions:
             if not action.changes:

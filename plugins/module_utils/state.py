@@ -119,3 +119,41 @@ def resume_id(project: Project, agent: Agent) -> str:
             return handle.read().strip()
     except OSError:
         return ""
+
+
+def stopped_marker(project: Project, agent: Agent) -> str:
+    """Present while an operator wants the agent down (``down``, ``state=stopped``): the
+    watchdog never revives it. Removed when an operator starts the agent again."""
+    return os.path.join(project.state_dir, "%s.stopped" % agent.name)
+
+
+def watch_file(project: Project, agent: Agent) -> str:
+    return os.path.join(project.state_dir, "%s.watch.json" % agent.name)
+
+
+def read_watch(project: Project, agent: Agent) -> dict:
+    """The watchdog's bookkeeping of an agent: restarts, recent quick deaths, BACKOFF/FATAL."""
+    import json  # deferred: only watched projects read it
+
+    try:
+        with open(watch_file(project, agent), encoding="utf-8") as handle:
+            data = json.load(handle)
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def write_watch(project: Project, agent: Agent, data: dict) -> None:
+    import json
+
+    from .fsutil import atomic_write
+
+    atomic_write(watch_file(project, agent), json.dumps(data, sort_keys=True) + "\n")
+
+
+def clear_watch(project: Project, agent: Agent) -> bool:
+    try:
+        os.unlink(watch_file(project, agent))
+        return True
+    except FileNotFoundError:
+        return False

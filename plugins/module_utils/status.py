@@ -40,7 +40,8 @@ def rows(project: Project, live: dict) -> list:
     poe2e``); a task that ran to its end shows ``DONE (exit N)``. Both come from the
     runner's record in ``state/``; STATE stays the last column, so the table keeps its shape.
     """
-    from .state import read_run
+    from .state import read_run, read_watch
+    from .procs import watchdog_pids
 
     out = []
     for agent in project.agents:
@@ -48,6 +49,8 @@ def rows(project: Project, live: dict) -> list:
         sess = live.get(name)
         pane = sess.first_pane if sess else None
         run = read_run(project, agent) if agent.kind in ("loop", "task") else None
+        watch = read_watch(project, agent) if agent.watch in ("heal", "heal+stall") else {}
+        restarts = " restarts=%d" % watch["restarts"] if watch.get("restarts") else ""
         if sess:
             state = "RUNNING"
             if not agent.enabled:
@@ -56,8 +59,16 @@ def rows(project: Project, live: dict) -> list:
                 state += " [%s]" % pane.current_command
             if agent.kind == "loop" and run:
                 state += " #%s %s" % (run.get("iteration"), run.get("phase") or "-")
+            if agent.builtin == "watchdog":
+                count = len(watchdog_pids(project))
+                state += " (%d watchdogs)" % count if count > 1 else ""
+            state += restarts
+        elif watch.get("state") in ("BACKOFF", "FATAL") and agent.enabled:
+            state = watch["state"] + restarts
         elif agent.kind == "task" and run and run.get("exit") is not None:
             state = "DONE (exit %s)" % run["exit"]
+        elif agent.builtin == "watchdog" and watchdog_pids(project):
+            state = "RUNNING (foreground)"
         else:
             state = "stopped" if agent.enabled else "stopped (disabled)"
         service = agent.is_service

@@ -12,6 +12,7 @@ stopped by their id (``$N``), never by a name, so ``foo`` can never hit ``foobar
 from __future__ import annotations
 
 import os
+import time
 
 from .errors import TmuxError
 
@@ -181,7 +182,13 @@ class TmuxServer:
         args.append(command)
         saved_tmux = os.environ.pop("TMUX", None)  # else tmux refuses nesting
         try:
-            proc = self._server.cmd("new-session", *args)
+            for attempt in range(20):
+                proc = self._server.cmd("new-session", *args)
+                # The server exits when its last session is killed; a start at that moment
+                # reaches a server on its way out. Try again: the next one starts afresh.
+                if proc.returncode == 0 or not any(m in " ".join(proc.stderr) for m in _NO_SERVER):
+                    break
+                time.sleep(0.05 * (attempt + 1))
         finally:
             if saved_tmux is not None:
                 os.environ["TMUX"] = saved_tmux

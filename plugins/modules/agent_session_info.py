@@ -132,6 +132,11 @@ stopped:
   returned: always
   type: int
   sample: 6
+watchdogs:
+  description: How many processes run this project's builtin watchdog (exactly one is healthy).
+  returned: always
+  type: int
+  sample: 1
 tmux_server:
   description: The tmux server read.
   returned: always
@@ -141,7 +146,7 @@ tmux_server:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.agentloops.orchestrator.plugins.module_utils import ansible_glue, engine
+from ansible_collections.agentloops.orchestrator.plugins.module_utils import ansible_glue, engine, procs
 
 
 def read(module):
@@ -154,7 +159,8 @@ def read(module):
                      plan=project.phases[index].plan)
     running = sum(1 for r in rows if r.running)
     return dict(changed=False, lines=lines, phase=phase, agents=[r.as_dict() for r in rows],
-                running=running, stopped=len(rows) - running, tmux_server=server.describe())
+                running=running, stopped=len(rows) - running, watchdogs=len(procs.watchdog_pids(project)),
+                tmux_server=server.describe())
 
 
 def main():

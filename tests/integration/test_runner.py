@@ -108,10 +108,15 @@ def records(tmp_path):
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
-def start(project):
+@pytest.fixture(autouse=True)
+def engine_script(monkeypatch):
+    """As when the engine CLI starts agents: the runner is this checkout's agents.py."""
     from ansible_collections.agentloops.orchestrator.plugins.module_utils import sessions
 
-    sessions.ENGINE_SCRIPT = os.path.join(REPO, "agents.py")
+    monkeypatch.setattr(sessions, "ENGINE_SCRIPT", os.path.join(REPO, "agents.py"))
+
+
+def start(project):
     proj, server = engine.open_project(str(project / "agents.toml"))
     actions, _before, _after = engine.converge(proj, server, [], "started")
     return proj, server, actions

@@ -30,6 +30,7 @@ def test_started_then_idempotent_then_stopped(run_module, demo_project, tmux):
     info = run_module(agent_session_info, args)
     assert info["changed"] is False
     assert info["running"] == 2 and info["stopped"] == 2
+    assert info["watchdogs"] == 0  # a module has no engine checkout to run the builtin watchdog from
     rows = {r["agent"]: r for r in info["agents"]}
     assert rows["worker"]["session_id"].startswith("$") and rows["worker"]["pid"] > 0
     assert info["lines"][0].startswith("AGENT")

@@ -1,0 +1,266 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, agentloops.orchestrator contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The watchdog (``agents.py watchdog``): heals agents whose ``watch`` is ``heal`` or
+``heal+stall`` when their session or process is gone.
+
+- Fast: it holds a pidfd for every watched agent's pane process and sleeps in ``poll()`` on
+  them, so a death wakes it at once; between deaths it reads the server with one
+  ``list-panes`` call every ``poll`` seconds (sessions killed without a process death, new
+  sessions, backoff deadlines).
+- Never fights an operator: agents that are disabled, stopped on purpose (``down``,
+  ``agent_session state=stopped`` leave a marker in ``state/``), finished tasks and loops
+  that ran out of iterations are left alone.
+- Crash loops: a start that dies within ``start_seconds`` counts as a failure. The first
+  failure is restarted at once; further ones back off exponentially (1 s, 2 s, 4 s ... up to
+  ``backoff_max``, with jitter); ``fatal_after`` failures within ``fatal_window`` seconds make
+  the agent FATAL: no more restarts until ``agents.py reset AGENT`` or a restart by an operator.
+- Exactly one per project: a kernel-held lock (flock) in ``state/``; a second watchdog exits
+  with status 3 and says which process holds the lock.
+- Every heal, backoff, fatal and reset is an event in ``<log_dir>/events.jsonl``.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import json
+import os
+import random
+import select
+import time
+
+from .config import Agent, Project
+from .errors import OrchestratorError
+from .state import read_run, read_watch, stopped_marker, write_watch
+from .tmux import TmuxServer
+
+__metaclass__ = type
+
+LOCK_NAME = "watchdog.lock"
+EVENTS = "events.jsonl"
+
+
+class AlreadyRunning(OrchestratorError):
+    """Another watchdog holds the project's lock."""
+
+
+def lock_file(project: Project) -> str:
+    return os.path.join(project.state_dir, LOCK_NAME)
+
+
+def events_file(project: Project) -> str:
+    return os.path.join(project.log_dir, EVENTS)
+
+
+def event(project: Project, agent: str, kind: str, reason: str, outcome: str, **extra) -> dict:
+    """Append one event to the project's JSON-lines event log."""
+    record = {"ts": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "time": round(time.time(), 3), "agent": agent,
+              "event": kind, "reason": reason, "outcome": outcome}
+    record.update(extra)
+    os.makedirs(project.log_dir, exist_ok=True)
+    with open(events_file(project), "a", encoding="utf-8") as handle:
+        handle.write(json.dumps(record, sort_keys=True) + "\n")
+    return record
+
+
+def read_events(project: Project, limit: int = 20) -> list:
+    try:
+        with open(events_file(project), encoding="utf-8") as handle:
+            lines = handle.readlines()
+    except OSError:
+        return []
+    out = []
+    for line in lines[-limit:] if limit else lines:
+        try:
+            out.append(json.loads(line))
+        except ValueError:
+            continue
+    return out
+
+
+def acquire_lock(project: Project) -> int:
+    """Take the project's watchdog lock for the life of this process; its fd is returned.
+    Raises AlreadyRunning naming the holder when another watchdog has it."""
+    os.makedirs(project.state_dir, exist_ok=True)
+    fd = os.open(lock_file(project), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "?"
+        os.close(fd)
+        if exc.errno in (errno.EAGAIN, errno.EACCES):
+            raise AlreadyRunning("another watchdog (pid %s) already watches %s; refusing to start a second one"
+                                 % (holder, project.name)) from None
+        raise
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, ("%d\n" % os.getpid()).encode(), 0)
+    return fd
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def watched(project: Project) -> list:
+    return [a for a in project.agents if a.watch in ("heal", "heal+stall") and not a.is_service]
+
+
+def leave_alone(project: Project, agent: Agent) -> str:
+    """Why the watchdog must not revive the agent now ("" when it may)."""
+    if not agent.enabled:
+        return "disabled"
+    if os.path.exists(stopped_marker(project, agent)):
+        return "stopped by an operator"
+    if agent.kind in ("task", "loop"):
+        run = read_run(project, agent)
+        if run and run.get("exit") is not None and (agent.kind == "task" or run.get("finished")):
+            return "finished"
+    if read_watch(project, agent).get("state") == "FATAL":
+        return "FATAL"
+    return ""
+
+
+class Watchdog:
+    def __init__(self, project: Project, server: TmuxServer, poll: float = 2.0, start=None) -> None:
+        self.project = project
+        self.server = server
+        self.poll = poll
+        self.pidfds: dict = {}
+        self.next_try: dict = {}
+        self._start = start  # start(agent) -> None; default: as `up` would
+
+    def start_agent(self, agent: Agent) -> None:
+        if self._start is not None:
+            self._start(agent)
+            return
+        from . import sessions
+        from .fsutil import locked
+        from .state import lock_path
+
+        with locked(lock_path(self.project)):
+            if leave_alone(self.project, agent):  # an operator may have acted meanwhile
+                return
+            live = self.server.sessions()
+            name = self.project.session_name(agent)
+            if name in live:
+                return
+            self.server.start(name, sessions.command_for(self.project, agent, self.server), self.project.root,
+                              sessions.environment_for(self.project, agent, server=self.server))
+
+    def _watch_pid(self, agent: Agent, pid: int) -> None:
+        current = self.pidfds.get(agent.name)
+        if current and current[0] == pid:
+            return
+        self._unwatch(agent.name)
+        try:
+            self.pidfds[agent.name] = (pid, os.pidfd_open(pid))
+        except OSError:
+            pass
+
+    def _unwatch(self, name: str) -> None:
+        current = self.pidfds.pop(name, None)
+        if current:
+            os.close(current[1])
+
+    def check(self, now: float | None = None) -> list:
+        """One pass over the watched agents; heals what needs healing. Returns the events."""
+        now = time.time() if now is None else now
+        live = self.server.sessions()
+        out = []
+        for agent in watched(self.project):
+            name = self.project.session_name(agent)
+            sess = live.get(name)
+            pane = sess.first_pane if sess else None
+            if pane is not None and not pane.dead and _alive(pane.pid):
+                self._watch_pid(agent, pane.pid)
+                continue
+            self._unwatch(agent.name)
+            why = leave_alone(self.project, agent)
+            if why:
+                continue
+            out.extend(self._heal(agent, sess, now))
+        return out
+
+    def _heal(self, agent: Agent, sess, now: float) -> list:
+        project = self.project
+        watch = read_watch(project, agent)
+        if self.next_try.get(agent.name, 0) > now:
+            return []
+        pending = self.next_try.pop(agent.name, None)
+        events = []
+        if pending is None:  # a new death: account for it
+            started = watch.get("last_start") or (sess.created if sess else 0)
+            uptime = now - started if started else None
+            failures = [t for t in watch.get("failures", []) if now - t <= agent.fatal_window]
+            if uptime is not None and uptime < agent.start_seconds:
+                failures.append(now)
+            watch["failures"] = failures
+            if len(failures) >= agent.fatal_after:
+                watch["state"] = "FATAL"
+                write_watch(project, agent, watch)
+                events.append(event(project, agent.name, "fatal", "%d quick deaths within %ss" % (
+                    len(failures), agent.fatal_window), "not restarted until reset"))
+                return events
+            if len(failures) >= 2:
+                delay = min(agent.backoff_max, 2.0 ** (len(failures) - 2)) * random.uniform(0.8, 1.2)
+                self.next_try[agent.name] = now + delay
+                watch["state"] = "BACKOFF"
+                watch["next_try"] = now + delay
+                write_watch(project, agent, watch)
+                events.append(event(project, agent.name, "backoff", "died %.1fs after start (%d quick deaths)"
+                                    % (uptime or 0, len(failures)), "restart in %.1fs" % delay))
+                return events
+        if sess is not None:  # a session whose program is gone
+            self.server.kill(sess.id)
+        self.start_agent(agent)
+        watch.update(state="ok", last_start=time.time(), restarts=watch.get("restarts", 0) + 1)
+        watch.pop("next_try", None)
+        write_watch(project, agent, watch)
+        events.append(event(project, agent.name, "heal", "session gone" if sess is None else "process gone",
+                            "restarted", restarts=watch["restarts"]))
+        return events
+
+    def wait(self) -> None:
+        timeout = self.poll
+        if self.next_try:
+            timeout = max(0.0, min(timeout, min(self.next_try.values()) - time.time()))
+        poller = select.poll()
+        for _pid, fd in self.pidfds.values():
+            poller.register(fd, select.POLLIN)
+        poller.poll(timeout * 1000)
+
+    def run(self, iterations: int = 0) -> None:
+        """Watch until killed (or for ``iterations`` passes, for tests)."""
+        done = 0
+        while not iterations or done < iterations:
+            self.check()
+            done += 1
+            if iterations and done >= iterations:
+                break
+            self.wait()
+
+
+def main(project: Project, server: TmuxServer, poll: float = 2.0) -> int:
+    lock = acquire_lock(project)
+    try:
+        event(project, "watchdog", "start", "pid %d" % os.getpid(), "watching %d agent(s)" % len(watched(project)))
+        Watchdog(project, server, poll).run()
+    finally:
+        os.close(lock)
+    return 0
+
+
+def reset(project: Project, agent: Agent) -> bool:
+    """Clear an agent's FATAL/BACKOFF bookkeeping so the watchdog heals it again."""
+    from .state import clear_watch
+
+    cleared = clear_watch(project, agent)
+    event(project, agent.name, "reset", "operator", "cleared" if cleared else "nothing to clear")
+    return cleared

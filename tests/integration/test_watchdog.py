@@ -1,0 +1,142 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, agentloops.orchestrator contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The builtin watchdog on private tmux servers, started as operators start it (agents.py up)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from ansible_collections.agentloops.orchestrator.plugins.module_utils import config, procs
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+CONFIG = """
+[project]
+session_prefix = "w-"
+tmux_socket = "{socket}"
+
+[backends.crash]
+bin = "exit 1"
+prompt_delivery = "exec"
+
+[agents.worker]
+kind = "persistent"
+backend = "demo"
+watch = "heal"
+
+[agents.unwatched]
+kind = "persistent"
+backend = "demo"
+watch = "none"
+
+[agents.crasher]
+kind = "persistent"
+backend = "crash"
+watch = "heal"
+enabled = {crasher}
+start_seconds = 5
+backoff_max = 1
+fatal_after = 4
+fatal_window = 60
+
+[agents.watchdog]
+kind = "service"
+builtin = "watchdog"
+"""
+
+
+def cli(project, *args):
+    return subprocess.run([sys.executable, os.path.join(REPO, "agents.py"), *args], cwd=project, capture_output=True,
+                          text=True, check=False, timeout=60)
+
+
+def wait_for(predicate, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return bool(predicate())
+
+
+def events(project):
+    path = project / ".ao-state" / "events.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def make(tmp_path, tmux, crasher="false"):
+    project = tmp_path / "p"
+    project.mkdir()
+    (project / "agents.toml").write_text(CONFIG.format(socket=tmux.socket, crasher=crasher))
+    return project
+
+
+def test_kill_9_is_healed_and_unwatched_agents_are_not(tmp_path, tmux):
+    project = make(tmp_path, tmux)
+    assert cli(project, "up").stdout.splitlines()[-1] == "starting watchdog"
+    assert wait_for(lambda: any(e["event"] == "start" for e in events(project)))
+    assert wait_for(lambda: tmux.sessions().get("w-worker", (0, 0, 0, ""))[3] == "sleep")
+    before = tmux.sessions()
+    os.kill(before["w-worker"][2], signal.SIGKILL)
+    os.kill(before["w-unwatched"][2], signal.SIGKILL)
+    assert wait_for(lambda: "w-worker" in tmux.sessions() and tmux.sessions()["w-worker"][2] != before["w-worker"][2])
+    heal = [e for e in events(project) if e["event"] == "heal"]
+    assert heal and heal[0]["agent"] == "worker" and heal[0]["outcome"] == "restarted"
+    time.sleep(0.5)
+    assert "w-unwatched" not in tmux.sessions()
+    assert "restarts=1" in cli(project, "status").stdout.splitlines()[1]
+
+
+def test_down_while_the_watchdog_runs_stays_down(tmp_path, tmux):
+    project = make(tmp_path, tmux)
+    cli(project, "up")
+    assert wait_for(lambda: any(e["event"] == "start" for e in events(project)))
+    cli(project, "down", "worker")
+    time.sleep(2.5)  # longer than the watchdog's poll
+    assert "w-worker" not in tmux.sessions()
+    assert "w-watchdog" in tmux.sessions()
+    assert not [e for e in events(project) if e["event"] == "heal"]
+    cli(project, "up", "worker")
+    pid = tmux.sessions()["w-worker"][2]
+    os.kill(pid, signal.SIGKILL)
+    assert wait_for(lambda: "w-worker" in tmux.sessions() and tmux.sessions()["w-worker"][2] != pid)
+
+
+def test_crash_loop_backs_off_then_goes_fatal_until_reset(tmp_path, tmux):
+    project = make(tmp_path, tmux, crasher="true")
+    cli(project, "up")
+    assert wait_for(lambda: any(e["event"] == "fatal" for e in events(project)), timeout=30)
+    kinds = [e["event"] for e in events(project) if e["agent"] == "crasher"]
+    assert "backoff" in kinds and kinds.index("backoff") < kinds.index("fatal")
+    heals = kinds.count("heal")
+    assert heals <= 4, "no restart storm"
+    time.sleep(2.5)
+    assert [e["event"] for e in events(project) if e["agent"] == "crasher"].count("heal") == heals
+    status = cli(project, "status").stdout
+    assert [line for line in status.splitlines() if line.startswith("crasher")][0].split()[-2:] == [
+        "FATAL", "restarts=%d" % heals]
+    assert cli(project, "reset", "crasher").stdout == "reset crasher\n"
+    assert wait_for(lambda: [e["event"] for e in events(project) if e["agent"] == "crasher"].count("heal") > heals,
+                    timeout=10)
+    assert "reset" in cli(project, "events", "50").stdout
+
+
+def test_exactly_one_watchdog(tmp_path, tmux):
+    project = make(tmp_path, tmux)
+    ups = [subprocess.Popen([sys.executable, os.path.join(REPO, "agents.py"), "up"], cwd=project,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _up in range(2)]
+    for proc in ups:
+        proc.communicate(timeout=60)
+    proj = config.load(str(project / "agents.toml"))
+    assert wait_for(lambda: len(procs.watchdog_pids(proj)) == 1)
+    second = cli(project, "watchdog")
+    assert second.returncode == 3
+    assert "another watchdog (pid %d) already watches" % procs.watchdog_pids(proj)[0] in second.stderr
+    time.sleep(0.3)
+    assert len(procs.watchdog_pids(proj)) == 1
