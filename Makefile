@@ -51,7 +51,9 @@ test-molecule: setup
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/molecule test --all
 
 bench: setup
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-bench.txt
 	$(BIN)/python bench/status_and_run.py
+	$(BIN)/python bench/heal.py
 
 clean:
 	rm -rf .build tests/output

@@ -1,0 +1,211 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, agentloops.orchestrator contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Benchmark the watchdog's healing beside supervisord's autorestart of the same command.
+
+For each supervisor, with 50 agents running ``sleep``:
+- single kills: kill -9 one agent's process, time until a new process of it runs
+  (median and worst over --trials kills);
+- mass kill: kill -9 all 50 at once, time until all 50 run again;
+- idle cost: CPU time of the supervisor (with its children) over --idle seconds, as a
+  percentage of one core.
+Goals (watchdog): median <= 0.3 s, worst <= 1 s, idle <= 0.5 % of one core.
+
+Everything runs in a temp dir on a private tmux server and is removed at the end.
+Usage: .venv/bin/python bench/heal.py [--trials 20] [--idle 20] [--agents 50]
+"""
+
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PY = sys.executable
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def arg(name, default):
+    return type(default)(sys.argv[sys.argv.index(name) + 1]) if name in sys.argv else default
+
+
+def cpu_seconds(pid):
+    """utime+stime of a process and of its reaped children."""
+    with open("/proc/%d/stat" % pid) as handle:
+        fields = handle.read().rsplit(")", 1)[1].split()
+    return sum(int(f) for f in fields[11:15]) / TICK
+
+
+def wait_until(predicate, timeout=30.0, step=0.002):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(step)
+    raise SystemExit("timed out waiting")
+
+
+class TmuxAgents:
+    """Our watchdog: agents in tmux sessions, healed by agents.py watchdog."""
+
+    name = "agentloops watchdog"
+
+    def __init__(self, tmp, count):
+        self.dir = os.path.join(tmp, "project")
+        os.makedirs(self.dir)
+        self.socket = os.path.join(tmp, "bench.sock")
+        lines = ['[project]\nsession_prefix = "h-"\ntmux_socket = "%s"\n' % self.socket]
+        for i in range(count):
+            lines.append('[agents.a%02d]\nkind = "persistent"\nbackend = "demo"\nwatch = "heal"\n'
+                         'start_seconds = 0\n' % i)
+        lines.append('[agents.watchdog]\nkind = "service"\nbuiltin = "watchdog"\n')
+        with open(os.path.join(self.dir, "agents.toml"), "w") as handle:
+            handle.write("\n".join(lines))
+        self.names = ["a%02d" % i for i in range(count)]
+        subprocess.run([PY, os.path.join(REPO, "agents.py"), "up"], cwd=self.dir, check=True, capture_output=True)
+        wait_until(lambda: len(self.pids()) == count)
+        wait_until(lambda: self.supervisor_pid() is not None)
+
+    def pids(self):
+        proc = subprocess.run(["tmux", "-S", self.socket, "list-panes", "-a", "-F",
+                               "#{session_name} #{pane_pid} #{pane_current_command}"],
+                              capture_output=True, text=True, check=False)
+        out = {}
+        for line in proc.stdout.splitlines():
+            name, pid, cmd = line.split()
+            if name.startswith("h-a") and cmd == "sleep":
+                out[name[2:]] = int(pid)
+        return out
+
+    def supervisor_pid(self):
+        proc = subprocess.run(["tmux", "-S", self.socket, "list-panes", "-t", "=h-watchdog", "-F", "#{pane_pid}"],
+                              capture_output=True, text=True, check=False)
+        return int(proc.stdout.split()[0]) if proc.returncode == 0 and proc.stdout.strip() else None
+
+    def close(self):
+        subprocess.run([PY, os.path.join(REPO, "agents.py"), "down"], cwd=self.dir, capture_output=True, check=False)
+        subprocess.run(["tmux", "-S", self.socket, "kill-server"], capture_output=True, check=False)
+
+
+class Supervisord:
+    """supervisord with autorestart of the same command, for comparison."""
+
+    name = "supervisord"
+
+    def __init__(self, tmp, count):
+        self.dir = os.path.join(tmp, "supervisor")
+        os.makedirs(self.dir)
+        conf = os.path.join(self.dir, "supervisord.conf")
+        with open(conf, "w") as handle:
+            handle.write("[supervisord]\nnodaemon=true\nlogfile=%s/sd.log\npidfile=%s/sd.pid\n"
+                         "[unix_http_server]\nfile=%s/sd.sock\n" % (self.dir, self.dir, self.dir))
+            for i in range(count):
+                handle.write("[program:a%02d]\ncommand=sleep 1000000\nautorestart=true\nstartsecs=0\n"
+                             "stdout_logfile=NONE\nstderr_logfile=NONE\n" % i)
+        binary = shutil.which("supervisord", path=os.path.dirname(PY))
+        if binary is None:
+            raise FileNotFoundError("supervisord")
+        self.proc = subprocess.Popen([binary, "-c", conf], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.count = count
+        wait_until(lambda: len(self.pids()) == count)
+
+    def pids(self):
+        out = {}
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open("/proc/%s/stat" % entry) as handle:
+                    stat = handle.read()
+            except OSError:
+                continue
+            comm = stat[stat.index("(") + 1:stat.rindex(")")]
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            if ppid == self.proc.pid and comm == "sleep":
+                out[entry] = int(entry)
+        return dict(("a%02d" % i, pid) for i, pid in enumerate(sorted(out.values())))
+
+    def supervisor_pid(self):
+        return self.proc.pid
+
+    def close(self):
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def single_kills(sup, trials):
+    samples = []
+    for i in range(trials):
+        before = sup.pids()
+        victim = sup.names[i % len(sup.names)] if hasattr(sup, "names") else sorted(before)[i % len(before)]
+        old = before[victim]
+        others = set(before.values()) - {old}
+        start = time.perf_counter()
+        os.kill(old, signal.SIGKILL)
+        if isinstance(sup, Supervisord):
+            wait_until(lambda: len(set(sup.pids().values()) - others - {old}) == 1)
+        else:
+            wait_until(lambda: sup.pids().get(victim) not in (None, old))
+        samples.append(time.perf_counter() - start)
+        time.sleep(0.3)
+    return samples
+
+
+def mass_kill(sup, count):
+    before = sup.pids()
+    start = time.perf_counter()
+    for pid in before.values():
+        os.kill(pid, signal.SIGKILL)
+    old = set(before.values())
+    wait_until(lambda: len(set(sup.pids().values()) - old) == count, timeout=60)
+    return time.perf_counter() - start
+
+
+def idle_cost(sup, seconds):
+    pid = sup.supervisor_pid()
+    cpu0, t0 = cpu_seconds(pid), time.monotonic()
+    time.sleep(seconds)
+    return 100.0 * (cpu_seconds(pid) - cpu0) / (time.monotonic() - t0)
+
+
+def main():
+    trials, idle, count = arg("--trials", 20), arg("--idle", 20.0), arg("--agents", 50)
+    tmp = tempfile.mkdtemp(prefix="agentloops-heal-")
+    results = {}
+    try:
+        for kind in (TmuxAgents, Supervisord):
+            try:
+                sup = kind(os.path.join(tmp, kind.__name__), count)
+            except FileNotFoundError:
+                print("%s: not installed (pip install supervisor), skipped" % kind.name)
+                continue
+            try:
+                time.sleep(1.0)
+                cost = idle_cost(sup, idle)
+                samples = single_kills(sup, trials)
+                mass = mass_kill(sup, count)
+                results[kind.name] = (statistics.median(samples), max(samples), mass, cost)
+            finally:
+                sup.close()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print("heal latency with %d agents: %d single kill -9s, then all %d at once; idle over %.0fs"
+          % (count, trials, count, idle))
+    print("  %-20s %10s %10s %12s %12s" % ("supervisor", "median", "worst", "all %d" % count, "idle CPU"))
+    for name, (median, worst, mass, cost) in results.items():
+        print("  %-20s %9.3fs %9.3fs %11.3fs %11.3f%%" % (name, median, worst, mass, cost))
+    ours = results.get("agentloops watchdog")
+    ok = ours is not None and ours[0] <= 0.3 and ours[1] <= 1.0 and ours[3] <= 0.5
+    print("goals: median <= 0.3s, worst <= 1s, idle <= 0.5%% of one core: %s" % ("met" if ok else "NOT met"))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
