@@ -49,11 +49,13 @@ _BACKEND_KEYS = {"bin": STR, "args": STRLIST, "model_arg": STR, "resume_arg": ST
 _AGENT_KEYS = {"kind": STR, "backend": STR, "model": STR, "watch": STR, "enabled": BOOL,
                "kickoff": STR, "env": STRMAP, "builtin": STR, "command": STR,
                "description": STR, "max_iterations": INT, "loop_delay": NUM,
-               "start_seconds": NUM, "backoff_max": NUM, "fatal_after": INT, "fatal_window": NUM}
+               "start_seconds": NUM, "backoff_max": NUM, "fatal_after": INT, "fatal_window": NUM,
+               "stall_after": NUM, "stall_grace": NUM, "nudge_wait": NUM, "nudge": STR}
 
 # Watchdog settings of an agent, with their defaults and smallest values.
 WATCH_SETTINGS = {"start_seconds": (5.0, 0), "backoff_max": (30.0, 0), "fatal_after": (5, 1),
-                  "fatal_window": (120.0, 1)}
+                  "fatal_window": (120.0, 1), "stall_after": (600.0, 1), "stall_grace": (120.0, 0),
+                  "nudge_wait": (120.0, 0)}
 
 
 class Backend:
@@ -79,7 +81,8 @@ class Agent:
 
     __slots__ = ("name", "kind", "backend", "model", "watch", "enabled", "kickoff", "env",
                  "builtin", "command", "description", "max_iterations", "loop_delay", "start_seconds",
-                 "backoff_max", "fatal_after", "fatal_window")
+                 "backoff_max", "fatal_after", "fatal_window", "stall_after", "stall_grace", "nudge_wait",
+                 "nudge")
 
     def __init__(self, name: str, kind: str, backend: str = "", model: str = "",
                  watch: str = "none", enabled: bool = True, kickoff: str = "",
@@ -100,6 +103,7 @@ class Agent:
         self.loop_delay = 5.0  # loop agents: seconds between iterations
         for key, (default, _minimum) in WATCH_SETTINGS.items():
             setattr(self, key, default)
+        self.nudge = "continue"  # heal+stall: text typed (then Enter) into a stalled agent's pane
 
     @property
     def is_service(self) -> bool:
@@ -254,7 +258,8 @@ def parse(text: str, path: str) -> Project:
                           env=env if has_type(env, STRMAP) else {},
                           description=get_str(spec, "description"))
             if kind == "service":
-                for bad in ("backend", "model", "watch", "kickoff", "max_iterations", "loop_delay", *WATCH_SETTINGS):
+                for bad in ("backend", "model", "watch", "kickoff", "max_iterations", "loop_delay", "nudge",
+                            *WATCH_SETTINGS):
                     if bad in spec:
                         check.error(kp + (bad,), "not allowed for a service (services run 'builtin' or 'command')")
                 has_builtin, has_command = "builtin" in spec, "command" in spec
@@ -293,6 +298,8 @@ def parse(text: str, path: str) -> Project:
                         check.error(kp + (key,), "must be at least %d" % minimum)
                     else:
                         setattr(agent, key, spec[key])
+                if "nudge" in spec and isinstance(spec["nudge"], str):
+                    agent.nudge = spec["nudge"]
                 for key, (_default, minimum) in WATCH_SETTINGS.items():
                     if key in spec and has_type(spec[key], NUM):
                         if spec[key] < minimum:

@@ -55,6 +55,8 @@ def rows(project: Project, live: dict) -> list:
             state = "RUNNING"
             if not agent.enabled:
                 state += " (disabled)"
+            if watch.get("state") == "STALLED":
+                state = "STALLED"
             if not agent.is_service and pane is not None:
                 state += " [%s]" % pane.current_command
             if agent.kind == "loop" and run:

@@ -27,6 +27,7 @@ import fcntl
 import json
 import os
 import random
+import re
 import select
 import time
 
@@ -38,6 +39,8 @@ from .tmux import TmuxServer
 __metaclass__ = type
 
 LOCK_NAME = "watchdog.lock"
+# What a screen that only "animates" changes: spinner glyphs, digits (timers, counters).
+_ANIMATION = re.compile(r"[0-9\u2800-\u28ff|/\\\-◐◓◑◒◴◷◶◵✶✻✽✢·*•∙○●◦⣾⣽⣻⢿⡿⣟⣯⣷]")
 EVENTS = "events.jsonl"
 
 
@@ -134,6 +137,7 @@ class Watchdog:
         self.poll = poll
         self.pidfds: dict = {}
         self.next_try: dict = {}
+        self.screens: dict = {}  # agent -> (normalised screen, when it last changed, when read)
         self._start = start  # start(agent) -> None; default: as `up` would
 
     def start_agent(self, agent: Agent) -> None:
@@ -180,6 +184,8 @@ class Watchdog:
             pane = sess.first_pane if sess else None
             if pane is not None and not pane.dead and _alive(pane.pid):
                 self._watch_pid(agent, pane.pid)
+                if agent.watch == "heal+stall" and not leave_alone(self.project, agent):
+                    out.extend(self._stall(agent, sess, pane, now))
                 continue
             self._unwatch(agent.name)
             why = leave_alone(self.project, agent)
@@ -226,6 +232,83 @@ class Watchdog:
         events.append(event(project, agent.name, "heal", "session gone" if sess is None else "process gone",
                             "restarted", restarts=watch["restarts"]))
         return events
+
+    def _screen(self, pane) -> str:
+        """The pane's text with what merely animates (spinner glyphs, counters) taken out."""
+        from .tmux import capture
+
+        _code, text, _err = capture([self.server.tmux_bin] + self.server.socket_args
+                                    + ["capture-pane", "-p", "-t", pane.id])
+        return _ANIMATION.sub("", text)
+
+    def _stall(self, agent: Agent, sess, pane, now: float) -> list:
+        """Stall detection for heal+stall agents: no pane output for ``stall_after`` seconds
+        (tmux's window_activity), or a screen that only animates (its text, less spinner
+        glyphs and digits, unchanged that long). After ``stall_grace`` from each start, a
+        stalled agent is nudged (``nudge`` text, then Enter); if its screen has not changed
+        ``nudge_wait`` seconds later (the echo of the nudge itself does not count), it is
+        restarted."""
+        project = self.project
+        watch = read_watch(project, agent)
+        if watch.get("state") == "STALLED":
+            return self._stalled(agent, sess, pane, now, watch)
+        started = max(watch.get("last_start") or 0, sess.created)
+        if now - started < agent.stall_grace:
+            return []
+        quiet_since = max(pane.activity or started, started)
+        if now - quiet_since < agent.stall_after:
+            # output lately: real, or only a spinner? compare the screen less animation
+            seen = self.screens.get(agent.name)
+            if seen is None or now - seen[2] >= min(agent.stall_after / 3.0, 10.0):
+                screen = self._screen(pane)
+                seen = (screen, now, now) if seen is None or screen != seen[0] else (seen[0], seen[1], now)
+                self.screens[agent.name] = seen
+            quiet_since = max(seen[1], started)
+        if now - quiet_since < agent.stall_after:
+            return []
+        watch.update(state="STALLED", nudged=now)
+        watch.pop("baseline", None)
+        write_watch(project, agent, watch)
+        self._nudge(agent, pane)
+        return [event(project, agent.name, "stall", "no output for %.0fs" % (now - quiet_since),
+                      "nudged with %r" % agent.nudge)]
+
+    def _stalled(self, agent: Agent, sess, pane, now: float, watch: dict) -> list:
+        project = self.project
+        settle = watch["nudged"] + 2.0  # the nudge's own echo lands on the screen first
+        if now < settle:
+            return []
+        screen = self._screen(pane)
+        baseline = self.screens.get(agent.name + "\0nudge")
+        if baseline is None:
+            self.screens[agent.name + "\0nudge"] = screen
+            return []
+        if screen != baseline:
+            self.screens.pop(agent.name + "\0nudge", None)
+            self.screens.pop(agent.name, None)
+            watch["state"] = "ok"
+            watch.pop("nudged", None)
+            write_watch(project, agent, watch)
+            return [event(project, agent.name, "recovered", "new output after the nudge", "ok")]
+        waited = now - watch["nudged"]
+        if waited < agent.nudge_wait:
+            return []
+        self.server.kill(sess.id)
+        self.start_agent(agent)
+        self.screens.pop(agent.name, None)
+        self.screens.pop(agent.name + "\0nudge", None)
+        watch.update(state="ok", last_start=time.time(), restarts=watch.get("restarts", 0) + 1)
+        watch.pop("nudged", None)
+        write_watch(project, agent, watch)
+        return [event(project, agent.name, "stall", "no new output %.0fs after the nudge" % waited, "restarted",
+                      restarts=watch["restarts"])]
+
+    def _nudge(self, agent: Agent, pane) -> None:
+        import subprocess
+
+        tmux = [self.server.tmux_bin] + self.server.socket_args
+        subprocess.run(tmux + ["send-keys", "-t", pane.id, "-l", agent.nudge], capture_output=True, check=False)
+        subprocess.run(tmux + ["send-keys", "-t", pane.id, "Enter"], capture_output=True, check=False)
 
     def wait(self) -> None:
         timeout = self.poll

@@ -140,3 +140,74 @@ def test_exactly_one_watchdog(tmp_path, tmux):
     assert "another watchdog (pid %d) already watches" % procs.watchdog_pids(proj)[0] in second.stderr
     time.sleep(0.3)
     assert len(procs.watchdog_pids(proj)) == 1
+
+
+STALL = """
+[project]
+session_prefix = "s-"
+tmux_socket = "{socket}"
+
+[backends.ticker]
+bin = "{bin}"
+prompt_delivery = "exec"
+
+[agents.t]
+kind = "persistent"
+backend = "ticker"
+watch = "heal+stall"
+stall_after = 2
+stall_grace = 0
+nudge_wait = 3
+nudge = "please go on"
+
+[agents.watchdog]
+kind = "service"
+builtin = "watchdog"
+"""
+
+
+def stall_project(tmp_path, tmux, bin_):
+    project = tmp_path / "p"
+    project.mkdir()
+    (project / "agents.toml").write_text(STALL.format(socket=tmux.socket, bin=bin_))
+    return project
+
+
+TICKER = "import itertools, time\nfor w in itertools.cycle(['alpha', 'beta', 'gamma']):\n    print(w, flush=True)\n" \
+         "    time.sleep(0.2)\n"
+
+
+def test_sigstop_is_detected_nudged_then_restarted(tmp_path, tmux):
+    (tmp_path / "ticker.py").write_text(TICKER)
+    # "; true" keeps the shell as the pane's process: tmux resumes a stopped pane process
+    # itself (SIGCONT), so the agent stopped here is the program under it, as under the runner.
+    project = stall_project(tmp_path, tmux, "%s %s ; true" % (sys.executable, tmp_path / "ticker.py"))
+    cli(project, "up")
+    assert wait_for(lambda: "s-t" in tmux.sessions())
+    time.sleep(3.0)
+    assert not any(e["event"] == "stall" for e in events(project)), "a ticking agent is not stalled"
+    shell = tmux.sessions()["s-t"][2]
+    pid = int(subprocess.run(["ps", "--ppid", str(shell), "-o", "pid="], capture_output=True, text=True,
+                             check=True).stdout.split()[0])
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        assert wait_for(lambda: any(e["event"] == "stall" for e in events(project)), timeout=15)
+        stall = [e for e in events(project) if e["event"] == "stall"][0]
+        assert stall["outcome"] == "nudged with 'please go on'"
+        assert "STALLED" in cli(project, "status").stdout.splitlines()[1]
+        assert "please go on" in tmux.run("capture-pane", "-p", "-t", "=s-t:", check=False).stdout
+        assert wait_for(lambda: any(e["outcome"] == "restarted" for e in events(project) if e["event"] == "stall"),
+                        timeout=20)
+        assert wait_for(lambda: "s-t" in tmux.sessions() and tmux.sessions()["s-t"][2] != shell)
+    finally:
+        try:
+            os.kill(pid, signal.SIGCONT)
+        except ProcessLookupError:
+            pass
+
+
+def test_a_screen_that_only_animates_is_a_stall(tmp_path, tmux):
+    spinner = "while :; do for c in 1 2 3 4; do printf '\\\\r%s working' $c; sleep 0.2; done; done"
+    project = stall_project(tmp_path, tmux, spinner)
+    cli(project, "up")
+    assert wait_for(lambda: any(e["event"] == "stall" for e in events(project)), timeout=20)
