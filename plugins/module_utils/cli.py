@@ -35,6 +35,8 @@ commands:
                     `up` starts it in <prefix>watchdog; run it under a service manager too)
   reset AGENT       clear an agent's BACKOFF/FATAL state so the watchdog heals it again
   events [N]        the last N (default 20) watchdog events
+  cleanlogs [--dry-run] [--once]
+                    prune log_dir by age and total size (the builtin service loops)
 
 options:
   --config PATH         the project's agents.toml (default: ./agents.toml, else the
@@ -58,6 +60,8 @@ def _parse(argv: list) -> tuple:
                 if value is None:
                     raise ValueError("%s needs a value" % name)
             opts[name[2:].replace("-", "_")] = value
+        elif arg in ("--dry-run", "--once") and rest:
+            rest.append(arg)  # options of the cleanlogs command
         elif arg.startswith("-") and arg != "-":
             raise ValueError("unknown option %s" % arg)
         else:
@@ -75,6 +79,12 @@ def default_config(engine_root: str) -> str:
     return beside if os.path.exists(beside) else here
 
 
+def project_agent_defaults():
+    from .config import Agent
+
+    return Agent("cleanlogs", "service", builtin="cleanlogs")
+
+
 def main(argv: list, engine_root: str) -> int:
     out, err = sys.stdout, sys.stderr
     try:
@@ -86,7 +96,7 @@ def main(argv: list, engine_root: str) -> int:
         out.write(USAGE)
         return 0
     if command not in ("status", "up", "down", "validate", "phase", "kickoff", "pause", "resume", "run-agent",
-                       "watchdog", "reset", "events"):
+                       "watchdog", "reset", "events", "cleanlogs"):
         err.write("agents.py: error: unknown command %r\n%s" % (command, USAGE))
         return 2
     if args and command in ("status", "validate"):
@@ -94,6 +104,9 @@ def main(argv: list, engine_root: str) -> int:
         return 2
     if command == "events" and (len(args) > 1 or (args and not args[0].isdigit())):
         err.write("agents.py: error: use events [N]\n")
+        return 2
+    if command == "cleanlogs" and not set(args) <= {"--dry-run", "--once"}:
+        err.write("agents.py: error: use cleanlogs [--dry-run] [--once]\n")
         return 2
     if command == "watchdog" and args:
         err.write("agents.py: error: watchdog takes no arguments\n")
@@ -126,6 +139,12 @@ def main(argv: list, engine_root: str) -> int:
             except watchdog.AlreadyRunning as exc:
                 err.write("agents.py: %s\n" % exc)
                 return 3
+        elif command == "cleanlogs":
+            from . import cleanlogs
+
+            agent = next((a for a in project.agents if a.builtin == "cleanlogs"), None)
+            return cleanlogs.main(project, agent or project_agent_defaults(), "--dry-run" in args, "--once" in args,
+                                  out)
         elif command == "reset":
             from . import watchdog
 

@@ -50,7 +50,11 @@ _AGENT_KEYS = {"kind": STR, "backend": STR, "model": STR, "watch": STR, "enabled
                "kickoff": STR, "env": STRMAP, "builtin": STR, "command": STR,
                "description": STR, "max_iterations": INT, "loop_delay": NUM,
                "start_seconds": NUM, "backoff_max": NUM, "fatal_after": INT, "fatal_window": NUM,
-               "stall_after": NUM, "stall_grace": NUM, "nudge_wait": NUM, "nudge": STR}
+               "stall_after": NUM, "stall_grace": NUM, "nudge_wait": NUM, "nudge": STR,
+               "max_age_days": NUM, "max_total_mb": NUM, "interval": NUM}
+
+# Settings of the builtin cleanlogs service, with their defaults and smallest values.
+CLEANLOGS_SETTINGS = {"max_age_days": (14.0, 0), "max_total_mb": (500.0, 0), "interval": (3600.0, 1)}
 
 # Watchdog settings of an agent, with their defaults and smallest values.
 WATCH_SETTINGS = {"start_seconds": (5.0, 0), "backoff_max": (30.0, 0), "fatal_after": (5, 1),
@@ -82,7 +86,7 @@ class Agent:
     __slots__ = ("name", "kind", "backend", "model", "watch", "enabled", "kickoff", "env",
                  "builtin", "command", "description", "max_iterations", "loop_delay", "start_seconds",
                  "backoff_max", "fatal_after", "fatal_window", "stall_after", "stall_grace", "nudge_wait",
-                 "nudge")
+                 "nudge", "max_age_days", "max_total_mb", "interval")
 
     def __init__(self, name: str, kind: str, backend: str = "", model: str = "",
                  watch: str = "none", enabled: bool = True, kickoff: str = "",
@@ -104,6 +108,8 @@ class Agent:
         for key, (default, _minimum) in WATCH_SETTINGS.items():
             setattr(self, key, default)
         self.nudge = "continue"  # heal+stall: text typed (then Enter) into a stalled agent's pane
+        for key, (default, _minimum) in CLEANLOGS_SETTINGS.items():
+            setattr(self, key, default)
 
     @property
     def is_service(self) -> bool:
@@ -267,6 +273,15 @@ def parse(text: str, path: str) -> Project:
                     check.error(kp, "a service needs exactly one of 'builtin' (%s) or 'command'"
                                 % " | ".join(BUILTIN_SERVICES))
                 agent.builtin = check.choice(spec, kp, "builtin", BUILTIN_SERVICES, "") if has_builtin else ""
+                for key, (_default, minimum) in CLEANLOGS_SETTINGS.items():
+                    if key not in spec or not has_type(spec[key], NUM):
+                        continue
+                    if agent.builtin != "cleanlogs":
+                        check.error(kp + (key,), "only the builtin cleanlogs service takes %r" % key)
+                    elif spec[key] < minimum:
+                        check.error(kp + (key,), "must be at least %d" % minimum)
+                    else:
+                        setattr(agent, key, spec[key])
                 agent.command = get_str(spec, "command")
                 if has_command and not agent.command.strip():
                     check.error(kp + ("command",), "must not be empty")
@@ -277,7 +292,7 @@ def parse(text: str, path: str) -> Project:
                     builtins_seen.setdefault(agent.builtin, aname)
                 agent.watch = "none"
             elif kind:
-                for bad in ("builtin", "command"):
+                for bad in ("builtin", "command", *CLEANLOGS_SETTINGS):
                     if bad in spec:
                         check.error(kp + (bad,), "only services take %r" % bad)
                 if "backend" not in spec:

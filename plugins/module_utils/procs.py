@@ -12,14 +12,32 @@ from .config import Project
 __metaclass__ = type
 
 
+def _config_of(pid: str, argv: list) -> str | None:
+    """The agents.toml a running ``agents.py ... watchdog`` process uses, or None."""
+    if b"watchdog" not in argv or not any(a.endswith(b"agents.py") for a in argv):
+        return None
+    config = "agents.toml"
+    for i, arg in enumerate(argv):
+        if arg == b"--config" and i + 1 < len(argv):
+            config = argv[i + 1].decode("utf-8", "replace")
+        elif arg.startswith(b"--config="):
+            config = arg[9:].decode("utf-8", "replace")
+    if not os.path.isabs(config):
+        try:
+            config = os.path.join(os.readlink("/proc/%s/cwd" % pid), config)
+        except OSError:
+            return None
+    return os.path.realpath(config)
+
+
 def watchdog_pids(project: Project) -> list:
-    """Pids of processes running this project's watchdog (read from /proc)."""
+    """Pids of processes running this project's watchdog, in tmux or in the foreground."""
     pids = []
     try:
         entries = os.listdir("/proc")
     except OSError:
         return pids
-    config = project.config_path.encode()
+    target = os.path.realpath(project.config_path)
     for entry in entries:
         if not entry.isdigit():
             continue
@@ -28,7 +46,6 @@ def watchdog_pids(project: Project) -> list:
                 argv = handle.read().split(b"\0")
         except OSError:
             continue
-        if b"watchdog" in argv and b"--config" in argv and config in argv and any(
-                a.endswith(b"agents.py") for a in argv):
+        if _config_of(entry, argv) == target:
             pids.append(int(entry))
     return sorted(pids)

@@ -74,11 +74,9 @@ def needs_runner(project: Project, agent: Agent) -> bool:
 
 def unsupported_reason(project: Project, agent: Agent) -> str:
     """Why this engine cannot start the agent ("" when it can)."""
-    if agent.builtin == "watchdog" and not engine_script(project):
-        return "the builtin watchdog needs the engine: no engine checkout at %s" % (
-            os.path.join(project.root, "engine", "agents.py"))
-    if agent.builtin and agent.builtin != "watchdog":
-        return "builtin service %r is not in this engine version yet" % agent.builtin
+    if agent.builtin and not engine_script(project):
+        return "the builtin %s needs the engine: no engine checkout at %s" % (
+            agent.builtin, os.path.join(project.root, "engine", "agents.py"))
     if needs_runner(project, agent) and not engine_script(project):
         return "%s agents need the engine's runner: no engine checkout at %s" % (
             agent.kind, os.path.join(project.root, "engine", "agents.py"))
@@ -145,7 +143,8 @@ def command_for(project: Project, agent: Agent, server: TmuxServer | None = None
         argv = [sys.executable, engine_script(project), "--config", project.config_path]
         if server is not None:
             argv += ["--tmux-socket", server.socket]
-        return "exec " + shlex.join(argv + (["watchdog"] if agent.builtin == "watchdog" else ["run-agent", agent.name]))
+        command = [agent.builtin] if agent.builtin else ["run-agent", agent.name]
+        return "exec " + shlex.join(argv + command)
     backend = project.backends[agent.backend]
     argv = list(backend.args)
     if backend.model_arg and agent.model:

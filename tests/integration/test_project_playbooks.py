@@ -156,3 +156,42 @@ def test_fleet_wide_run_and_teardown_never_touch_disabled_projects(tmp_path, eng
     assert set(tmux.sessions()) == {"off-worker"}
     proc, _recap = playbook("run")
     assert proc.returncode != 0 and "give project_dir (one project) or fleet_file" in proc.stdout
+
+
+def test_run_writes_a_verified_systemd_unit_and_says_when_systemd_is_not_running(tmp_path, engine_repo, tmux):
+    project_dir = str(tmp_path / "svc")
+    agents = tmp_path / "a.toml"
+    agents.write_text('[agents.worker]\nkind = "persistent"\nbackend = "demo"\nwatch = "heal"\n'
+                      '[agents.watchdog]\nkind = "service"\nbuiltin = "watchdog"\n')
+    proc, _recap = playbook("scaffold", project_dir=project_dir, engine_repo=engine_repo, engine_ref="v0.1.0",
+                            agents_config=str(agents), tmux_socket=tmux.socket)
+    assert proc.returncode == 0, proc.stdout
+    units = tmp_path / "units"
+    units.mkdir()
+    proc, recap = playbook("run", project_dir=project_dir, systemd_unit="true", systemd_unit_dir=str(units))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    unit = (units / "agentloops-svc-watchdog.service").read_text()
+    assert "ExecStart=/usr/bin/python3 %s/engine/agents.py --config %s/agents.toml watchdog" % (
+        project_dir, project_dir) in unit
+    assert "Restart=always" in unit
+    if os.path.exists("/usr/bin/systemd-analyze"):
+        assert "TASK [agentloops.orchestrator.run : Verify the unit]" in proc.stdout
+        assert "skipping: [localhost]" not in proc.stdout.split("Verify the unit")[1].split("TASK")[0]
+    if not os.path.isdir("/run/systemd/system"):
+        assert "systemd is not running on this host" in proc.stdout
+    assert {"svc-worker", "svc-watchdog"} <= set(tmux.sessions())
+    proc, recap = playbook("run", project_dir=project_dir, systemd_unit="true", systemd_unit_dir=str(units))
+    assert recap["changed"] == 0
+    playbook("teardown", project_dir=project_dir)
+
+
+def test_scaffold_update_and_teardown_without_a_fleet(tmp_path, engine_repo, tmux):
+    project_dir = str(tmp_path / "solo")
+    proc, recap = playbook("scaffold", project_dir=project_dir, engine_repo=engine_repo, engine_ref="v0.1.0",
+                           tmux_socket=tmux.socket)
+    assert proc.returncode == 0 and recap["changed"] == 1, proc.stdout
+    proc, recap = playbook("update", project_dir=project_dir, engine_ref="v0.1.0")
+    assert proc.returncode == 0 and recap["changed"] == 0, proc.stdout
+    proc, recap = playbook("teardown", project_dir=project_dir, remove_project="true")
+    assert proc.returncode == 0, proc.stdout
+    assert not os.path.exists(project_dir)

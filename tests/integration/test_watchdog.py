@@ -211,3 +211,22 @@ def test_a_screen_that_only_animates_is_a_stall(tmp_path, tmux):
     project = stall_project(tmp_path, tmux, spinner)
     cli(project, "up")
     assert wait_for(lambda: any(e["event"] == "stall" for e in events(project)), timeout=20)
+
+
+def test_foreground_watchdog_brings_everything_back_after_the_tmux_server_dies(tmp_path, tmux):
+    project = make(tmp_path, tmux)
+    cfg = project / "agents.toml"
+    cfg.write_text(cfg.read_text().replace('[agents.unwatched]\nkind = "persistent"\nbackend = "demo"\nwatch = "none"',
+                                           '[agents.unwatched]\nkind = "persistent"\nbackend = "demo"\nwatch = "heal"'))
+    cli(project, "up", "worker", "unwatched")
+    foreground = subprocess.Popen([sys.executable, os.path.join(REPO, "agents.py"), "watchdog"], cwd=project,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        assert wait_for(lambda: any(e["event"] == "start" for e in events(project)))
+        assert "RUNNING (foreground)" in cli(project, "status").stdout
+        tmux.run("kill-server")
+        assert wait_for(lambda: {"w-worker", "w-unwatched"} <= set(tmux.sessions()), timeout=15)
+        assert {e["agent"] for e in events(project) if e["event"] == "heal"} == {"worker", "unwatched"}
+    finally:
+        foreground.terminate()
+        foreground.wait(timeout=10)

@@ -1,0 +1,87 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, agentloops.orchestrator contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The builtin ``cleanlogs`` service: prunes a project's ``log_dir`` by age, then by total
+size (oldest first). It never deletes outside ``log_dir``: symlinks are not followed, every
+path is checked to resolve inside it, and a ``log_dir`` that is ``/``, the home folder, an
+ancestor of either, or the project's own folder is refused.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from .config import Agent, Project
+from .errors import OrchestratorError
+
+__metaclass__ = type
+
+
+def check_log_dir(project: Project) -> str:
+    real = os.path.realpath(project.log_dir)
+    home = os.path.realpath(os.path.expanduser("~"))
+    root = os.path.realpath(project.root)
+    if real == "/" or real == home or home.startswith(real.rstrip("/") + "/") or root == real or \
+            root.startswith(real.rstrip("/") + "/"):
+        raise OrchestratorError("refusing to clean %s: log_dir must be a folder of its own, not /, a home folder, "
+                                "the project's folder or one of their parents" % project.log_dir)
+    return real
+
+
+def plan(project: Project, max_age_days: float, max_total_mb: float, now: float | None = None) -> list:
+    """Files to delete, as ``(path, size, reason)``; reads only."""
+    base = check_log_dir(project)
+    if not os.path.isdir(base):
+        return []
+    now = time.time() if now is None else now
+    files = []
+    for folder, dirs, names in os.walk(base, followlinks=False):
+        dirs[:] = [d for d in dirs if not os.path.islink(os.path.join(folder, d))]
+        for name in names:
+            path = os.path.join(folder, name)
+            try:
+                st = os.lstat(path)
+            except OSError:
+                continue
+            if os.path.islink(path) or not os.path.realpath(path).startswith(base + "/"):
+                continue
+            files.append((st.st_mtime, path, st.st_size))
+    files.sort()
+    doomed = []
+    keep = []
+    for mtime, path, size in files:
+        if now - mtime > max_age_days * 86400:
+            doomed.append((path, size, "older than %g days" % max_age_days))
+        else:
+            keep.append((mtime, path, size))
+    total = sum(size for _m, _p, size in keep)
+    limit = max_total_mb * 1024 * 1024
+    for _mtime, path, size in keep:
+        if total <= limit:
+            break
+        doomed.append((path, size, "over %g MB in total" % max_total_mb))
+        total -= size
+    return doomed
+
+
+def clean(project: Project, agent: Agent | None = None, dry_run: bool = False, now: float | None = None) -> list:
+    settings = agent or Agent("cleanlogs", "service")
+    doomed = plan(project, settings.max_age_days, settings.max_total_mb, now)
+    if not dry_run:
+        for path, _size, _reason in doomed:
+            try:
+                os.unlink(path)
+            except FileNotFoundError:
+                pass
+    return doomed
+
+
+def main(project: Project, agent: Agent, dry_run: bool = False, once: bool = False, out=None) -> int:
+    while True:
+        for path, size, reason in clean(project, agent, dry_run):
+            if out is not None:
+                out.write("%s %s (%d bytes, %s)\n" % ("would delete" if dry_run else "deleted", path, size, reason))
+        if once or dry_run:
+            return 0
+        time.sleep(agent.interval)
