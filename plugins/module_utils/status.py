@@ -84,6 +84,14 @@ def rows(project: Project, live: dict) -> list:
     return out
 
 
+def phase_info(project: Project, index: int) -> dict | None:
+    """The phase at ``index`` as data (None when the config has no phases)."""
+    if not project.phases:
+        return None
+    phase = project.phases[index]
+    return {"name": phase.name, "index": index, "count": len(project.phases), "plan": phase.plan}
+
+
 def phase_header(project: Project, index: int) -> str | None:
     if not project.phases:
         return None

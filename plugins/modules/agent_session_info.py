@@ -146,17 +146,14 @@ tmux_server:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.agentloops.orchestrator.plugins.module_utils import ansible_glue, engine, procs
+from ansible_collections.agentloops.orchestrator.plugins.module_utils import ansible_glue, engine, procs, status
 
 
 def read(module):
     params = module.params
     project, server = engine.open_project(ansible_glue.config_path(params), params["tmux_socket"])
     rows, lines, index = engine.read_status(project, server)
-    phase = None
-    if project.phases:
-        phase = dict(name=project.phases[index].name, index=index, count=len(project.phases),
-                     plan=project.phases[index].plan)
+    phase = status.phase_info(project, index)
     running = sum(1 for r in rows if r.running)
     return dict(changed=False, lines=lines, phase=phase, agents=[r.as_dict() for r in rows],
                 running=running, stopped=len(rows) - running, watchdogs=len(procs.watchdog_pids(project)),

@@ -99,11 +99,6 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.agentloops.orchestrator.plugins.module_utils import ansible_glue, engine, state, status
 
 
-def _describe(project, index):
-    phase = project.phases[index]
-    return dict(name=phase.name, index=index, count=len(project.phases), plan=phase.plan)
-
-
 def converge(module):
     params = module.params
     project, _server = engine.open_project(ansible_glue.config_path(params), params["tmux_socket"])
@@ -122,8 +117,8 @@ def converge(module):
         changed = new != old or not state.phase_exists(project)
         if changed:
             state.set_phase(project, new, check_mode=module.check_mode)
-    result = dict(changed=changed, header=status.phase_header(project, new), phase=_describe(project, new),
-                  previous=_describe(project, old))
+    result = dict(changed=changed, header=status.phase_header(project, new), phase=status.phase_info(project, new),
+                  previous=status.phase_info(project, old))
     if module._diff:
         result["diff"] = dict(before=status.phase_header(project, old) + "\n",
                               after=status.phase_header(project, new) + "\n",

@@ -6,22 +6,13 @@
 from __future__ import annotations
 
 import os
-import time
 
 import pytest
+from helpers import wait_for
 
 from ansible_collections.agentloops.orchestrator.plugins.module_utils import engine, sessions
 from ansible_collections.agentloops.orchestrator.plugins.module_utils.errors import ConfigError, TmuxError
 from ansible_collections.agentloops.orchestrator.plugins.module_utils.tmux import TmuxServer
-
-
-def wait_for(predicate, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()
 
 
 def test_no_server_means_no_sessions(tmux):

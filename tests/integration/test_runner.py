@@ -13,6 +13,7 @@ import sys
 import time
 
 import pytest
+from helpers import wait_for
 
 from ansible_collections.agentloops.orchestrator.plugins.module_utils import engine, state
 
@@ -46,15 +47,6 @@ sys.exit(int(os.environ.get("FAKE_EXIT", "0")))
 '''
 
 NASTY = "line one 'single' \"double\" `tick` $(touch {marker}) ${{HOME}} {{json: 1}}\nline two — ünïcødé ✓ {{{{ phase }}}}\n"
-
-
-def wait_for(predicate, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return bool(predicate())
 
 
 @pytest.fixture

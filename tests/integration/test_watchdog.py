@@ -12,6 +12,8 @@ import subprocess
 import sys
 import time
 
+from helpers import wait_for
+
 from ansible_collections.agentloops.orchestrator.plugins.module_utils import config, procs
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -54,15 +56,6 @@ builtin = "watchdog"
 def cli(project, *args):
     return subprocess.run([sys.executable, os.path.join(REPO, "agents.py"), *args], cwd=project, capture_output=True,
                           text=True, check=False, timeout=60)
-
-
-def wait_for(predicate, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return bool(predicate())
 
 
 def events(project):
