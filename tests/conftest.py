@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import json
 import textwrap
 import time
 
@@ -160,3 +161,20 @@ def engine_repo(tmp_path_factory):
 @pytest.fixture
 def git_run():
     return _git
+
+
+@pytest.fixture
+def run_module(capsys):
+    """Run a module's main() with args (``_ansible_check_mode``/``_ansible_diff`` allowed);
+    return its JSON result (failures included)."""
+    from ansible.module_utils.testing import patch_module_args
+
+    def _run(module, args):
+        with patch_module_args(args):
+            with pytest.raises(SystemExit) as info:
+                module.main()
+        result = json.loads(capsys.readouterr().out)
+        assert (info.value.code != 0) == bool(result.get("failed")), result
+        return result
+
+    return _run

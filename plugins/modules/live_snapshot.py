@@ -1,0 +1,155 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, agentloops.orchestrator contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: live_snapshot
+short_description: Capture read-only evidence of a live agent system, and compare it with an earlier capture
+version_added: 0.1.0
+description:
+  - Captures, without changing anything, the sha256, size and mode of the given files and of
+    every file under the given folders (symlinks by their target, never followed); every tmux
+    session of the given servers (name, id, creation time) with its panes (id, pid, current
+    command); the number of C(<prefix>watchdog) sessions per prefix; and the state files
+    (C(phase-idx), C(*.resume-id)) under the given state folders.
+  - The snapshot is returned as data, so a play can keep it on the controller and, later in the
+    same run, pass it back as O(compare_to) to prove that nothing was touched.
+  - Sessions are compared by id, creation time and their panes' ids and pids; a pane's current
+    command is recorded but not compared (a live agent changes it by itself).
+author:
+  - agentloops maintainers (@agentloops)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: Reads only; the same in check mode as in a normal run.
+  diff_mode:
+    support: N/A
+    details: Changes nothing; differences from O(compare_to) are returned as RV(differences).
+  platform:
+    platforms: posix
+options:
+  files:
+    description: Files to checksum.
+    type: list
+    elements: path
+    default: []
+  folders:
+    description: Folders whose every file is checksummed, recursively.
+    type: list
+    elements: path
+    default: []
+  tmux_servers:
+    description:
+      - tmux servers whose sessions and panes are recorded. An empty string is the user's
+        default server, a bare name is C(tmux -L NAME), a path is C(tmux -S PATH).
+    type: list
+    elements: str
+    default: []
+  prefixes:
+    description: Session prefixes whose C(<prefix>watchdog) sessions are counted on each server.
+    type: list
+    elements: str
+    default: []
+  state_dirs:
+    description: Project state folders whose C(phase-idx) and C(*.resume-id) files are recorded.
+    type: list
+    elements: path
+    default: []
+  compare_to:
+    description: An earlier RV(snapshot) to compare this one with.
+    type: dict
+seealso:
+  - module: agentloops.orchestrator.agent_session_info
+'''
+
+EXAMPLES = r'''
+- name: Evidence of the live system before anything else runs
+  agentloops.orchestrator.live_snapshot:
+    files: [/srv/cc-ci/cc-ci-plan/agents.toml, /srv/cc-ci/cc-ci-plan/agents.py]
+    state_dirs: [/srv/cc-ci/cc-ci-plan/state]
+    tmux_servers: [""]
+    prefixes: [cc-ci-]
+  register: before
+
+- name: The same evidence after the last step, compared
+  agentloops.orchestrator.live_snapshot:
+    files: [/srv/cc-ci/cc-ci-plan/agents.toml, /srv/cc-ci/cc-ci-plan/agents.py]
+    state_dirs: [/srv/cc-ci/cc-ci-plan/state]
+    tmux_servers: [""]
+    prefixes: [cc-ci-]
+    compare_to: "{{ before.snapshot }}"
+  register: after
+
+- name: Prove no-touch
+  ansible.builtin.assert:
+    that: after.unchanged
+    fail_msg: "{{ after.differences }}"
+'''
+
+RETURN = r'''
+snapshot:
+  description: The evidence, as data.
+  returned: always
+  type: dict
+  sample:
+    taken: "2026-06-13T19:25:00+0000"
+    files: {/srv/cc-ci/cc-ci-plan/agents.toml: {sha256: 0d78ba55329705055bbb39722292b6d131cdd30f37eb814e50316f7c0e222b88, size: 2811, mode: "644"}}
+    tmux: {"": {cc-ci-watchdog: {id: "$7", created: 1781384400, panes: [{id: "%7", pid: 4242, command: python3}]}}}
+    watchdogs: {"cc-ci-@the default tmux server": 1}
+    state: {/srv/cc-ci/cc-ci-plan/state/phase-idx: "18\n"}
+summary:
+  description: What the snapshot holds, in one line.
+  returned: always
+  type: str
+  sample: 3 files, 8 sessions, 1 watchdog
+unchanged:
+  description: Whether the snapshot equals O(compare_to); null without O(compare_to).
+  returned: always
+  type: bool
+  sample: true
+differences:
+  description: Readable differences from O(compare_to); empty when unchanged.
+  returned: always
+  type: list
+  elements: str
+  sample: ["session cc-ci-watchdog on the default tmux server: new"]
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.agentloops.orchestrator.plugins.module_utils import ansible_glue, snapshot
+
+
+def capture(module):
+    params = module.params
+    snap = snapshot.take(params["files"], params["folders"], params["tmux_servers"], params["prefixes"],
+                         params["state_dirs"])
+    differences = snapshot.compare(params["compare_to"], snap) if params["compare_to"] is not None else []
+    return dict(changed=False, snapshot=snap, summary=snapshot.summary(snap), differences=differences,
+                unchanged=(not differences) if params["compare_to"] is not None else None)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            files=dict(type="list", elements="path", default=[]),
+            folders=dict(type="list", elements="path", default=[]),
+            tmux_servers=dict(type="list", elements="str", default=[]),
+            prefixes=dict(type="list", elements="str", default=[]),
+            state_dirs=dict(type="list", elements="path", default=[]),
+            compare_to=dict(type="dict"),
+        ),
+        supports_check_mode=True,
+    )
+    ansible_glue.run(module, lambda: capture(module))
+
+
+if __name__ == "__main__":
+    main()
