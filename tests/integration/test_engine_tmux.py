@@ -151,3 +151,18 @@ def test_command_quotes_every_argument(tmp_path):
                    '[agents.x]\nkind = "persistent"\nbackend = "b"\nmodel = "it\'s"\n')
     project, _server = engine.open_project(str(cfg), "unused-socket")
     assert sessions.command_for(project, project.agent("x")) == "prog 'a b' '$(x)' -m 'it'\"'\"'s'"
+
+
+def test_operator_intent_markers_and_restart_clears_fatal(demo_project, tmux):
+    from ansible_collections.agentloops.orchestrator.plugins.module_utils import state
+
+    project, server = engine.open_project(str(demo_project / "agents.toml"))
+    worker = project.agent("worker")
+    engine.converge(project, server, ["worker"], "stopped", check_mode=True)
+    assert not os.path.exists(state.stopped_marker(project, worker)), "check mode writes nothing"
+    engine.converge(project, server, ["worker"], "stopped")
+    assert os.path.exists(state.stopped_marker(project, worker))
+    state.write_watch(project, worker, {"state": "FATAL", "restarts": 4})
+    engine.converge(project, server, ["worker"], "restarted")
+    assert not os.path.exists(state.stopped_marker(project, worker))
+    assert state.read_watch(project, worker) == {}

@@ -11,7 +11,7 @@ import re
 import subprocess
 import sys
 
-from test_playbooks import playbook
+from test_playbooks import PLAYBOOK, REPO, playbook
 
 DEMO_AGENTS = """\
 [project]
@@ -195,3 +195,27 @@ def test_scaffold_update_and_teardown_without_a_fleet(tmp_path, engine_repo, tmu
     proc, recap = playbook("teardown", project_dir=project_dir, remove_project="true")
     assert proc.returncode == 0, proc.stdout
     assert not os.path.exists(project_dir)
+
+
+def test_two_concurrent_run_playbooks_end_with_one_watchdog(tmp_path, engine_repo, tmux):
+    from helpers import wait_for
+
+    from ansible_collections.agentloops.orchestrator.plugins.module_utils import config, procs
+
+    project_dir = str(tmp_path / "twice")
+    agents = tmp_path / "a.toml"
+    agents.write_text('[agents.worker]\nkind = "persistent"\nbackend = "demo"\nwatch = "heal"\n'
+                      '[agents.watchdog]\nkind = "service"\nbuiltin = "watchdog"\n')
+    proc, _recap = playbook("scaffold", project_dir=project_dir, engine_repo=engine_repo, engine_ref="v0.1.0",
+                            agents_config=str(agents), tmux_socket=tmux.socket)
+    assert proc.returncode == 0, proc.stdout
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
+    env["ANSIBLE_HOME"] = os.path.join(REPO, ".build", "ansible-home")
+    runs = [subprocess.Popen([PLAYBOOK, "playbooks/run.yml", "-e", "project_dir=" + project_dir], cwd=REPO, env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for _run in range(2)]
+    outputs = [r.communicate(timeout=300)[0] for r in runs]
+    assert [r.returncode for r in runs] == [0, 0], outputs
+    project = config.load(os.path.join(project_dir, "agents.toml"))
+    assert wait_for(lambda: len(procs.watchdog_pids(project)) == 1)
+    assert sorted(n for n in tmux.sessions() if n.startswith("twice-")) == ["twice-watchdog", "twice-worker"]
+    playbook("teardown", project_dir=project_dir)
