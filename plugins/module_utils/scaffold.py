@@ -56,20 +56,11 @@ def render_agents(source: str, source_path: str, target_path: str, name: str | N
                   tmux_socket: str | None) -> str:
     """The project's agents.toml: the source with name, prefix and socket set by
     style-preserving edits, validated as the project's file."""
-    import tomlkit  # deferred: only scaffolding edits TOML
+    from .config_edit import set_project_keys
 
     config_mod.parse(source, source_path)  # a broken source is reported against its own file
-    doc = tomlkit.parse(source)
-    project = doc.get("project")
-    if project is None:
-        project = tomlkit.table()
-        doc.add("project", project)
-    for key, value in (("name", name), ("session_prefix", prefix), ("tmux_socket", tmux_socket)):
-        if value is not None and project.get(key) != value:
-            project[key] = value
-    text = tomlkit.dumps(doc)
-    config_mod.parse(text, target_path)
-    return text
+    return set_project_keys(source, {"name": name, "session_prefix": prefix, "tmux_socket": tmux_socket},
+                            target_path)
 
 
 def gitignore_for(project) -> str:
