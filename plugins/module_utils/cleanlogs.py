@@ -10,6 +10,7 @@ ancestor of either, or the project's own folder is refused.
 from __future__ import annotations
 
 import os
+import re
 import time
 
 from .config import Agent, Project
@@ -18,14 +19,26 @@ from .errors import OrchestratorError
 __metaclass__ = type
 
 
+# Only files named like logs are ever deleted (agent.log, events.jsonl, x.log.1, y.out.gz).
+_LOG_NAME = re.compile(r"\.(log|jsonl|out|err)(\.\d+)?(\.gz)?$")
+
+
+def _inside(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
+
+
 def check_log_dir(project: Project) -> str:
+    """The real log folder, or a refusal when cleaning it could hit what is not a log."""
     real = os.path.realpath(project.log_dir)
     home = os.path.realpath(os.path.expanduser("~"))
     root = os.path.realpath(project.root)
-    if real == "/" or real == home or home.startswith(real.rstrip("/") + "/") or root == real or \
-            root.startswith(real.rstrip("/") + "/"):
-        raise OrchestratorError("refusing to clean %s: log_dir must be a folder of its own, not /, a home folder, "
-                                "the project's folder or one of their parents" % project.log_dir)
+    state = os.path.realpath(project.state_dir)
+    if os.path.islink(project.log_dir.rstrip("/")) or real in ("/", home) or _inside(home, real) or \
+            _inside(root, real) or _inside(state, real) or _inside(real, state) or \
+            _inside(real, os.path.join(root, "engine")) or _inside(real, os.path.join(root, ".git")):
+        raise OrchestratorError("refusing to clean %s: log_dir must be a real folder of its own, not /, a home "
+                                "folder, the project's folder, its state, engine or .git, or a parent of them"
+                                % project.log_dir)
     return real
 
 
@@ -44,7 +57,8 @@ def plan(project: Project, max_age_days: float, max_total_mb: float, now: float 
                 st = os.lstat(path)
             except OSError:
                 continue
-            if os.path.islink(path) or not os.path.realpath(path).startswith(base + "/"):
+            if os.path.islink(path) or not os.path.realpath(path).startswith(base + "/") or \
+                    not _LOG_NAME.search(name):
                 continue
             files.append((st.st_mtime, path, st.st_size))
     files.sort()
@@ -74,6 +88,8 @@ def clean(project: Project, agent: Agent | None = None, dry_run: bool = False, n
                 os.unlink(path)
             except FileNotFoundError:
                 pass
+            except OSError as exc:
+                raise OrchestratorError("cannot delete %s: %s" % (path, exc.strerror or exc)) from None
     return doomed
 
 

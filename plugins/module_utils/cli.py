@@ -193,10 +193,7 @@ def main(argv: list, engine_root: str) -> int:
             if args[0] == "set":
                 state.set_phase(project, args[1])
             elif args[0] == "next":
-                index = state.read_phase_index(project) if project.phases else 0
-                if project.phases and index + 1 >= len(project.phases):
-                    raise state.StateError("already at the last phase (%s)" % project.phases[index].name)
-                state.set_phase(project, index + 1)
+                state.set_phase(project, state.next_phase(project))
             if not project.phases:
                 raise state.StateError("%s has no [[phases]]" % project.config_path)
             out.write(status.phase_header(project, state.read_phase_index(project)) + "\n")

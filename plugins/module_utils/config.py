@@ -169,6 +169,12 @@ class Project:
         return [a for a in self.agents if a.name in wanted]
 
 
+def default_prefix(name: str) -> str:
+    """The session prefix of a project that names none: its name made safe for tmux
+    (``my.proj`` -> ``my-proj-``)."""
+    return re.sub(r"[^A-Za-z0-9_-]", "-", name) + "-"
+
+
 def resolve_path(root: str, value: str) -> str:
     """A path from a config value: ``~`` expanded, relative to the config's folder."""
     value = os.path.expanduser(value)
@@ -192,9 +198,11 @@ def parse(text: str, path: str) -> Project:
     project_t = data.get("project", {})
     project_t = (check.table(project_t, ("project",), _PROJECT_KEYS) or {}) if "project" in data else {}
     name = get_str(project_t, "name") or os.path.basename(root) or "project"
-    # the default prefix comes from the name, made safe for tmux ("my.proj" -> "my-proj-")
-    prefix = get_str(project_t, "session_prefix", re.sub(r"[^A-Za-z0-9_-]", "-", name) + "-")
-    if not _PREFIX_RE.match(prefix):
+    prefix = get_str(project_t, "session_prefix", default_prefix(name))
+    if not prefix:
+        check.error(("project", "session_prefix"), "must not be empty: sessions are the project's by their prefix, "
+                    "and an empty one would claim any session named like an agent")
+    elif not _PREFIX_RE.match(prefix):
         check.error(("project", "session_prefix"),
                     "may hold only letters, digits, '-' and '_' (tmux mangles '.', ':' and spaces), got %r" % prefix)
     socket = get_str(project_t, "tmux_socket")

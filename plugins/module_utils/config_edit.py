@@ -56,3 +56,26 @@ def apply(path: str, values: dict, check_mode: bool = False) -> tuple:
                                                "run again")])
             atomic_write(path, after, os.stat(path).st_mode & 0o7777)
     return after != before, before, after
+
+
+REDACTED = "<redacted>"
+
+
+def redact_env(text: str) -> str:
+    """The text of an agents.toml with every agent's ``env`` value replaced, for diffs and
+    output: environment values may be secrets."""
+    import tomlkit
+
+    try:
+        doc = tomlkit.parse(text)
+    except Exception:  # not TOML: show nothing of it rather than risk a secret
+        return "(agents.toml, %d bytes: not shown)\n" % len(text)
+    agents = doc.get("agents")
+    if agents is None:
+        return text
+    for spec in agents.values():
+        env = spec.get("env") if hasattr(spec, "get") else None
+        if env is not None and hasattr(env, "keys"):
+            for key in list(env.keys()):
+                env[key] = REDACTED
+    return tomlkit.dumps(doc)

@@ -104,10 +104,15 @@ def fleet_lines(fleet, rows: list) -> list:
     return lines + [fleet.totals_line()]
 
 
-def running_sessions(project) -> list:
-    """Names of the project's agent sessions that exist on its tmux server."""
-    live = TmuxServer(project.tmux_socket).sessions()
-    return [project.session_name(a) for a in project.agents if project.session_name(a) in live]
+def running_sessions(project, tmux_socket: str | None = None) -> list:
+    """What of the project still runs: its agent sessions on its tmux server (or the one
+    given), and any watchdog process of its config (e.g. under systemd)."""
+    from .procs import watchdog_pids
+
+    socket = project.tmux_socket if tmux_socket is None else tmux_socket
+    live = TmuxServer(os.path.abspath(socket) if "/" in socket else socket).sessions()
+    names = [project.session_name(a) for a in project.agents if project.session_name(a) in live]
+    return names + ["watchdog pid %d" % pid for pid in watchdog_pids(project)]
 
 
 def scaffold_project(project_dir: str, state: str = "present", check_mode: bool = False, **options) -> dict:
@@ -120,7 +125,8 @@ def scaffold_project(project_dir: str, state: str = "present", check_mode: bool 
 
     if state == "absent":
         stopping = tuple(options.get("expect_stopped") or ()) if check_mode else ()
-        path = scaffold.check_removable(project_dir, running_sessions, stopping)
+        path = scaffold.check_removable(project_dir, lambda p: running_sessions(p, options.get("tmux_socket")),
+                                        stopping)
         if path and not check_mode:
             scaffold.remove(path)
         return {"changed": path is not None, "project_dir": os.path.normpath(project_dir), "removed": path is not None,

@@ -34,6 +34,7 @@ def atomic_write(path: str, data: str | bytes, mode: int = 0o644) -> None:
     """Replace ``path`` with ``data`` so that readers see the old or the new file, never half."""
     import tempfile  # deferred: only writers need it
 
+    path = os.path.realpath(path)  # a symlinked file stays a symlink: its target is replaced
     directory = os.path.dirname(path) or "."
     raw = data.encode("utf-8") if isinstance(data, str) else data
     try:

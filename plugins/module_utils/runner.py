@@ -93,6 +93,17 @@ class _Foreground:
         if self.fd is not None:
             signal.signal(signal.SIGTTOU, signal.SIG_IGN)
 
+    def child_setup(self) -> None:
+        """In the child, before exec: its own process group, made the terminal's
+        foreground before it can read the terminal; SIGTTOU back to its default."""
+        os.setpgid(0, 0)
+        if self.fd is not None:
+            try:
+                os.tcsetpgrp(self.fd, os.getpgrp())
+            except OSError:
+                pass
+        signal.signal(signal.SIGTTOU, signal.SIG_DFL)
+
     def give(self, pid: int) -> None:
         if self.fd is not None:
             try:
@@ -110,9 +121,7 @@ class _Foreground:
 
 def _paste_when_ready(prompt: str, proc: subprocess.Popen, timeout: float = 30.0) -> None:
     """Type the prompt into our own pane once the program's screen has settled."""
-    pane = os.environ.get("TMUX_PANE")
-    if not pane:
-        raise OrchestratorError("prompt_delivery = \"keys\" needs the agent to run in tmux")
+    pane = os.environ["TMUX_PANE"]
     from .tmux import capture
 
     socket_args = os.environ.get("AGENTLOOPS_TMUX_ARGS", "")
@@ -149,9 +158,11 @@ def run_once(project: Project, agent: Agent, prompt: str | None, iteration: int,
     atomic_write(run_file(project, agent), json.dumps(record) + "\n")
     _log(project, agent, "iteration %d phase %s start delivery=%s" % (iteration, phase or "-", delivery))
     fg = _Foreground()
+    if delivery == "keys" and prompt is not None and not os.environ.get("TMUX_PANE"):
+        raise OrchestratorError("prompt_delivery = \"keys\" needs the agent to run in a tmux pane")
     stdin = subprocess.PIPE if delivery == "stdin" and prompt is not None else None
     try:
-        proc = subprocess.Popen(argv, cwd=project.root, env=env, stdin=stdin, process_group=0)
+        proc = subprocess.Popen(argv, cwd=project.root, env=env, stdin=stdin, preexec_fn=fg.child_setup)
     except OSError as exc:
         code = 127
         _log(project, agent, "iteration %d cannot start %s: %s" % (iteration, argv[0], exc.strerror or exc))
@@ -166,7 +177,10 @@ def run_once(project: Project, agent: Agent, prompt: str | None, iteration: int,
             except BrokenPipeError:
                 pass
         elif delivery == "keys" and prompt is not None:
-            _paste_when_ready(prompt, proc)
+            try:
+                _paste_when_ready(prompt, proc)
+            except (OSError, subprocess.CalledProcessError) as exc:  # the program runs on, unprompted
+                _log(project, agent, "iteration %d could not type the prompt: %s" % (iteration, exc))
         while True:
             try:
                 code = proc.wait()

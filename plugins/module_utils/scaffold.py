@@ -136,11 +136,11 @@ def plan_create(project_dir: str, engine_repo: str, engine_ref: str, agents_conf
     gitignore_text = None
     if source is not None:
         agents_text = render_agents(source, source_path, target, name,
-                                    session_prefix if session_prefix is not None else name + "-", tmux_socket)
+                                    session_prefix if session_prefix is not None else config_mod.default_prefix(name), tmux_socket)
         gitignore_text = gitignore_for(config_mod.parse(agents_text, target))
     return Plan(project_dir=path, exists=False, engine_repo=engine_repo, engine_ref=engine_ref,
                 engine_commit=commit, agents_text=agents_text, gitignore_text=gitignore_text, name=name,
-                session_prefix=session_prefix if session_prefix is not None else name + "-")
+                session_prefix=session_prefix if session_prefix is not None else config_mod.default_prefix(name))
 
 
 def create(plan: Plan, agents_config: str | None = None, tmux_socket: str | None = None) -> Plan:
@@ -222,7 +222,8 @@ def pin_engine(project_dir: str, ref: str, check_mode: bool = False) -> dict:
     old = info.engine_commit
     new = resolve_ref(info.engine_repo, ref)
     result = {"project_dir": path, "repo": info.engine_repo, "old": old, "new": new,
-              "old_ref": info.engine_ref, "new_ref": ref, "changed": old != new and not new.startswith(old)}
+              "old_ref": info.engine_ref, "new_ref": ref,
+              "changed": not (old and new and (old.startswith(new) or new.startswith(old)))}
     if not result["changed"] or check_mode:
         return result
     engine = os.path.join(path, ENGINE_DIR)

@@ -10,6 +10,7 @@ itself. Only ``<prefix><agent>`` sessions of the project's own config are ever t
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import sys
 
@@ -22,6 +23,7 @@ __metaclass__ = type
 
 START, STOP, RESTART, NONE, SKIP = "start", "stop", "restart", "none", "skip"
 STATES = ("started", "stopped", "restarted")
+_SHELL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 # Environment of the caller that must not leak into agents.
 _DROP_ENV_PREFIXES = ("ANSIBLE_", "_ANSIBLE_")
@@ -187,10 +189,35 @@ def record_intent(project: Project, actions: list, desired: str) -> None:
             if not os.path.exists(marker):
                 atomic_write(marker, "stopped by an operator\n")
         elif action.verb in (START, RESTART, NONE):
-            if os.path.exists(marker):
+            try:
                 os.unlink(marker)
+            except FileNotFoundError:
+                pass
             if action.verb != NONE:
                 clear_watch(project, action.agent)
+
+
+def env_file(project: Project, agent: Agent) -> str:
+    return os.path.join(project.state_dir, "%s.env" % agent.name)
+
+
+def start_session(project: Project, server: TmuxServer, agent: Agent) -> str:
+    """Start one agent's session (the caller holds the project's lock); its id.
+
+    The environment goes through a 0600 file in ``state/`` that the session sources, not
+    through tmux's command line (readable by anyone in /proc, and logged by libtmux): only
+    the ``AGENTLOOPS_*`` identity travels as ``-e``.
+    """
+    from .fsutil import atomic_write
+
+    env = environment_for(project, agent, server=server)
+    identity = {k: v for k, v in env.items() if k.startswith("AGENTLOOPS_")}
+    lines = ["export %s=%s" % (k, shlex.quote(v)) for k, v in sorted(env.items())
+             if k not in identity and _SHELL_NAME.match(k)]
+    path = env_file(project, agent)
+    atomic_write(path, "\n".join(lines) + "\n", 0o600)
+    command = ". %s; %s" % (shlex.quote(path), command_for(project, agent, server))
+    return server.start(project.session_name(agent), command, project.root, identity)
 
 
 def execute(project: Project, server: TmuxServer, actions: list, report=None, desired: str = "") -> list:
@@ -218,7 +245,6 @@ def execute(project: Project, server: TmuxServer, actions: list, report=None, de
             if action.verb in (STOP, RESTART) and sess:
                 server.kill(sess.id)
             if action.verb in (START, RESTART):
-                action.session_id = server.start(action.session, command_for(project, action.agent, server),
-                                                 project.root, environment_for(project, action.agent, server=server))
+                action.session_id = start_session(project, server, action.agent)
             done.append(action)
     return done

@@ -63,6 +63,14 @@ def resolve_phase(project: Project, phase: str | int) -> int:
                                                        ", ".join(p.name for p in project.phases)))
 
 
+def next_phase(project: Project) -> int:
+    """The index after the current phase; an error at the last one or without phases."""
+    current = resolve_phase(project, read_phase_index(project) if project.phases else 0)
+    if current + 1 >= len(project.phases):
+        raise StateError("already at the last phase (%s)" % project.phases[current].name)
+    return current + 1
+
+
 def set_phase(project: Project, phase: str | int, check_mode: bool = False) -> tuple:
     """Set the current phase; returns ``(old index, new index)``. Written atomically
     under the project's lock; nothing is written in check mode or when unchanged."""

@@ -183,7 +183,10 @@ class TmuxServer:
         saved_tmux = os.environ.pop("TMUX", None)  # else tmux refuses nesting
         try:
             for attempt in range(20):
-                proc = self._server.cmd("new-session", *args)
+                try:
+                    proc = self._server.cmd("new-session", *args)
+                except Exception as exc:  # libtmux's own errors (tmux missing, too old, ...)
+                    raise TmuxError("%s: cannot start session %s: %s" % (self.describe(), name, exc)) from None
                 # The server exits when its last session is killed; a start at that moment
                 # reaches a server on its way out. Try again: the next one starts afresh.
                 if proc.returncode == 0 or not any(m in " ".join(proc.stderr) for m in _NO_SERVER):
@@ -201,7 +204,10 @@ class TmuxServer:
         """Kill a session by id; False when it was already gone."""
         if not session_id.startswith("$"):
             raise TmuxError("refusing to kill %r: sessions are killed by id ($N) only" % session_id)
-        proc = self._server.cmd("kill-session", "-t", session_id)
+        try:
+            proc = self._server.cmd("kill-session", "-t", session_id)
+        except Exception as exc:  # libtmux's own errors
+            raise TmuxError("%s: cannot kill session %s: %s" % (self.describe(), session_id, exc)) from None
         if proc.returncode != 0:
             err = " ".join(proc.stderr)
             if "can't find session" in err or any(m in err for m in _NO_SERVER):

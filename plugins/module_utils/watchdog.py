@@ -33,7 +33,7 @@ import time
 
 from .config import Agent, Project
 from .errors import OrchestratorError
-from .state import read_run, read_watch, stopped_marker, write_watch
+from .state import pause_file, read_run, read_watch, stopped_marker, write_watch
 from .tmux import TmuxServer
 
 __metaclass__ = type
@@ -121,6 +121,8 @@ def leave_alone(project: Project, agent: Agent) -> str:
         return "disabled"
     if os.path.exists(stopped_marker(project, agent)):
         return "stopped by an operator"
+    if agent.kind == "loop" and os.path.exists(pause_file(project, agent)):
+        return "paused"
     if agent.kind in ("task", "loop"):
         run = read_run(project, agent)
         if run and run.get("exit") is not None and (agent.kind == "task" or run.get("finished")):
@@ -140,23 +142,25 @@ class Watchdog:
         self.screens: dict = {}  # agent -> (normalised screen, when it last changed, when read)
         self._start = start  # start(agent) -> None; default: as `up` would
 
-    def start_agent(self, agent: Agent) -> None:
+    def start_agent(self, agent: Agent) -> bool:
+        """Start the agent as ``up`` would; False when an operator acted meanwhile or the
+        session exists already (nothing to account for then)."""
         if self._start is not None:
             self._start(agent)
-            return
+            return True
         from . import sessions
         from .fsutil import locked
         from .state import lock_path
 
         with locked(lock_path(self.project)):
             if leave_alone(self.project, agent):  # an operator may have acted meanwhile
-                return
+                return False
             live = self.server.sessions()
             name = self.project.session_name(agent)
             if name in live:
-                return
-            self.server.start(name, sessions.command_for(self.project, agent, self.server), self.project.root,
-                              sessions.environment_for(self.project, agent, server=self.server))
+                return False
+            sessions.start_session(self.project, self.server, agent)
+            return True
 
     def _watch_pid(self, agent: Agent, pid: int) -> None:
         current = self.pidfds.get(agent.name)
@@ -176,7 +180,10 @@ class Watchdog:
     def check(self, now: float | None = None) -> list:
         """One pass over the watched agents; heals what needs healing. Returns the events."""
         now = time.time() if now is None else now
-        live = self.server.sessions()
+        try:
+            live = self.server.sessions()
+        except OrchestratorError as exc:
+            return [event(self.project, "watchdog", "error", str(exc).splitlines()[0], "will retry")]
         out = []
         for agent in watched(self.project):
             name = self.project.session_name(agent)
@@ -184,15 +191,33 @@ class Watchdog:
             pane = sess.first_pane if sess else None
             if pane is not None and not pane.dead and _alive(pane.pid):
                 self._watch_pid(agent, pane.pid)
-                if agent.watch == "heal+stall" and not leave_alone(self.project, agent):
-                    out.extend(self._stall(agent, sess, pane, now))
+                if agent.watch == "heal+stall" and not leave_alone(self.project, agent) and \
+                        not self._between_iterations(agent):
+                    out.extend(self._guard(agent, self._stall, agent, sess, pane, now))
                 continue
             self._unwatch(agent.name)
             why = leave_alone(self.project, agent)
             if why:
                 continue
-            out.extend(self._heal(agent, sess, now))
+            out.extend(self._guard(agent, self._heal, agent, sess, now))
         return out
+
+    def _between_iterations(self, agent: Agent) -> bool:
+        """A loop agent waiting for its next iteration is quiet on purpose."""
+        if agent.kind != "loop":
+            return False
+        run = read_run(self.project, agent)
+        return bool(run and run.get("ended"))
+
+    def _guard(self, agent: Agent, step, *args) -> list:
+        """Run one agent's step; a failure is an event, never the end of the watchdog."""
+        try:
+            return step(*args)
+        except (OrchestratorError, OSError) as exc:
+            try:
+                return [event(self.project, agent.name, "error", str(exc).splitlines()[0], "will retry")]
+            except OSError:
+                return []
 
     def _heal(self, agent: Agent, sess, now: float) -> list:
         project = self.project
@@ -225,7 +250,10 @@ class Watchdog:
                 return events
         if sess is not None:  # a session whose program is gone
             self.server.kill(sess.id)
-        self.start_agent(agent)
+        self.screens.pop(agent.name, None)
+        self.screens.pop(agent.name + "\0nudge", None)
+        if not self.start_agent(agent):
+            return events
         watch.update(state="ok", last_start=time.time(), restarts=watch.get("restarts", 0) + 1)
         watch.pop("next_try", None)
         write_watch(project, agent, watch)
@@ -267,7 +295,7 @@ class Watchdog:
         if now - quiet_since < agent.stall_after:
             return []
         watch.update(state="STALLED", nudged=now)
-        watch.pop("baseline", None)
+        self.screens.pop(agent.name + "\0nudge", None)
         write_watch(project, agent, watch)
         self._nudge(agent, pane)
         return [event(project, agent.name, "stall", "no output for %.0fs" % (now - quiet_since),
@@ -294,9 +322,10 @@ class Watchdog:
         if waited < agent.nudge_wait:
             return []
         self.server.kill(sess.id)
-        self.start_agent(agent)
         self.screens.pop(agent.name, None)
         self.screens.pop(agent.name + "\0nudge", None)
+        if not self.start_agent(agent):
+            return []
         watch.update(state="ok", last_start=time.time(), restarts=watch.get("restarts", 0) + 1)
         watch.pop("nudged", None)
         write_watch(project, agent, watch)

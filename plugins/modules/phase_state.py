@@ -103,11 +103,7 @@ def converge(module):
     params = module.params
     project, _server = engine.open_project(ansible_glue.config_path(params), params["tmux_socket"])
     old = state.read_phase_index(project)
-    target = params["phase"]
-    if params["next"]:
-        if old + 1 >= len(project.phases):
-            raise state.StateError("already at the last phase (%s)" % project.phases[old].name)
-        target = old + 1
+    target = state.next_phase(project) if params["next"] else params["phase"]
     if target is None:
         state.resolve_phase(project, old)  # a project without phases is an error
         new = old

@@ -73,7 +73,8 @@ def converge(module):
     changed, before, after = config_edit.apply(path, module.params["settings"], check_mode=module.check_mode)
     result = dict(changed=changed, config=path, settings=module.params["settings"])
     if module._diff:
-        result["diff"] = dict(before=before, after=after, before_header=path, after_header=path)
+        result["diff"] = dict(before=config_edit.redact_env(before), after=config_edit.redact_env(after),
+                              before_header=path, after_header=path)
     return result
 
 

@@ -72,8 +72,10 @@ options:
     type: str
   tmux_socket:
     description:
-      - The tmux server to write into C(agents.toml) (a name for C(tmux -L), a path for C(tmux -S));
-        when omitted the source's value is kept.
+      - With O(state=present), the tmux server to write into C(agents.toml) (a name for C(tmux -L),
+        a path for C(tmux -S)); when omitted the source's value is kept.
+      - With O(state=absent), the tmux server on which the project's agents must all be down
+        (default the config's).
     type: str
   expect_stopped:
     description:
@@ -153,7 +155,7 @@ removed:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.agentloops.orchestrator.plugins.module_utils import ansible_glue, engine
+from ansible_collections.agentloops.orchestrator.plugins.module_utils import ansible_glue, config_edit, engine
 
 
 def converge(module):
@@ -162,7 +164,8 @@ def converge(module):
                                      **params)
     before, after = result.pop("before_text", None), result.pop("after_text", None)
     if module._diff and before is not None:
-        result["diff"] = dict(before=before, after=after, before_header="agents.toml", after_header="agents.toml")
+        result["diff"] = dict(before=config_edit.redact_env(before), after=config_edit.redact_env(after or ""),
+                              before_header="agents.toml", after_header="agents.toml")
     return result
 
 

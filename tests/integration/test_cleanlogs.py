@@ -38,6 +38,7 @@ def test_prunes_by_age_then_size_oldest_first(tmp_path):
     write(logs / "old.log", 10, 3)
     write(logs / "sub" / "mid.log", 600, 0.5)
     write(logs / "new.log", 600, 0.1)
+    write(logs / "notes.md", 10, 30)  # not named like a log: never deleted
     outside = tmp_path / "precious.txt"
     write(outside, 10, 30)
     os.symlink(outside, logs / "link-to-precious")
@@ -47,11 +48,11 @@ def test_prunes_by_age_then_size_oldest_first(tmp_path):
         ("old.log", "older than 1 days"), ("mid.log", "over 0.001 MB in total")]
     assert (logs / "old.log").exists() and (logs / "sub" / "mid.log").exists()
     cleanlogs.clean(project, agent)
-    assert sorted(os.listdir(logs)) == ["link-to-precious", "new.log", "sub"]
+    assert sorted(os.listdir(logs)) == ["link-to-precious", "new.log", "notes.md", "sub"]
     assert outside.exists()
 
 
-@pytest.mark.parametrize("log_dir", ["/", "~", ".", ".."])
+@pytest.mark.parametrize("log_dir", ["/", "~", ".", "..", "state", "state/logs", "engine", ".git/x"])
 def test_refuses_dangerous_log_dirs(tmp_path, log_dir):
     project = make(tmp_path, log_dir=log_dir)
     with pytest.raises(OrchestratorError, match="refusing to clean"):

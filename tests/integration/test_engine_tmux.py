@@ -166,3 +166,21 @@ def test_operator_intent_markers_and_restart_clears_fatal(demo_project, tmux):
     engine.converge(project, server, ["worker"], "restarted")
     assert not os.path.exists(state.stopped_marker(project, worker))
     assert state.read_watch(project, worker) == {}
+
+
+def test_agent_env_reaches_the_agent_but_not_the_tmux_command_line(demo_project, tmux, tmp_path):
+    from ansible_collections.agentloops.orchestrator.plugins.module_utils import state
+
+    out = tmp_path / "seen.txt"
+    cfg = demo_project / "agents.toml"
+    cfg.write_text(cfg.read_text() + '\n[agents.probe]\nkind = "service"\ncommand = "echo \\"$API_KEY\\" > %s; '
+                   'exec sleep 100000"\n[agents.probe.env]\nAPI_KEY = "s3cr3t \'quoted\' $(not run)"\n' % out)
+    project, server = engine.open_project(str(cfg))
+    engine.converge(project, server, ["probe"], "started")
+    assert wait_for(lambda: out.exists() and out.read_text())
+    assert out.read_text() == "s3cr3t 'quoted' $(not run)\n"
+    shown = tmux.run("show-environment", "-t", "=t-scratch-probe", check=False).stdout
+    assert "s3cr3t" not in shown and "AGENTLOOPS_AGENT=probe" in shown
+    env_file = os.path.join(project.state_dir, "probe.env")
+    assert oct(os.stat(env_file).st_mode & 0o777) == "0o600"
+    assert not os.path.exists(state.stopped_marker(project, project.agent("probe")))

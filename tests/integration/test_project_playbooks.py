@@ -170,7 +170,9 @@ def test_run_writes_a_verified_systemd_unit_and_says_when_systemd_is_not_running
     units.mkdir()
     proc, recap = playbook("run", project_dir=project_dir, systemd_unit="true", systemd_unit_dir=str(units))
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    unit = (units / "agentloops-svc-watchdog.service").read_text()
+    (unit_file,) = list(units.glob("agentloops-svc-*-watchdog.service"))
+    unit = unit_file.read_text()
+    assert "KillMode=process" in unit
     assert "ExecStart=/usr/bin/python3 %s/engine/agents.py --config %s/agents.toml watchdog" % (
         project_dir, project_dir) in unit
     assert "Restart=always" in unit

@@ -153,3 +153,9 @@ def test_pin_engine_moves_and_commits(tmp_path, engine_repo, tmux, git_run):
     finally:
         git_run("tag", "-d", "v0.2.0", cwd=engine_repo)
         git_run("reset", "-q", "--hard", "v0.1.0", cwd=engine_repo)
+
+
+def test_a_folder_name_tmux_would_mangle_gets_a_safe_prefix(tmp_path, engine_repo, tmux):
+    result = engine.scaffold_project(str(tmp_path / "my.proj v2"), engine_repo=engine_repo, engine_ref="v0.1.0",
+                                     tmux_socket=tmux.socket)
+    assert result["changed"] and result["session_prefix"] == "my-proj-v2-"

@@ -247,3 +247,8 @@ def test_select_unknown_agent_lists_known_ones():
     assert [a.name for a in project.select(["watchdog", "orchestrator"])] == ["orchestrator", "watchdog"]
     with pytest.raises(ConfigError, match="unknown agent.*nope.*orchestrator, cleanlogs, watchdog"):
         project.select(["nope"])
+
+
+def test_an_empty_prefix_is_refused():
+    (issue,) = issues_of('[project]\nsession_prefix = ""\n')
+    assert issue.key == "project.session_prefix" and "must not be empty" in issue.message

@@ -35,3 +35,9 @@ def test_bad_phase_fails_and_writes_nothing(run_module, tmp_path):
     both = run_module(phase_state, {"project_dir": str(tmp_path), "phase": "one", "next": True})
     assert both["failed"] and "mutually exclusive" in both["msg"]
     assert not (tmp_path / "state").exists()
+
+
+def test_next_without_phases_is_a_clean_failure(run_module, tmp_path):
+    (tmp_path / "agents.toml").write_text("")
+    result = run_module(phase_state, {"project_dir": str(tmp_path), "next": True})
+    assert result["failed"] and "has no [[phases]]" in result["msg"]

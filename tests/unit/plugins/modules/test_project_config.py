@@ -27,3 +27,11 @@ def test_bad_settings_write_nothing(run_module, tmp_path):
     bad = run_module(project_config, {"project_dir": str(tmp_path), "settings": {"session_prefix": "a.b"}})
     assert bad["failed"] and "project.session_prefix" in bad["msg"]
     assert (tmp_path / "agents.toml").read_text() == CONFIG
+
+
+def test_diff_never_shows_agent_env_values(run_module, tmp_path):
+    (tmp_path / "agents.toml").write_text(CONFIG + '[agents.w.env]\nAPI_KEY = "s3cr3t"\n')
+    result = run_module(project_config, {"project_dir": str(tmp_path), "settings": {"log_dir": "/l"},
+                                         "_ansible_diff": True, "_ansible_check_mode": True})
+    assert "s3cr3t" not in result["diff"]["before"] + result["diff"]["after"]
+    assert 'API_KEY = "<redacted>"' in result["diff"]["after"]
