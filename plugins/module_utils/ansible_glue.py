@@ -29,6 +29,18 @@ def config_path(params):
     return params.get("config") or os.path.join(params["project_dir"], "agents.toml")
 
 
+def require(module, *libraries):
+    """Fail the task cleanly when a Python library the engine needs for this module is
+    missing on the target (the engine imports them only when it needs them)."""
+    from importlib.util import find_spec
+
+    from ansible.module_utils.basic import missing_required_lib
+
+    for name in libraries:
+        if find_spec(name) is None:
+            module.fail_json(msg=missing_required_lib(name))
+
+
 def run(module, body):
     """Run ``body()`` and exit with its result; any engine error fails the task cleanly
     (with every config issue as data when the config is invalid)."""

@@ -38,6 +38,8 @@ def _file_entry(path: str) -> dict:
     st = os.lstat(path)
     if stat.S_ISLNK(st.st_mode):
         return {"link": os.readlink(path), "mode": "%o" % stat.S_IMODE(st.st_mode)}
+    if not stat.S_ISREG(st.st_mode):  # a FIFO or socket would block or fail if opened
+        return {"type": "fifo" if stat.S_ISFIFO(st.st_mode) else "special", "mode": "%o" % stat.S_IMODE(st.st_mode)}
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -93,8 +95,11 @@ def take(files: list = (), folders: list = (), servers: list = (), prefixes: lis
         for name in names:
             if name in STATE_FILES or name.endswith(STATE_SUFFIXES):
                 path = os.path.join(folder, name)
-                with open(path, encoding="utf-8", errors="replace") as handle:
-                    snap["state"][path] = handle.read()
+                try:
+                    with open(path, encoding="utf-8", errors="replace") as handle:
+                        snap["state"][path] = handle.read()
+                except OSError as exc:
+                    raise OrchestratorError("cannot read %s: %s" % (path, exc.strerror or exc)) from None
     return snap
 
 

@@ -119,14 +119,9 @@ tmux_server:
   sample: tmux server -L loops
 '''
 
-from importlib.util import find_spec
-
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.agentloops.orchestrator.plugins.module_utils import ansible_glue, engine
-
-# The engine imports libtmux only when it writes; look for it without paying for the import.
-HAS_LIBTMUX = find_spec("libtmux") is not None
 
 
 def _diff_text(project_name, sessions):
@@ -160,8 +155,7 @@ def main():
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
                            required_one_of=ansible_glue.PROJECT_REQUIRED_ONE_OF)
-    if not HAS_LIBTMUX:
-        module.fail_json(msg=missing_required_lib("libtmux"))
+    ansible_glue.require(module, "libtmux")
     ansible_glue.run(module, lambda: converge(module))
 
 

@@ -32,6 +32,8 @@ attributes:
     details: Shows the fleet file before and after.
   platform:
     platforms: posix
+requirements:
+  - the Python library C(tomlkit) on the target host
 options:
   fleet_file:
     description: The fleet registry.
@@ -139,6 +141,7 @@ def main():
         ),
         supports_check_mode=True,
     )
+    ansible_glue.require(module, "tomlkit")
     ansible_glue.run(module, lambda: converge(module))
 
 

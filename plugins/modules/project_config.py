@@ -83,6 +83,7 @@ def main():
     argument_spec.update(settings=dict(type="dict", required=True))
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
                            required_one_of=ansible_glue.PROJECT_REQUIRED_ONE_OF)
+    ansible_glue.require(module, "tomlkit")
     ansible_glue.run(module, lambda: converge(module))
 
 

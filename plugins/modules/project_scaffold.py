@@ -185,6 +185,7 @@ def main():
         required_if=[("state", "present", ("engine_repo",))],
         supports_check_mode=True,
     )
+    ansible_glue.require(module, "tomlkit")
     ansible_glue.run(module, lambda: converge(module))
 
 

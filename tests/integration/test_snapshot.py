@@ -20,6 +20,7 @@ def live_system(tmp_path, tmux):
     (live / "state" / "phase-idx").write_text("18\n")
     (live / "state" / "orchestrator.resume-id").write_text("abc\n")
     (live / "state" / "notes.txt").write_text("not state\n")
+    os.mkfifo(live / "state" / "control.fifo")  # must be recorded, never opened
     for name in ("cc-ci-orchestrator", "cc-ci-builder", "cc-ci-watchdog", "other-x"):
         tmux.new(name)
     return live
@@ -34,7 +35,8 @@ def test_identical_when_untouched(tmp_path, tmux):
     live = live_system(tmp_path, tmux)
     before = take(live, tmux)
     json.dumps(before)  # plain data
-    assert snapshot.summary(before) == "5 files, 4 sessions, 1 watchdog"
+    assert snapshot.summary(before) == "6 files, 4 sessions, 1 watchdog"
+    assert before["files"][str(live / "state" / "control.fifo")]["type"] == "fifo"
     assert before["state"] == {str(live / "state" / "orchestrator.resume-id"): "abc\n",
                                str(live / "state" / "phase-idx"): "18\n"}
     assert snapshot.compare(before, take(live, tmux)) == []
