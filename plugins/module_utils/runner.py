@@ -33,6 +33,7 @@ import uuid
 from .config import Agent, Project
 from .errors import OrchestratorError
 from .fsutil import atomic_write
+from .sessions import backend_args
 from .state import pause_file, prompt_file, resume_file, resume_id, run_file
 
 __metaclass__ = type
@@ -60,10 +61,7 @@ def argv_for(project: Project, agent: Agent, prompt: str | None, extra: list) ->
     """The program's argv. A ``bin`` that is shell text runs under ``sh -c`` with every
     argument (the prompt included) passed as a positional parameter, never interpolated."""
     backend = project.backends[agent.backend]
-    args = list(backend.args)
-    if backend.model_arg and agent.model:
-        args += [backend.model_arg, agent.model]
-    args += extra
+    args = backend_args(project, agent) + list(extra)
     if prompt is not None:
         args.append(prompt)
     if _SIMPLE_BIN.match(backend.bin):

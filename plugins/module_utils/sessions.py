@@ -148,10 +148,17 @@ def command_for(project: Project, agent: Agent, server: TmuxServer | None = None
         command = [agent.builtin] if agent.builtin else ["run-agent", agent.name]
         return "exec " + shlex.join(argv + command)
     backend = project.backends[agent.backend]
-    argv = list(backend.args)
-    if backend.model_arg and agent.model:
-        argv += [backend.model_arg, agent.model]
+    argv = backend_args(project, agent)
     return backend.bin + ("" if not argv else " " + shlex.join(argv))
+
+
+def backend_args(project: Project, agent: Agent) -> list:
+    """The arguments after the backend's ``bin``: its ``args``, then the model."""
+    backend = project.backends[agent.backend]
+    args = list(backend.args)
+    if backend.model_arg and agent.model:
+        args += [backend.model_arg, agent.model]
+    return args
 
 
 def environment_for(project: Project, agent: Agent, base: dict | None = None,
