@@ -28,9 +28,10 @@ def open_project(config_path: str, tmux_socket: str | None = None) -> tuple:
     return project, TmuxServer(socket)
 
 
-def read_status(project, server: TmuxServer) -> tuple:
-    """``(rows, lines, phase_index)``: one tmux call, nothing written."""
-    live = server.sessions()
+def read_status(project, server: TmuxServer, live: dict | None = None) -> tuple:
+    """``(rows, lines, phase_index)``: one tmux call (none when ``live`` sessions are
+    given), nothing written."""
+    live = server.sessions() if live is None else live
     row_list = status.rows(project, live)
     index = state.read_phase_index(project) if project.phases else 0
     return row_list, status.render(project, row_list, index), index
@@ -64,6 +65,21 @@ def converge(project, server: TmuxServer, names: list | None, desired: str, chec
             action.verb, action.reason = sessions.NONE, "already in the desired state"
     after = sorted(n for n in server.sessions() if n in own)
     return actions, before, after
+
+
+def parity(project, other_config: str, label: str = "staged", other_label: str = "live") -> dict:
+    """The parity gate of a cutover: ``project``'s AGENT/KIND/BACKEND/MODEL/WATCH columns
+    against another config's (read without tmux: STATE is not compared)."""
+    other = config_mod.load(other_config)
+    differences, lines = status.parity(status.rows(project, {}), status.rows(other, {}), label, other_label)
+    return {"match": not differences, "differences": differences, "lines": lines, "other": other.config_path}
+
+
+def describe(project, server: TmuxServer) -> dict:
+    """A project's identity and places, as data (for plays that act on two configs)."""
+    return {"name": project.name, "config": project.config_path, "root": project.root,
+            "session_prefix": project.session_prefix, "state_dir": project.state_dir,
+            "log_dir": project.log_dir, "tmux_socket": server.socket}
 
 
 def fleet_status(fleet) -> list:

@@ -26,11 +26,12 @@ import stat
 import time
 
 from .errors import OrchestratorError
+from .state import PHASE_FILE
 from .tmux import TmuxServer
 
 __metaclass__ = type
 
-STATE_FILES = ("phase-idx",)
+STATE_FILES = (PHASE_FILE,)
 STATE_SUFFIXES = (".resume-id",)
 
 

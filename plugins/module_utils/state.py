@@ -165,3 +165,54 @@ def clear_watch(project: Project, agent: Agent) -> bool:
         return True
     except FileNotFoundError:
         return False
+
+
+def carry_over(source: Project, target: Project, check_mode: bool = False) -> list:
+    """Carry a project's state over to another config of the same agents (a cutover's
+    ``reuse``, and its rollback): the phase index and the resume id of every agent both
+    configs have. Returns one dict per file with its text ``before`` and ``after`` and
+    whether it ``changed``; written atomically under the target's lock, nothing in check
+    mode. A phase index whose phase has another name in the target is refused (the index
+    would silently mean a different phase)."""
+    from .fsutil import atomic_write, locked
+
+    if os.path.realpath(source.state_dir) == os.path.realpath(target.state_dir):
+        return []
+    wanted = []  # (path, text, mode)
+    if phase_exists(source):
+        index = read_phase_index(source)
+        name = source.phases[index].name if source.phases else None
+        there = target.phases[index].name if index < len(target.phases) else None
+        if name != there and (name is not None or target.phases):
+            raise StateError("%s: phase %d is %s there, but %s in %s; align the [[phases]] of both configs "
+                             "or start fresh" % (phase_index_path(source), index, repr(name) if name else "undefined",
+                                                 repr(there) if there else "undefined", target.config_path))
+        wanted.append((phase_index_path(target), "%d\n" % index, 0o644))
+    names = {a.name for a in source.agents}
+    for agent in target.agents:
+        if agent.name in names:
+            text = resume_id(source, source.agent(agent.name))
+            if text:
+                wanted.append((resume_file(target, agent), text + "\n", 0o600))
+    if not wanted:
+        return []
+
+    def plan() -> list:
+        out = []
+        for path, text, _mode in wanted:
+            try:
+                with open(path, encoding="utf-8") as handle:
+                    before = handle.read()
+            except FileNotFoundError:
+                before = None
+            out.append({"file": path, "before": before, "after": text, "changed": before != text})
+        return out
+
+    if check_mode:
+        return plan()
+    with locked(lock_path(target)):
+        result = plan()
+        for item, (path, text, mode) in zip(result, wanted):
+            if item["changed"]:
+                atomic_write(path, text, mode)
+    return result

@@ -20,7 +20,7 @@ class Row:
     """One agent as status sees it."""
 
     __slots__ = ("agent", "kind", "backend", "model", "watch", "state", "enabled", "session",
-                 "running", "session_id", "created", "pid", "command")
+                 "running", "session_id", "created", "pid", "command", "builtin")
 
     def __init__(self, **kw) -> None:
         for key in self.__slots__:
@@ -88,7 +88,7 @@ def rows(project: Project, live: dict) -> list:
             watch="-" if service else agent.watch, state=state, enabled=agent.enabled, session=name,
             running=sess is not None, session_id=sess.id if sess else None,
             created=sess.created if sess else None, pid=pane.pid if pane else None,
-            command=pane.current_command if pane else None))
+            command=pane.current_command if pane else None, builtin=agent.builtin or None))
     return out
 
 
@@ -118,3 +118,42 @@ def table(rows_: list) -> list:
 def render(project: Project, rows_: list, phase_index: int) -> list:
     header = phase_header(project, phase_index)
     return ([header] if header else []) + table(rows_)
+
+
+PARITY_COLUMNS = COLUMNS[:-1]
+
+
+def parity(rows_a: list, rows_b: list, label_a: str = "staged", label_b: str = "live") -> tuple:
+    """Compare two projects' tables on AGENT KIND BACKEND MODEL WATCH (STATE is ignored:
+    a staged project never runs). Returns ``(differences, lines)``: readable differences
+    (empty on parity) and both tables side by side, ``==`` or ``!=`` between each pair."""
+    cells_a = [r.cells()[:-1] for r in rows_a]
+    cells_b = [r.cells()[:-1] for r in rows_b]
+    differences = []
+    by_name_a = {c[0]: c for c in cells_a}
+    by_name_b = {c[0]: c for c in cells_b}
+    for name in [c[0] for c in cells_a] + [c[0] for c in cells_b if c[0] not in by_name_a]:
+        a, b = by_name_a.get(name), by_name_b.get(name)
+        if a is None or b is None:
+            differences.append("%s: only in %s" % (name, label_a if b is None else label_b))
+            continue
+        for column, x, y in zip(PARITY_COLUMNS[1:], a[1:], b[1:]):
+            if x != y:
+                differences.append("%s: %s is %s in %s, %s in %s" % (name, column, x, label_a, y, label_b))
+    if not differences and [c[0] for c in cells_a] != [c[0] for c in cells_b]:
+        differences.append("agent order differs: %s in %s, %s in %s" % (
+            " ".join(c[0] for c in cells_a), label_a, " ".join(c[0] for c in cells_b), label_b))
+    grid_a = [PARITY_COLUMNS] + cells_a
+    grid_b = [PARITY_COLUMNS] + cells_b
+    every = grid_a + grid_b
+    widths = [max(len(line[i]) for line in every) + 2 for i in range(len(PARITY_COLUMNS))]
+    blank = ("",) * len(PARITY_COLUMNS)
+    lines = ["%s%s%s" % (label_a.ljust(sum(widths)), "    ", label_b)]
+    for i in range(max(len(grid_a), len(grid_b))):
+        a = grid_a[i] if i < len(grid_a) else blank
+        b = grid_b[i] if i < len(grid_b) else blank
+        mark = "  " if i == 0 else ("==" if a == b else "!=")
+        left = "".join(cell.ljust(w) for cell, w in zip(a, widths))
+        right = "".join(cell.ljust(w) for cell, w in zip(b, widths)).rstrip()
+        lines.append("%s%s  %s" % (left, mark, right))
+    return differences, lines

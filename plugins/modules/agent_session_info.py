@@ -16,11 +16,20 @@ description:
     session, pane pid and current command, plus the lines of C(agents.py status) exactly
     as the engine CLI prints them.
   - Reads the tmux server with one call; changes nothing.
+  - With O(parity_with), also compares the AGENT, KIND, BACKEND, MODEL and WATCH columns with
+    another config's (the parity gate of a cutover) and returns both side by side.
 author:
   - agentloops maintainers (@agentloops)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - agentloops.orchestrator.project
+options:
+  parity_with:
+    description:
+      - Another C(agents.toml) (for example the live system's) whose AGENT, KIND, BACKEND,
+        MODEL and WATCH columns are compared with this project's, row by row; STATE is not
+        compared. The result is RV(parity).
+    type: path
 attributes:
   check_mode:
     support: full
@@ -43,6 +52,13 @@ EXAMPLES = r'''
 - name: Print the status table
   ansible.builtin.debug:
     msg: "{{ status.lines }}"
+
+- name: Parity gate of a cutover, both tables side by side
+  agentloops.orchestrator.agent_session_info:
+    project_dir: /home/loops/cc-ci
+    parity_with: /srv/cc-ci/cc-ci-plan/agents.toml
+  register: gate
+  failed_when: not gate.parity.match
 
 - name: Fail when an enabled agent is not running
   ansible.builtin.assert:
@@ -122,6 +138,9 @@ agents:
     command:
       description: The first pane's current command when running.
       type: str
+    builtin:
+      description: For the engine's own services, which one (C(watchdog) or C(cleanlogs)); null otherwise.
+      type: str
 running:
   description: How many of the project's agents have a session.
   returned: always
@@ -137,6 +156,64 @@ watchdogs:
   returned: always
   type: int
   sample: 1
+prefix_sessions:
+  description: Every session on the tmux server whose name starts with the project's prefix, configured or not.
+  returned: always
+  type: list
+  elements: str
+  sample: [cc-ci-builder, cc-ci-watchdog]
+project:
+  description: The project's identity and places, from its config.
+  returned: always
+  type: dict
+  contains:
+    name:
+      description: The project's name.
+      type: str
+    config:
+      description: The config's absolute path.
+      type: str
+    root:
+      description: The config's folder; relative paths of the config are taken from it.
+      type: str
+    session_prefix:
+      description: The prefix of the project's tmux sessions.
+      type: str
+    state_dir:
+      description: The state folder (phase index, resume ids, locks).
+      type: str
+    log_dir:
+      description: The log folder.
+      type: str
+    tmux_socket:
+      description: The tmux server as configured or overridden (C("") the default server, a name, or a path).
+      type: str
+  sample: {name: cc-ci, config: /home/loops/cc-ci/agents.toml, root: /home/loops/cc-ci, session_prefix: cc-ci-,
+           state_dir: /home/loops/cc-ci/state, log_dir: /home/loops/cc-ci/.ao-state, tmux_socket: ""}
+parity:
+  description: The comparison with O(parity_with); null without it.
+  returned: always
+  type: dict
+  contains:
+    match:
+      description: Whether the AGENT, KIND, BACKEND, MODEL and WATCH columns are the same, in the same order.
+      type: bool
+    differences:
+      description: Readable differences; empty on parity.
+      type: list
+      elements: str
+    lines:
+      description: Both tables side by side, C(==) or C(!=) between each pair of rows.
+      type: list
+      elements: str
+    other:
+      description: The absolute path of O(parity_with).
+      type: str
+  sample:
+    match: false
+    differences: ["adversary: MODEL is claude-opus-4-8 in staged, claude-sonnet-4-6 in live"]
+    lines: ["..."]
+    other: /srv/cc-ci/cc-ci-plan/agents.toml
 tmux_server:
   description: The tmux server read.
   returned: always
@@ -152,16 +229,21 @@ from ansible_collections.agentloops.orchestrator.plugins.module_utils import ans
 def read(module):
     params = module.params
     project, server = engine.open_project(ansible_glue.config_path(params), params["tmux_socket"])
-    rows, lines, index = engine.read_status(project, server)
+    live = server.sessions()
+    rows, lines, index = engine.read_status(project, server, live)
     phase = status.phase_info(project, index)
     running = sum(1 for r in rows if r.running)
+    parity = engine.parity(project, params["parity_with"]) if params["parity_with"] else None
     return dict(changed=False, lines=lines, phase=phase, agents=[r.as_dict() for r in rows],
                 running=running, stopped=len(rows) - running, watchdogs=len(procs.watchdog_pids(project)),
-                tmux_server=server.describe())
+                prefix_sessions=sorted(n for n in live if n.startswith(project.session_prefix)),
+                project=engine.describe(project, server), parity=parity, tmux_server=server.describe())
 
 
 def main():
-    module = AnsibleModule(argument_spec=dict(ansible_glue.PROJECT_ARGS), supports_check_mode=True,
+    argument_spec = dict(ansible_glue.PROJECT_ARGS)
+    argument_spec.update(parity_with=dict(type="path"))
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
                            required_one_of=ansible_glue.PROJECT_REQUIRED_ONE_OF)
     ansible_glue.run(module, lambda: read(module))
 

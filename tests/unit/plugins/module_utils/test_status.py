@@ -113,3 +113,46 @@ def test_parse_panes_groups_and_orders_panes():
     assert [p.id for p in sessions["a"].panes] == ["%1", "%2", "%3"]
     first = sessions["a"].first_pane
     assert (first.pid, first.dead, first.dead_status) == (10, True, 3)
+
+
+def test_parity_ignores_state_and_shows_both_tables(tmp_path):
+    (tmp_path / "live").mkdir()
+    (tmp_path / "staged").mkdir()
+    live, staged = seed_project(tmp_path / "live"), seed_project(tmp_path / "staged")
+    differences, lines = status.parity(status.rows(staged, {}), status.rows(live, live_for(live, SEED_RUNNING)))
+    assert differences == []
+    assert lines[0].split() == ["staged", "live"]
+    assert lines[1].split() == list(status.PARITY_COLUMNS) * 2
+    assert lines[3].split() == ["builder", "loop", "claude", "claude-opus-4-8", "heal+stall", "=="] + [
+        "builder", "loop", "claude", "claude-opus-4-8", "heal+stall"]
+    assert len(lines) == 2 + len(live.agents) and not any(line.endswith(" ") for line in lines)
+
+
+def test_parity_names_every_difference(tmp_path):
+    (tmp_path / "live").mkdir()
+    (tmp_path / "staged").mkdir()
+    live = seed_project(tmp_path / "live")
+    path = tmp_path / "staged" / "agents.toml"
+    text = (tmp_path / "live" / "agents.toml").read_text()
+    text = text.replace('model = "claude-sonnet-4-6"\nwatch = "heal+stall"', 'model = "claude-opus-4-8"\n'
+                        'watch = "heal+stall"', 1).replace("[agents.report]", "[agents.reporter]")
+    path.write_text(text)
+    staged = config.load(str(path))
+    differences, lines = status.parity(status.rows(staged, {}), status.rows(live, {}))
+    assert differences == ["adversary: MODEL is claude-opus-4-8 in staged, claude-sonnet-4-6 in live",
+                           "reporter: only in staged", "report: only in live"]
+    assert [line.split()[5] for line in lines[2:]] == ["==", "==", "!=", "==", "==", "!=", "==", "=="]
+
+
+def test_parity_catches_order(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    a = seed_project(tmp_path / "a")
+    text = (tmp_path / "a" / "agents.toml").read_text()
+    head, sep, rest = text.partition("[agents.builder]")
+    builder, sep2, tail = rest.partition("[agents.adversary]")
+    (tmp_path / "b" / "agents.toml").write_text(head + sep2 + tail.replace("[agents.assistant]", sep + builder +
+                                                                           "[agents.assistant]", 1))
+    b = config.load(str(tmp_path / "b" / "agents.toml"))
+    differences, _lines = status.parity(status.rows(b, {}), status.rows(a, {}))
+    assert len(differences) == 1 and differences[0].startswith("agent order differs: orchestrator adversary builder")

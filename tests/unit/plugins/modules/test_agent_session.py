@@ -68,3 +68,26 @@ def test_bad_input_fails_cleanly_and_changes_nothing(run_module, demo_project, t
     neither = run_module(agent_session, {})
     assert neither["failed"] and "project_dir" in neither["msg"]
     assert tmux.identities() == before
+
+
+def test_info_reports_project_prefix_sessions_and_parity(run_module, demo_project, tmp_path, tmux):
+    args = {"project_dir": str(demo_project)}
+    run_module(agent_session, dict(args, agents=["worker"]))
+    tmux.new("t-scratch-stray")  # the prefix, not in the config
+    tmux.new("other-x")
+    staged = tmp_path / "staged"
+    staged.mkdir()
+    text = (demo_project / "agents.toml").read_text()
+    (staged / "agents.toml").write_text(text)
+    info = run_module(agent_session_info, dict(args, parity_with=str(staged / "agents.toml")))
+    assert info["prefix_sessions"] == ["t-scratch-stray", "t-scratch-worker"]
+    assert info["project"]["name"] == "scratch" and info["project"]["session_prefix"] == "t-scratch-"
+    assert info["project"]["state_dir"] == str(demo_project / "state") and info["project"]["tmux_socket"] == tmux.socket
+    assert info["parity"]["match"] is True and info["parity"]["other"] == str(staged / "agents.toml")
+    assert [r["builtin"] for r in info["agents"]][-1] == "watchdog"
+    (staged / "agents.toml").write_text(text.replace('kind = "persistent"', 'kind = "loop"', 1))
+    differs = run_module(agent_session_info, dict(args, parity_with=str(staged / "agents.toml")))
+    assert differs["parity"]["match"] is False
+    assert differs["parity"]["differences"][0].endswith("KIND is persistent in staged, loop in live")
+    assert "!=" in "".join(differs["parity"]["lines"])
+    assert run_module(agent_session_info, args)["parity"] is None
