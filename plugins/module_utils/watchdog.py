@@ -133,34 +133,37 @@ def leave_alone(project: Project, agent: Agent) -> str:
 
 
 class Watchdog:
-    def __init__(self, project: Project, server: TmuxServer, poll: float = 2.0, start=None) -> None:
+    def __init__(self, project: Project, server: TmuxServer, poll: float = 2.0) -> None:
         self.project = project
         self.server = server
         self.poll = poll
         self.pidfds: dict = {}
         self.next_try: dict = {}
         self.screens: dict = {}  # agent -> (normalised screen, when it last changed, when read)
-        self._start = start  # start(agent) -> None; default: as `up` would
 
-    def start_agent(self, agent: Agent) -> bool:
-        """Start the agent as ``up`` would; False when an operator acted meanwhile or the
-        session exists already (nothing to account for then)."""
-        if self._start is not None:
-            self._start(agent)
-            return True
-        from . import sessions
+    def _locked(self):
+        """The project's lock, which ``up``, ``down``, ``reset`` and the modules take too: a
+        heal's kill, start and bookkeeping never interleave with an operator's command."""
         from .fsutil import locked
         from .state import lock_path
 
-        with locked(lock_path(self.project)):
-            if leave_alone(self.project, agent):  # an operator may have acted meanwhile
-                return False
-            live = self.server.sessions()
-            name = self.project.session_name(agent)
-            if name in live:
-                return False
-            sessions.start_session(self.project, self.server, agent)
-            return True
+        return locked(lock_path(self.project))
+
+    def _restart(self, agent: Agent, sess) -> bool:
+        """Kill ``sess`` (the dead or stalled session, if any) and start the agent as ``up``
+        would; the caller holds the lock. False when the session changed meanwhile (someone
+        else restarted it): nothing to account for then."""
+        from . import sessions
+
+        current = self.server.sessions().get(self.project.session_name(agent))
+        if (current.id if current else None) != (sess.id if sess else None):
+            return False
+        if sess is not None:
+            self.server.kill(sess.id)
+        self.screens.pop(agent.name, None)
+        self.screens.pop(agent.name + "\0nudge", None)
+        sessions.start_session(self.project, self.server, agent)
+        return True
 
     def _watch_pid(self, agent: Agent, pid: int) -> None:
         current = self.pidfds.get(agent.name)
@@ -220,11 +223,17 @@ class Watchdog:
                 return []
 
     def _heal(self, agent: Agent, sess, now: float) -> list:
-        project = self.project
-        watch = read_watch(project, agent)
         if self.next_try.get(agent.name, 0) > now:
             return []
         pending = self.next_try.pop(agent.name, None)
+        with self._locked():
+            return self._heal_locked(agent, sess, now, pending)
+
+    def _heal_locked(self, agent: Agent, sess, now: float, pending) -> list:
+        project = self.project
+        if leave_alone(project, agent):  # an operator acted since the check
+            return []
+        watch = read_watch(project, agent)
         events = []
         if pending is None:  # a new death: account for it
             started = watch.get("last_start") or (sess.created if sess else 0)
@@ -248,11 +257,7 @@ class Watchdog:
                 events.append(event(project, agent.name, "backoff", "died %.1fs after start (%d quick deaths)"
                                     % (uptime or 0, len(failures)), "restart in %.1fs" % delay))
                 return events
-        if sess is not None:  # a session whose program is gone
-            self.server.kill(sess.id)
-        self.screens.pop(agent.name, None)
-        self.screens.pop(agent.name + "\0nudge", None)
-        if not self.start_agent(agent):
+        if not self._restart(agent, sess):
             return events
         watch.update(state="ok", last_start=time.time(), restarts=watch.get("restarts", 0) + 1)
         watch.pop("next_try", None)
@@ -321,14 +326,13 @@ class Watchdog:
         waited = now - watch["nudged"]
         if waited < agent.nudge_wait:
             return []
-        self.server.kill(sess.id)
-        self.screens.pop(agent.name, None)
-        self.screens.pop(agent.name + "\0nudge", None)
-        if not self.start_agent(agent):
-            return []
-        watch.update(state="ok", last_start=time.time(), restarts=watch.get("restarts", 0) + 1)
-        watch.pop("nudged", None)
-        write_watch(project, agent, watch)
+        with self._locked():
+            if leave_alone(project, agent) or not self._restart(agent, sess):  # an operator acted meanwhile
+                return []
+            watch = read_watch(project, agent)
+            watch.update(state="ok", last_start=time.time(), restarts=watch.get("restarts", 0) + 1)
+            watch.pop("nudged", None)
+            write_watch(project, agent, watch)
         return [event(project, agent.name, "stall", "no new output %.0fs after the nudge" % waited, "restarted",
                       restarts=watch["restarts"])]
 

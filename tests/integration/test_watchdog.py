@@ -219,7 +219,8 @@ def test_foreground_watchdog_brings_everything_back_after_the_tmux_server_dies(t
         assert "RUNNING (foreground)" in cli(project, "status").stdout
         tmux.run("kill-server")
         assert wait_for(lambda: {"w-worker", "w-unwatched"} <= set(tmux.sessions()), timeout=15)
-        assert {e["agent"] for e in events(project) if e["event"] == "heal"} == {"worker", "unwatched"}
+        # each heal's event is written just after its session starts
+        assert wait_for(lambda: {e["agent"] for e in events(project) if e["event"] == "heal"} == {"worker", "unwatched"})
     finally:
         foreground.terminate()
         foreground.wait(timeout=10)
