@@ -75,11 +75,21 @@ def parity(project, other_config: str, label: str = "staged", other_label: str =
     return {"match": not differences, "differences": differences, "lines": lines, "other": other.config_path}
 
 
+def systemd_unit_name(project) -> str:
+    """The name of the project's watchdog unit: its folder's name for people, a hash of its
+    path so two projects never share a unit."""
+    import hashlib
+    import re
+
+    readable = re.sub(r"[^A-Za-z0-9_-]", "-", os.path.basename(project.root))
+    return "agentloops-%s-%s-watchdog.service" % (readable, hashlib.sha1(project.root.encode()).hexdigest()[:8])
+
+
 def describe(project, server: TmuxServer) -> dict:
     """A project's identity and places, as data (for plays that act on two configs)."""
     return {"name": project.name, "config": project.config_path, "root": project.root,
             "session_prefix": project.session_prefix, "state_dir": project.state_dir,
-            "log_dir": project.log_dir, "tmux_socket": server.socket}
+            "log_dir": project.log_dir, "tmux_socket": server.socket, "systemd_unit": systemd_unit_name(project)}
 
 
 def fleet_status(fleet) -> list:

@@ -188,8 +188,12 @@ project:
     tmux_socket:
       description: The tmux server as configured or overridden (C("") the default server, a name, or a path).
       type: str
+    systemd_unit:
+      description: The name of the project's watchdog unit, as the C(run) role writes it (C(run_systemd_unit)).
+      type: str
   sample: {name: cc-ci, config: /home/loops/cc-ci/agents.toml, root: /home/loops/cc-ci, session_prefix: cc-ci-,
-           state_dir: /home/loops/cc-ci/state, log_dir: /home/loops/cc-ci/.ao-state, tmux_socket: ""}
+           state_dir: /home/loops/cc-ci/state, log_dir: /home/loops/cc-ci/.ao-state, tmux_socket: "",
+           systemd_unit: agentloops-cc-ci-4be1a2c3-watchdog.service}
 parity:
   description: The comparison with O(parity_with); null without it.
   returned: always

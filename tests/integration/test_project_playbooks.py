@@ -184,7 +184,13 @@ def test_run_writes_a_verified_systemd_unit_and_says_when_systemd_is_not_running
     assert {"svc-worker", "svc-watchdog"} <= set(tmux.sessions())
     proc, recap = playbook("run", project_dir=project_dir, systemd_unit="true", systemd_unit_dir=str(units))
     assert recap["changed"] == 0
-    playbook("teardown", project_dir=project_dir)
+    # an overridden server reaches the unit too, so its watchdog watches the same sessions
+    proc, recap = playbook("run", project_dir=project_dir, systemd_unit="true", systemd_unit_dir=str(units),
+                           tmux_socket=tmux.socket)
+    assert recap["changed"] == 1 and "--tmux-socket %s watchdog" % tmux.socket in unit_file.read_text()
+    proc, recap = playbook("teardown", project_dir=project_dir, systemd_unit_dir=str(units), remove_project="true")
+    assert proc.returncode == 0, proc.stdout
+    assert not unit_file.exists() and not os.path.exists(project_dir)
 
 
 def test_scaffold_update_and_teardown_without_a_fleet(tmp_path, engine_repo, tmux):
