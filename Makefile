@@ -15,7 +15,7 @@ export ANSIBLE_REMOTE_TEMP := $(ANSIBLE_HOME)/tmp
 export TMUX_TMPDIR := $(CURDIR)/.build/tmux
 unexport TMUX TMUX_PANE
 
-.PHONY: setup demo test test-unit test-integration test-playbooks test-sanity test-lint test-molecule bench clean
+.PHONY: setup demo test test-unit test-integration test-playbooks test-sanity test-lint test-ssh test-molecule bench clean
 
 setup: $(STAMP) $(LINK)
 
@@ -32,7 +32,7 @@ $(LINK):
 demo: setup
 	$(BIN)/python scripts/demo.py
 
-test: setup test-unit test-integration test-sanity test-lint test-molecule
+test: setup test-unit test-integration test-sanity test-lint test-ssh test-molecule
 
 test-unit: setup
 	$(PYTEST) -q tests/unit
@@ -46,6 +46,11 @@ test-sanity: setup
 test-lint: setup
 	$(BIN)/antsibull-changelog lint
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/ansible-lint --offline --profile production
+
+# A remote host over real SSH on loopback (needs root: it creates a dedicated user).
+test-ssh: setup
+	scripts/fetch-sshd.sh .build/sshd
+	$(PYTEST) -q tests/ssh
 
 test-molecule: setup
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/molecule test --all

@@ -16,3 +16,12 @@ def wait_for(predicate, timeout=10.0, step=0.05):
             return True
         time.sleep(step)
     return bool(predicate())
+
+
+def phased_agents(name: str, extra: str = "") -> str:
+    """An agents.toml with two phases (build, ship) and a demo worker, plus ``extra`` tables."""
+    return ('[project]\nname = "%s"\nsession_prefix = "%s-"\n\n'
+            '[[phases]]\nname = "build"\nplan = "plan-build.md"\n\n'
+            '[[phases]]\nname = "ship"\nplan = "plan-ship.md"\n\n'
+            '[agents.worker]\nkind = "persistent"\nbackend = "demo"\nmodel = "demo-1"\nwatch = "heal"\n'
+            % (name, name)) + extra
