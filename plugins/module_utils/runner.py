@@ -31,7 +31,7 @@ import time
 import uuid
 
 from .config import Agent, Project
-from .errors import OrchestratorError
+from .errors import OrchestratorError, TmuxError
 from .fsutil import atomic_write
 from .sessions import backend_args
 from .state import pause_file, prompt_file, resume_file, resume_id, run_file
@@ -120,13 +120,12 @@ class _Foreground:
 def _paste_when_ready(prompt: str, proc: subprocess.Popen, timeout: float = 30.0) -> None:
     """Type the prompt into our own pane once the program's screen has settled."""
     pane = os.environ["TMUX_PANE"]
-    from .tmux import capture
+    from .tmux import TmuxServer
 
-    socket_args = os.environ.get("AGENTLOOPS_TMUX_ARGS", "")
-    tmux = ["tmux"] + shlex.split(socket_args)
+    server = TmuxServer.from_socket_args(shlex.split(os.environ.get("AGENTLOOPS_TMUX_ARGS", "")))
     last, stable, deadline = None, 0, time.monotonic() + timeout
     while time.monotonic() < deadline and proc.poll() is None:
-        _code, screen, _err = capture(tmux + ["capture-pane", "-p", "-t", pane])
+        screen = server.capture_pane(pane)
         stable = stable + 1 if screen == last and screen.strip() else 0
         if stable >= 3:
             break
@@ -134,10 +133,7 @@ def _paste_when_ready(prompt: str, proc: subprocess.Popen, timeout: float = 30.0
         time.sleep(0.1)
     if proc.poll() is not None:
         return
-    buffer = "agentloops-%s" % pane.lstrip("%")
-    subprocess.run(tmux + ["load-buffer", "-b", buffer, "-"], input=prompt.encode("utf-8"), check=True)
-    subprocess.run(tmux + ["paste-buffer", "-d", "-p", "-b", buffer, "-t", pane], check=True)
-    subprocess.run(tmux + ["send-keys", "-t", pane, "Enter"], check=True)
+    server.paste(pane, prompt)
 
 
 def run_once(project: Project, agent: Agent, prompt: str | None, iteration: int, phase: str) -> int:
@@ -177,7 +173,7 @@ def run_once(project: Project, agent: Agent, prompt: str | None, iteration: int,
         elif delivery == "keys" and prompt is not None:
             try:
                 _paste_when_ready(prompt, proc)
-            except (OSError, subprocess.CalledProcessError) as exc:  # the program runs on, unprompted
+            except (OSError, TmuxError) as exc:  # the program runs on, unprompted
                 _log(project, agent, "iteration %d could not type the prompt: %s" % (iteration, exc))
         while True:
             try:

@@ -121,6 +121,14 @@ def capture(argv: list) -> tuple:
     return os.waitstatus_to_exitcode(status), chunks[0], chunks[1]
 
 
+def resolve_socket(socket: str) -> str:
+    """An operator's socket value as the engine uses it: a path (anything with ``/``) made
+    absolute from the current folder, ``~`` expanded; a name or "" unchanged."""
+    if socket and "/" in socket:
+        return os.path.abspath(os.path.expanduser(socket))
+    return socket
+
+
 class TmuxServer:
     """One tmux server. ``socket``: "" the default server, a name (``-L``), or a path (``-S``)."""
 
@@ -128,6 +136,12 @@ class TmuxServer:
         self.socket = socket
         self.tmux_bin = tmux_bin
         self._libtmux_server = None
+
+    @classmethod
+    def from_socket_args(cls, args: list) -> "TmuxServer":
+        """The server of ``tmux`` arguments such as ``["-L", "loops"]`` (what sessions get in
+        ``AGENTLOOPS_TMUX_ARGS``); ``[]`` is the default server."""
+        return cls(args[1] if len(args) == 2 and args[0] in ("-L", "-S") else "")
 
     @property
     def socket_args(self) -> list:
@@ -154,6 +168,35 @@ class TmuxServer:
                 return {}
             raise TmuxError("%s: list-panes failed: %s" % (self.describe(), err.strip()))
         return parse_panes(out)
+
+    def _run(self, *args: str, data: bytes | None = None) -> None:
+        import subprocess  # deferred: the read path uses posix_spawn (capture)
+
+        proc = subprocess.run([self.tmux_bin] + self.socket_args + list(args), input=data, capture_output=True,
+                              check=False)
+        if proc.returncode != 0:
+            raise TmuxError("%s: %s failed: %s" % (self.describe(), args[0],
+                                                  proc.stderr.decode("utf-8", "replace").strip()))
+
+    def capture_pane(self, pane_id: str) -> str:
+        """The visible screen of a pane ("" when it is gone)."""
+        _code, out, _err = capture([self.tmux_bin] + self.socket_args + ["capture-pane", "-p", "-t", pane_id])
+        return out
+
+    def send_keys(self, pane_id: str, text: str, enter: bool = True) -> None:
+        """Type ``text`` literally into a pane (no key names), then Enter."""
+        self._run("send-keys", "-t", pane_id, "-l", text)
+        if enter:
+            self._run("send-keys", "-t", pane_id, "Enter")
+
+    def paste(self, pane_id: str, text: str, enter: bool = True) -> None:
+        """Paste ``text`` into a pane as one bracketed paste (a program reads it as typed
+        text, newlines included, not as keys), through a buffer of its own, then Enter."""
+        buffer = "agentloops-%s" % pane_id.lstrip("%")
+        self._run("load-buffer", "-b", buffer, "-", data=text.encode("utf-8"))
+        self._run("paste-buffer", "-d", "-p", "-b", buffer, "-t", pane_id)
+        if enter:
+            self._run("send-keys", "-t", pane_id, "Enter")
 
     @property
     def _server(self):

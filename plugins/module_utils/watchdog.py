@@ -149,13 +149,15 @@ class Watchdog:
 
         return locked(lock_path(self.project))
 
-    def _restart(self, agent: Agent, sess) -> bool:
+    def _restart(self, agent: Agent, sess, live: dict | None = None) -> bool:
         """Kill ``sess`` (the dead or stalled session, if any) and start the agent as ``up``
-        would; the caller holds the lock. False when the session changed meanwhile (someone
-        else restarted it): nothing to account for then."""
+        would; the caller holds the lock (and may pass the ``live`` sessions it read under
+        it). False when the session changed meanwhile (someone else restarted it): nothing
+        to account for then."""
         from . import sessions
 
-        current = self.server.sessions().get(self.project.session_name(agent))
+        live = self.server.sessions() if live is None else live
+        current = live.get(self.project.session_name(agent))
         if (current.id if current else None) != (sess.id if sess else None):
             return False
         if sess is not None:
@@ -188,6 +190,7 @@ class Watchdog:
         except OrchestratorError as exc:
             return [event(self.project, "watchdog", "error", str(exc).splitlines()[0], "will retry")]
         out = []
+        dead = []
         for agent in watched(self.project):
             name = self.project.session_name(agent)
             sess = live.get(name)
@@ -199,10 +202,10 @@ class Watchdog:
                     out.extend(self._guard(agent, self._stall, agent, sess, pane, now))
                 continue
             self._unwatch(agent.name)
-            why = leave_alone(self.project, agent)
-            if why:
-                continue
-            out.extend(self._guard(agent, self._heal, agent, sess, now))
+            if not leave_alone(self.project, agent) and self.next_try.get(agent.name, 0) <= now:
+                dead.append((agent, sess))
+        if dead:
+            out.extend(self._heal_all(dead, now))
         return out
 
     def _between_iterations(self, agent: Agent) -> bool:
@@ -222,15 +225,23 @@ class Watchdog:
             except OSError:
                 return []
 
-    def _heal(self, agent: Agent, sess, now: float) -> list:
-        if self.next_try.get(agent.name, 0) > now:
-            return []
-        pending = self.next_try.pop(agent.name, None)
-        with self._locked():
-            return self._heal_locked(agent, sess, now, pending)
+    def _heal_all(self, dead: list, now: float) -> list:
+        """Heal every agent found dead in one pass: one lock, one read of the server, then
+        each agent's bookkeeping and restart (a mass death heals at once, not one by one)."""
+        out = []
+        try:
+            with self._locked():
+                live = self.server.sessions()
+                for agent, sess in dead:
+                    out.extend(self._guard(agent, self._heal, agent, sess, now, live))
+        except OrchestratorError as exc:
+            out.append(event(self.project, "watchdog", "error", str(exc).splitlines()[0], "will retry"))
+        return out
 
-    def _heal_locked(self, agent: Agent, sess, now: float, pending) -> list:
+    def _heal(self, agent: Agent, sess, now: float, live: dict) -> list:
+        """One dead agent; the caller holds the lock and read ``live`` under it."""
         project = self.project
+        pending = self.next_try.pop(agent.name, None)
         if leave_alone(project, agent):  # an operator acted since the check
             return []
         watch = read_watch(project, agent)
@@ -257,7 +268,7 @@ class Watchdog:
                 events.append(event(project, agent.name, "backoff", "died %.1fs after start (%d quick deaths)"
                                     % (uptime or 0, len(failures)), "restart in %.1fs" % delay))
                 return events
-        if not self._restart(agent, sess):
+        if not self._restart(agent, sess, live):
             return events
         watch.update(state="ok", last_start=time.time(), restarts=watch.get("restarts", 0) + 1)
         watch.pop("next_try", None)
@@ -268,10 +279,7 @@ class Watchdog:
 
     def _screen(self, pane) -> str:
         """The pane's text with what merely animates (spinner glyphs, counters) taken out."""
-        from .tmux import capture
-
-        _code, text, _err = capture([self.server.tmux_bin] + self.server.socket_args
-                                    + ["capture-pane", "-p", "-t", pane.id])
+        text = self.server.capture_pane(pane.id)
         return _ANIMATION.sub("", text)
 
     def _stall(self, agent: Agent, sess, pane, now: float) -> list:
@@ -337,11 +345,7 @@ class Watchdog:
                       restarts=watch["restarts"])]
 
     def _nudge(self, agent: Agent, pane) -> None:
-        import subprocess
-
-        tmux = [self.server.tmux_bin] + self.server.socket_args
-        subprocess.run(tmux + ["send-keys", "-t", pane.id, "-l", agent.nudge], capture_output=True, check=False)
-        subprocess.run(tmux + ["send-keys", "-t", pane.id, "Enter"], capture_output=True, check=False)
+        self.server.send_keys(pane.id, agent.nudge)
 
     def wait(self) -> None:
         timeout = self.poll

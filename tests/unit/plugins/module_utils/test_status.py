@@ -156,3 +156,13 @@ def test_parity_catches_order(tmp_path):
     b = config.load(str(tmp_path / "b" / "agents.toml"))
     differences, _lines = status.parity(status.rows(b, {}), status.rows(a, {}))
     assert len(differences) == 1 and differences[0].startswith("agent order differs: orchestrator adversary builder")
+
+
+def test_socket_values_resolve_one_way(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert tmux.resolve_socket("") == "" and tmux.resolve_socket("loops") == "loops"
+    assert tmux.resolve_socket("run/t.sock") == str(tmp_path / "run" / "t.sock")
+    assert tmux.resolve_socket("~/t.sock") == os.path.join(os.path.expanduser("~"), "t.sock")
+    for socket in ("", "loops", "/tmp/x/t.sock"):
+        server = tmux.TmuxServer(socket)
+        assert tmux.TmuxServer.from_socket_args(server.socket_args).socket == socket
