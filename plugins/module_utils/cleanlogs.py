@@ -15,6 +15,7 @@ import time
 
 from .config import Agent, Project
 from .errors import OrchestratorError
+from .fsutil import holds_home_or_root, inside
 
 __metaclass__ = type
 
@@ -23,19 +24,14 @@ __metaclass__ = type
 _LOG_NAME = re.compile(r"\.(log|jsonl|out|err)(\.\d+)?(\.gz)?$")
 
 
-def _inside(path: str, folder: str) -> bool:
-    return path == folder or path.startswith(folder.rstrip("/") + "/")
-
-
 def check_log_dir(project: Project) -> str:
     """The real log folder, or a refusal when cleaning it could hit what is not a log."""
     real = os.path.realpath(project.log_dir)
-    home = os.path.realpath(os.path.expanduser("~"))
     root = os.path.realpath(project.root)
     state = os.path.realpath(project.state_dir)
-    if os.path.islink(project.log_dir.rstrip("/")) or real in ("/", home) or _inside(home, real) or \
-            _inside(root, real) or _inside(state, real) or _inside(real, state) or \
-            _inside(real, os.path.join(root, "engine")) or _inside(real, os.path.join(root, ".git")):
+    if os.path.islink(project.log_dir.rstrip("/")) or holds_home_or_root(real) or \
+            inside(root, real) or inside(state, real) or inside(real, state) or \
+            inside(real, os.path.join(root, "engine")) or inside(real, os.path.join(root, ".git")):
         raise OrchestratorError("refusing to clean %s: log_dir must be a real folder of its own, not /, a home "
                                 "folder, the project's folder, its state, engine or .git, or a parent of them"
                                 % project.log_dir)

@@ -15,6 +15,17 @@ from .errors import OrchestratorError
 __metaclass__ = type
 
 
+def inside(path: str, folder: str) -> bool:
+    """Whether ``path`` is ``folder`` or below it (both normalised)."""
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
+
+
+def holds_home_or_root(real: str) -> bool:
+    """Whether a real path is ``/``, the user's home folder or a parent of it: never a folder
+    for the engine to fill or to empty."""
+    return real == "/" or inside(os.path.realpath(os.path.expanduser("~")), real)
+
+
 @contextlib.contextmanager
 def locked(lock_path: str):
     """Hold an exclusive flock on ``lock_path`` (created if needed) for the block."""

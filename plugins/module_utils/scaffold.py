@@ -17,7 +17,7 @@ import shutil
 
 from . import config as config_mod
 from .errors import ConfigError, OrchestratorError
-from .fsutil import atomic_write
+from .fsutil import atomic_write, holds_home_or_root
 from .gitutil import FILE_PROTOCOL, git, identity_args, resolve_ref, show_file
 from .tomlcheck import read_text
 
@@ -39,9 +39,7 @@ def check_target(project_dir: str) -> str:
     if not project_dir or not os.path.isabs(project_dir):
         raise OrchestratorError("project_dir must be an absolute path, got %r" % project_dir)
     path = os.path.normpath(project_dir)
-    real = os.path.realpath(path)
-    home = os.path.realpath(os.path.expanduser("~"))
-    if real == "/" or real == home or home.startswith(real.rstrip("/") + "/"):
+    if holds_home_or_root(os.path.realpath(path)):
         raise OrchestratorError("refusing %s: a project folder must not be / , your home folder or one of its "
                                 "parents" % path)
     return path
