@@ -10,7 +10,7 @@ import os
 
 from . import config as config_mod
 from . import state, status
-from .tmux import TmuxServer
+from .tmux import TmuxServer, resolve_socket
 
 __metaclass__ = type
 
@@ -22,10 +22,7 @@ def open_project(config_path: str, tmux_socket: str | None = None) -> tuple:
     a relative path is taken from the current directory).
     """
     project = config_mod.load(config_path)
-    socket = project.tmux_socket if tmux_socket is None else tmux_socket
-    if socket and "/" in socket:
-        socket = os.path.abspath(os.path.expanduser(socket))
-    return project, TmuxServer(socket)
+    return project, TmuxServer(project.tmux_socket if tmux_socket is None else resolve_socket(tmux_socket))
 
 
 def read_status(project, server: TmuxServer, live: dict | None = None) -> tuple:
@@ -135,8 +132,8 @@ def running_sessions(project, tmux_socket: str | None = None) -> list:
     given), and any watchdog process of its config (e.g. under systemd)."""
     from .procs import watchdog_pids
 
-    socket = project.tmux_socket if tmux_socket is None else tmux_socket
-    live = TmuxServer(os.path.abspath(socket) if "/" in socket else socket).sessions()
+    socket = project.tmux_socket if tmux_socket is None else resolve_socket(tmux_socket)
+    live = TmuxServer(socket).sessions()
     names = [project.session_name(a) for a in project.agents if project.session_name(a) in live]
     return names + ["watchdog pid %d" % pid for pid in watchdog_pids(project)]
 

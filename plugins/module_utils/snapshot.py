@@ -27,7 +27,7 @@ import time
 
 from .errors import OrchestratorError
 from .state import PHASE_FILE
-from .tmux import TmuxServer
+from .tmux import TmuxServer, resolve_socket
 
 __metaclass__ = type
 
@@ -76,7 +76,7 @@ def take(files: list = (), folders: list = (), servers: list = (), prefixes: lis
             snap["files"][path] = {"missing": True}
         except OSError as exc:
             raise OrchestratorError("cannot read %s: %s" % (path, exc.strerror or exc)) from None
-    for socket in servers:
+    for socket in (resolve_socket(s) for s in servers):
         server = TmuxServer(socket)
         sessions = server.sessions()
         snap["tmux"][socket] = {name: {"id": s.id, "created": s.created,
