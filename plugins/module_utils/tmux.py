@@ -175,8 +175,8 @@ class TmuxServer:
         proc = subprocess.run([self.tmux_bin] + self.socket_args + list(args), input=data, capture_output=True,
                               check=False)
         if proc.returncode != 0:
-            raise TmuxError("%s: %s failed: %s" % (self.describe(), args[0],
-                                                  proc.stderr.decode("utf-8", "replace").strip()))
+            err = proc.stderr.decode("utf-8", "replace").strip()
+            raise TmuxError("%s: %s failed: %s" % (self.describe(), args[0], err))
 
     def capture_pane(self, pane_id: str) -> str:
         """The visible screen of a pane ("" when it is gone)."""
