@@ -90,15 +90,29 @@ def startable(agents: list) -> list:
     return sorted(agents, key=lambda a: a.builtin == "watchdog")
 
 
+def owner_of(project: Project) -> str:
+    """What the project's engine tags its sessions with (``@agentloops_config``)."""
+    return os.path.realpath(project.config_path)
+
+
 def plan(project: Project, live: dict, agents: list, state: str) -> list:
-    """Actions that bring ``agents`` to ``state`` given ``live`` sessions (by name)."""
+    """Actions that bring ``agents`` to ``state`` given ``live`` sessions (by name).
+
+    A session of the same name that another config's engine started is never stopped,
+    restarted or counted as running: two projects that share a prefix cannot act on each
+    other's agents. Untagged sessions (a hand-run system's) count as the project's.
+    """
     if state not in STATES:
         raise ValueError("state must be one of %s" % ", ".join(STATES))
     actions = []
+    owner = owner_of(project)
     for agent in (startable(agents) if state != "stopped" else agents):
         name = project.session_name(agent)
         sess = live.get(name)
         sid = sess.id if sess else ""
+        if sess is not None and sess.foreign_to(owner):
+            actions.append(Action(agent, name, SKIP, "session %s belongs to %s" % (name, sess.owner), ""))
+            continue
         if state == "stopped":
             actions.append(Action(agent, name, STOP if sess else NONE, "" if sess else "not running", sid))
             continue
@@ -224,7 +238,7 @@ def start_session(project: Project, server: TmuxServer, agent: Agent) -> str:
     path = env_file(project, agent)
     atomic_write(path, "\n".join(lines) + "\n", 0o600)
     command = ". %s; %s" % (shlex.quote(path), command_for(project, agent, server))
-    return server.start(project.session_name(agent), command, project.root, identity)
+    return server.start(project.session_name(agent), command, project.root, identity, owner_of(project))
 
 
 def execute(project: Project, server: TmuxServer, actions: list, report=None, desired: str = "") -> list:
@@ -239,10 +253,13 @@ def execute(project: Project, server: TmuxServer, actions: list, report=None, de
         if desired:
             record_intent(project, actions, desired)
         live = server.sessions()
+        owner = owner_of(project)
         for action in actions:
             if not action.changes:
                 continue
             sess = live.get(action.session)
+            if sess is not None and sess.foreign_to(owner):  # another engine started it meanwhile
+                continue
             if action.verb == STOP and not sess:
                 continue
             if action.verb == START and sess:

@@ -20,9 +20,15 @@ __metaclass__ = type
 
 _FIELDS = ("session_name", "session_id", "session_created", "window_index", "pane_index",
            "pane_id", "pane_pid", "pane_current_command", "pane_dead", "pane_dead_status",
-           "window_activity")
+           "window_activity", "@agentloops_config")
 _FORMAT = "\t".join("#{%s}" % f for f in _FIELDS)
+# The session option naming the agents.toml whose engine started a session: an engine acts
+# only on sessions it owns (or that no engine tagged, such as a hand-run system's).
+OWNER_OPTION = "@agentloops_config"
 _NO_SERVER = ("no server running", "error connecting to", "server exited unexpectedly")
+# A server up with no session at all (just started, or its last session just ended) has no
+# "current target" for list-panes: that is no sessions too.
+_EMPTY_SERVER = ("no current target",)
 
 
 class Pane:
@@ -45,22 +51,28 @@ class Pane:
 
 
 class Session:
-    """A snapshot of one tmux session: name, id, creation time and panes (first pane first)."""
+    """A snapshot of one tmux session: name, id, creation time, panes (first pane first) and
+    its owner (the agents.toml that started it; "" when no engine tagged it)."""
 
-    __slots__ = ("name", "id", "created", "panes")
+    __slots__ = ("name", "id", "created", "panes", "owner")
 
-    def __init__(self, name: str, id: str, created: int, panes: list) -> None:
+    def __init__(self, name: str, id: str, created: int, panes: list, owner: str = "") -> None:
         self.name = name
         self.id = id
         self.created = created
         self.panes = panes
+        self.owner = owner
+
+    def foreign_to(self, owner: str) -> bool:
+        """Whether another config's engine started this session (untagged ones are nobody's)."""
+        return bool(self.owner) and self.owner != owner
 
     @property
     def first_pane(self) -> Pane | None:
         return self.panes[0] if self.panes else None
 
     def as_dict(self) -> dict:
-        return {"name": self.name, "id": self.id, "created": self.created,
+        return {"name": self.name, "id": self.id, "created": self.created, "owner": self.owner,
                 "panes": [p.as_dict() for p in self.panes]}
 
 
@@ -78,10 +90,10 @@ def parse_panes(output: str) -> dict:
         parts = line.split("\t")
         if len(parts) != len(_FIELDS):
             continue
-        (name, sid, created, widx, pidx, pane_id, pid, cmd, dead, dead_status, activity) = parts
+        (name, sid, created, widx, pidx, pane_id, pid, cmd, dead, dead_status, activity, owner) = parts
         sess = sessions.get(name)
         if sess is None:
-            sess = sessions[name] = Session(name, sid, _int(created), [])
+            sess = sessions[name] = Session(name, sid, _int(created), [], owner)
         sess.panes.append(Pane(pane_id, _int(pid), cmd, dead == "1",
                                _int(dead_status) if dead_status != "" else None,
                                _int(widx), _int(pidx), _int(activity)))
@@ -164,7 +176,7 @@ class TmuxServer:
         except OSError as exc:
             raise TmuxError("cannot run %s: %s" % (self.tmux_bin, exc.strerror or exc)) from None
         if code != 0:
-            if any(marker in err for marker in _NO_SERVER):
+            if any(marker in err for marker in _NO_SERVER + _EMPTY_SERVER):
                 return {}
             raise TmuxError("%s: list-panes failed: %s" % (self.describe(), err.strip()))
         return parse_panes(out)
@@ -211,18 +223,21 @@ class TmuxServer:
             self._libtmux_server = libtmux.Server(**kwargs)
         return self._libtmux_server
 
-    def start(self, name: str, command: str, cwd: str, environment: dict) -> str:
+    def start(self, name: str, command: str, cwd: str, environment: dict, owner: str = "") -> str:
         """Create detached session ``name`` running ``command``; return its id (``$N``).
 
         The environment is passed explicitly: a tmux server keeps the environment of the
         process that started it, which may be long gone or quite different from ours.
         A duplicate name is refused by tmux itself (exact match), so a concurrent start of
-        the same agent cannot create a second session.
+        the same agent cannot create a second session. ``owner`` is set as the session's
+        ``@agentloops_config`` in the same tmux command.
         """
         args = ["-d", "-P", "-F", "#{session_id}", "-s", name, "-c", cwd]
         for key in sorted(environment):
             args.append("-e%s=%s" % (key, environment[key]))
         args.append(command)
+        if owner:
+            args += [";", "set-option", "-t", "=%s:" % name, OWNER_OPTION, owner]
         saved_tmux = os.environ.pop("TMUX", None)  # else tmux refuses nesting
         try:
             for attempt in range(20):

@@ -189,11 +189,17 @@ class Watchdog:
             live = self.server.sessions()
         except OrchestratorError as exc:
             return [event(self.project, "watchdog", "error", str(exc).splitlines()[0], "will retry")]
+        from .sessions import owner_of
+
+        owner = owner_of(self.project)
         out = []
         dead = []
         for agent in watched(self.project):
             name = self.project.session_name(agent)
             sess = live.get(name)
+            if sess is not None and sess.foreign_to(owner):  # another config's agent: not ours to watch
+                self._unwatch(agent.name)
+                continue
             pane = sess.first_pane if sess else None
             if pane is not None and not pane.dead and _alive(pane.pid):
                 self._watch_pid(agent, pane.pid)

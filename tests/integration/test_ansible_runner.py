@@ -66,14 +66,12 @@ def test_every_playbook_under_ansible_runner(tmp_path, engine_repo, tmux):
     assert open(os.path.join(project, "state", "phase-idx"), encoding="utf-8").read() == "1\n"
     assert "runner-e2e [enabled]" in stdout
 
-    # The cutover's check run against a "live" copy of the same config: a plan that proves no-touch.
-    live = tmp_path / "live"
-    live.mkdir()
-    (live / "agents.toml").write_text(open(os.path.join(project, "agents.toml"), encoding="utf-8").read())
+    # The cutover's check run, with the running project as the "live" side (its sessions are
+    # the project's own, so §2 plans to stop them): a plan that proves no-touch.
     ids = tmux.identities()
     result, stdout = runner(tmp_path, "cutover", "agentloops.orchestrator.cutover",
-                            dict(common, live_config=str(live / "agents.toml"), evidence_dir=str(tmp_path / "ev")),
-                            check=True)
+                            dict(common, live_config=os.path.join(project, "agents.toml"),
+                                 evidence_dir=str(tmp_path / "ev")), check=True)
     assert result.status == "successful", stdout
     assert "no-touch: " in stdout and " — unchanged" in stdout
     assert tmux.identities() == ids

@@ -184,3 +184,32 @@ def test_agent_env_reaches_the_agent_but_not_the_tmux_command_line(demo_project,
     env_file = os.path.join(project.state_dir, "probe.env")
     assert oct(os.stat(env_file).st_mode & 0o777) == "0o600"
     assert not os.path.exists(state.stopped_marker(project, project.agent("probe")))
+
+
+def test_two_projects_sharing_a_prefix_never_act_on_each_others_sessions(demo_project, tmux, tmp_path):
+    """Sessions carry the agents.toml that started them (@agentloops_config); another config
+    with the same prefix (two folders with one basename, say) skips them instead of stopping,
+    restarting or counting them, while an untagged (hand-run) session stays the project's."""
+    from ansible_collections.agentloops.orchestrator.plugins.module_utils import watchdog
+
+    twin = tmp_path / "twin"
+    twin.mkdir()
+    (twin / "agents.toml").write_text((demo_project / "agents.toml").read_text())
+    project, server = engine.open_project(str(demo_project / "agents.toml"))
+    other, _server = engine.open_project(str(twin / "agents.toml"))
+    engine.converge(project, server, ["worker", "helper"], "started")
+    ids = tmux.identities()
+    assert server.sessions()["t-scratch-worker"].owner == os.path.realpath(str(demo_project / "agents.toml"))
+
+    for desired in ("stopped", "restarted", "started"):
+        actions, _before, _after = engine.converge(other, server, ["worker", "helper"], desired)
+        assert {a.verb for a in actions} == {"skip"}, desired
+        assert all(a.reason.startswith("session t-scratch-") and "belongs to" in a.reason for a in actions)
+    assert tmux.identities() == ids
+    assert watchdog.Watchdog(other, server).check() == [] and tmux.identities() == ids
+
+    tmux.new("t-scratch-spare")  # untagged: nobody's, so the project may act on it
+    actions, _before, _after = engine.converge(other, server, ["spare"], "stopped")
+    assert [a.verb for a in actions] == ["stop"] and "t-scratch-spare" not in server.sessions()
+    actions, _before, _after = engine.converge(project, server, ["worker"], "stopped")
+    assert [a.verb for a in actions] == ["stop"]
