@@ -15,7 +15,7 @@ export ANSIBLE_REMOTE_TEMP := $(ANSIBLE_HOME)/tmp
 export TMUX_TMPDIR := $(CURDIR)/.build/tmux
 unexport TMUX TMUX_PANE
 
-.PHONY: setup demo test test-unit test-integration test-playbooks test-sanity test-lint test-ssh test-molecule bench clean
+.PHONY: setup demo test test-types test-unit test-integration test-playbooks test-sanity test-lint test-ssh test-molecule bench clean
 
 setup: $(STAMP) $(LINK)
 
@@ -33,6 +33,10 @@ demo: setup
 	$(BIN)/python scripts/demo.py
 
 test: setup test-unit test-integration test-sanity test-lint test-ssh test-molecule
+
+# The engine core's types (mypy.ini).
+test-types: setup
+	$(BIN)/mypy -p module_utils
 
 test-unit: setup
 	$(PYTEST) -q tests/unit

@@ -5,7 +5,7 @@
 an engine error becomes ``fail_json``. The engine core itself never imports Ansible; this
 file is the seam."""
 
-from __future__ import absolute_import, division, print_function
+from __future__ import annotations
 
 import os
 
@@ -13,8 +13,6 @@ from ansible_collections.agentloops.orchestrator.plugins.module_utils.errors imp
     ConfigError,
     OrchestratorError,
 )
-
-__metaclass__ = type
 
 PROJECT_ARGS = dict(
     project_dir=dict(type="path"),

@@ -17,8 +17,6 @@ from .config import Agent, Project
 from .errors import OrchestratorError
 from .fsutil import holds_home_or_root, inside
 
-__metaclass__ = type
-
 
 # Only files named like logs are ever deleted (agent.log, events.jsonl, x.log.1, y.out.gz).
 _LOG_NAME = re.compile(r"\.(log|jsonl|out|err)(\.\d+)?(\.gz)?$")

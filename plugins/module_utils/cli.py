@@ -15,8 +15,6 @@ import sys
 
 from .errors import ConfigError, OrchestratorError
 
-__metaclass__ = type
-
 USAGE = """usage: agents.py [--config PATH] [--tmux-socket NAME|PATH] COMMAND [AGENT...]
 
 commands:

@@ -17,8 +17,6 @@ import re
 from .errors import ConfigError, ConfigIssue
 from .tomlcheck import ARRAY, BOOL, INT, NUM, STR, STRLIST, STRMAP, TABLE, Checker, get_str, has_type, parse_toml, read_text
 
-__metaclass__ = type
-
 KINDS = ("persistent", "loop", "task", "service")
 WATCH_POLICIES = ("none", "heal", "heal+stall")
 PROMPT_DELIVERIES = ("arg", "stdin", "keys", "exec")

@@ -12,8 +12,6 @@ from . import config as config_mod
 from .errors import ConfigError, ConfigIssue
 from .tomlcheck import read_text
 
-__metaclass__ = type
-
 PROJECT_KEYS = ("name", "session_prefix", "log_dir", "state_dir", "tmux_socket")
 
 

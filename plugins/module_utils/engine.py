@@ -12,8 +12,6 @@ from . import config as config_mod
 from . import state, status
 from .tmux import TmuxServer, resolve_socket
 
-__metaclass__ = type
-
 
 def open_project(config_path: str, tmux_socket: str | None = None) -> tuple:
     """Load and validate a config; return ``(project, server)``.

@@ -9,8 +9,6 @@ Every domain failure raises an ``OrchestratorError`` (or a subclass); modules ma
 
 from __future__ import annotations
 
-__metaclass__ = type
-
 
 class OrchestratorError(Exception):
     """Base class of every error the engine reports to an operator."""

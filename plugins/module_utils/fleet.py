@@ -25,8 +25,6 @@ from .errors import ConfigError, ConfigIssue, OrchestratorError
 from .fsutil import atomic_write, locked
 from .tomlcheck import BOOL, INT, STR, TABLE, Checker, get_str, parse_toml, read_text
 
-__metaclass__ = type
-
 SCHEMA = 1
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 _ENGINE_RE = re.compile(r"^[^@\s]+@[^@\s]+$")

@@ -12,8 +12,6 @@ import os
 
 from .errors import OrchestratorError
 
-__metaclass__ = type
-
 
 def inside(path: str, folder: str) -> bool:
     """Whether ``path`` is ``folder`` or below it (both normalised)."""

@@ -11,8 +11,6 @@ import subprocess
 
 from .errors import OrchestratorError
 
-__metaclass__ = type
-
 _SHA_RE = re.compile(r"^[0-9a-f]{7,40}$")
 # Local engine repositories are cloned over the file protocol, which git refuses for
 # submodules unless allowed (CVE-2022-39253 hardening).

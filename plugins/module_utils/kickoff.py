@@ -19,8 +19,6 @@ from .errors import OrchestratorError
 from .state import read_phase_index
 from .tomlcheck import read_text
 
-__metaclass__ = type
-
 _PLACEHOLDER_RE = re.compile(r"(\\?)\{\{\s*([^{}]*?)\s*\}\}")
 
 

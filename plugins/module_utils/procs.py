@@ -9,8 +9,6 @@ import os
 
 from .config import Project
 
-__metaclass__ = type
-
 
 def _config_of(pid: str, argv: list) -> str | None:
     """The agents.toml a running ``agents.py ... watchdog`` process uses, or None."""

@@ -36,8 +36,6 @@ from .fsutil import atomic_write
 from .sessions import backend_args
 from .state import pause_file, prompt_file, resume_file, resume_id, run_file
 
-__metaclass__ = type
-
 _SIMPLE_BIN = re.compile(r"^[A-Za-z0-9_./+-]+$")
 
 

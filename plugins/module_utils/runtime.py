@@ -9,8 +9,6 @@ import os
 import sys
 from importlib.util import find_spec
 
-__metaclass__ = type
-
 MIN_PYTHON = (3, 11)  # tomllib
 # The same pins as requirements.txt (a unit test keeps them equal).
 REQUIREMENTS = ("libtmux>=0.40", "tomlkit>=0.12")

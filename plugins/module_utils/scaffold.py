@@ -21,8 +21,6 @@ from .fsutil import atomic_write, holds_home_or_root
 from .gitutil import FILE_PROTOCOL, git, identity_args, resolve_ref, show_file
 from .tomlcheck import read_text
 
-__metaclass__ = type
-
 TRACKED = (".gitignore", ".gitmodules", "agents.toml", "engine")
 MARKER = "agentloops.scaffold"
 ENGINE_DIR = "engine"

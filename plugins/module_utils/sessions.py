@@ -19,8 +19,6 @@ from .fsutil import locked
 from .state import lock_path
 from .tmux import TmuxServer
 
-__metaclass__ = type
-
 START, STOP, RESTART, NONE, SKIP = "start", "stop", "restart", "none", "skip"
 STATES = ("started", "stopped", "restarted")
 _SHELL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")

@@ -29,8 +29,6 @@ from .errors import OrchestratorError
 from .state import PHASE_FILE
 from .tmux import TmuxServer, resolve_socket
 
-__metaclass__ = type
-
 STATE_FILES = (PHASE_FILE,)
 STATE_SUFFIXES = (".resume-id",)
 

@@ -10,8 +10,6 @@ import os
 from .config import Agent, Project
 from .errors import StateError
 
-__metaclass__ = type
-
 PHASE_FILE = "phase-idx"
 LOCK_FILE = ".engine.lock"
 

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from .config import Project
 
-__metaclass__ = type
-
 COLUMNS = ("AGENT", "KIND", "BACKEND", "MODEL", "WATCH", "STATE")
 
 

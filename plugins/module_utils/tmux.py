@@ -16,8 +16,6 @@ import time
 
 from .errors import TmuxError
 
-__metaclass__ = type
-
 _FIELDS = ("session_name", "session_id", "session_created", "window_index", "pane_index",
            "pane_id", "pane_pid", "pane_current_command", "pane_dead", "pane_dead_status",
            "window_activity", "@agentloops_config")

@@ -14,8 +14,6 @@ import re
 
 from .errors import ConfigError, ConfigIssue
 
-__metaclass__ = type
-
 STR = "a string"
 BOOL = "a boolean"
 INT = "an integer"

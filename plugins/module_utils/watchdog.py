@@ -36,8 +36,6 @@ from .errors import OrchestratorError
 from .state import pause_file, read_run, read_watch, stopped_marker, write_watch
 from .tmux import TmuxServer
 
-__metaclass__ = type
-
 LOCK_NAME = "watchdog.lock"
 # What a screen that only "animates" changes: spinner glyphs, digits (timers, counters).
 _ANIMATION = re.compile(r"[0-9\u2800-\u28ff|/\\\-◐◓◑◒◴◷◶◵✶✻✽✢·*•∙○●◦⣾⣽⣻⢿⡿⣟⣯⣷]")
