@@ -16,13 +16,24 @@ description:
     project's own session names (exact matches); other sessions on the same server are
     never touched.
   - Starting an agent that runs already, or stopping one that is stopped, changes nothing.
-  - Disabled agents are not started. Loop agents and builtin services are reported as
-    skipped by this engine version.
+  - Disabled agents are not started; they are reported with RV(agents[].action=skip).
+  - Loop and task agents, agents with a kickoff or a backend that resumes or takes its
+    prompt on stdin or as keys run under the engine's runner (C(agents.py run-agent NAME));
+    builtin services (the watchdog) run as C(agents.py <builtin>). Both use the project's
+    pinned engine (C(engine/agents.py)); without that checkout they are skipped with the
+    reason. The watchdog starts last, after the agents it watches.
+  - Every kickoff prompt is rendered before anything starts; one that cannot be rendered
+    fails the task and no agent starts.
+  - A session of the same name that another config's engine started is never stopped,
+    restarted or counted as running; it is skipped with the owning config as the reason.
+  - Stopping records that the agents were stopped on purpose, so the project's watchdog
+    does not start them again; starting or restarting clears that record.
 author:
   - agentloops maintainers (@agentloops)
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
+  - agentloops.orchestrator.attributes
   - agentloops.orchestrator.project
+  - agentloops.orchestrator.attributes.actiongroup_project
 attributes:
   check_mode:
     support: full
@@ -30,8 +41,6 @@ attributes:
   diff_mode:
     support: full
     details: Shows the project's session names before and after.
-  platform:
-    platforms: posix
 options:
   agents:
     description:

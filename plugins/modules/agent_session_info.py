@@ -19,8 +19,10 @@ description:
 author:
   - agentloops maintainers (@agentloops)
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
+  - agentloops.orchestrator.attributes
+  - agentloops.orchestrator.attributes.info_module
   - agentloops.orchestrator.project
+  - agentloops.orchestrator.attributes.actiongroup_project
 options:
   parity_with:
     description:
@@ -28,15 +30,6 @@ options:
         MODEL and WATCH columns are compared with this project's, row by row; STATE is not
         compared. The result is RV(parity).
     type: path
-attributes:
-  check_mode:
-    support: full
-    details: Reads only, in check mode as in a normal run.
-  diff_mode:
-    support: N/A
-    details: Changes nothing, so there is nothing to show.
-  platform:
-    platforms: posix
 seealso:
   - module: agentloops.orchestrator.agent_session
 '''

@@ -18,7 +18,7 @@ description:
 author:
   - agentloops maintainers (@agentloops)
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
+  - agentloops.orchestrator.attributes
 attributes:
   check_mode:
     support: full
@@ -26,8 +26,6 @@ attributes:
   diff_mode:
     support: full
     details: Shows the pinned commit before and after.
-  platform:
-    platforms: posix
 requirements:
   - git >= 2.30 on the target host
 options:

@@ -18,16 +18,8 @@ description:
 author:
   - agentloops maintainers (@agentloops)
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
-attributes:
-  check_mode:
-    support: full
-    details: Reads only.
-  diff_mode:
-    support: N/A
-    details: Changes nothing.
-  platform:
-    platforms: posix
+  - agentloops.orchestrator.attributes
+  - agentloops.orchestrator.attributes.info_module
 options:
   venv:
     description: Where the venv of the engine's libraries lives on the target; C(~) is the connecting user's home.

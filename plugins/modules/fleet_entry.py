@@ -20,7 +20,8 @@ description:
 author:
   - agentloops maintainers (@agentloops)
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
+  - agentloops.orchestrator.attributes
+  - agentloops.orchestrator.attributes.actiongroup_fleet
 attributes:
   check_mode:
     support: full
@@ -28,8 +29,6 @@ attributes:
   diff_mode:
     support: full
     details: Shows the fleet file before and after.
-  platform:
-    platforms: posix
 requirements:
   - the Python library C(tomlkit) on the target host
 options:

@@ -20,16 +20,9 @@ description:
 author:
   - agentloops maintainers (@agentloops)
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
-attributes:
-  check_mode:
-    support: full
-    details: Reads only, in check mode as in a normal run.
-  diff_mode:
-    support: N/A
-    details: Changes nothing, so there is nothing to show.
-  platform:
-    platforms: posix
+  - agentloops.orchestrator.attributes
+  - agentloops.orchestrator.attributes.info_module
+  - agentloops.orchestrator.attributes.actiongroup_fleet
 options:
   fleet_file:
     description: The fleet registry.

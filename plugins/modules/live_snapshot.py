@@ -22,16 +22,11 @@ description:
 author:
   - agentloops maintainers (@agentloops)
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
+  - agentloops.orchestrator.attributes
+  - agentloops.orchestrator.attributes.info_module
 attributes:
-  check_mode:
-    support: full
-    details: Reads only; the same in check mode as in a normal run.
   diff_mode:
-    support: N/A
     details: Changes nothing; differences from O(compare_to) are returned as RV(differences).
-  platform:
-    platforms: posix
 options:
   files:
     description: Files to checksum.

@@ -19,8 +19,9 @@ description:
 author:
   - agentloops maintainers (@agentloops)
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
+  - agentloops.orchestrator.attributes
   - agentloops.orchestrator.project
+  - agentloops.orchestrator.attributes.actiongroup_project
 attributes:
   check_mode:
     support: full
@@ -28,8 +29,6 @@ attributes:
   diff_mode:
     support: full
     details: Shows the phase header before and after.
-  platform:
-    platforms: posix
 options:
   phase:
     description:

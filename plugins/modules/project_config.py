@@ -18,8 +18,9 @@ description:
 author:
   - agentloops maintainers (@agentloops)
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
+  - agentloops.orchestrator.attributes
   - agentloops.orchestrator.project
+  - agentloops.orchestrator.attributes.actiongroup_project
 attributes:
   check_mode:
     support: full
@@ -27,8 +28,6 @@ attributes:
   diff_mode:
     support: full
     details: Shows agents.toml before and after.
-  platform:
-    platforms: posix
 options:
   settings:
     description:

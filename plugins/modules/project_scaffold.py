@@ -27,7 +27,7 @@ description:
 author:
   - agentloops maintainers (@agentloops)
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
+  - agentloops.orchestrator.attributes
 attributes:
   check_mode:
     support: full
@@ -35,8 +35,6 @@ attributes:
   diff_mode:
     support: full
     details: Shows the agents.toml that would be written.
-  platform:
-    platforms: posix
 requirements:
   - git >= 2.30 on the target host
   - the Python library C(tomlkit) on the target host

@@ -21,7 +21,7 @@ description:
 author:
   - agentloops maintainers (@agentloops)
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
+  - agentloops.orchestrator.attributes
 attributes:
   check_mode:
     support: full
@@ -29,8 +29,6 @@ attributes:
   diff_mode:
     support: full
     details: Shows each state file before and after.
-  platform:
-    platforms: posix
 requirements:
   - Python 3.11 or later on the target host
 options:
