@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from ansible_collections.agentloops.orchestrator.plugins.module_utils import config, state, status
+from ansible_collections.agentloops.orchestrator.plugins.module_utils import config, layout, phase, status
 from ansible_collections.agentloops.orchestrator.plugins.module_utils.errors import StateError
 
 PHASES = ("rcust shot lvl5 bsky dstamp mailu kuma drone cfold cf55 pvfix pvcheck ghost cf48 pxgate aoeng aotest "
@@ -23,30 +23,30 @@ def project(tmp_path):
 
 
 def test_set_by_index_and_name(project):
-    assert state.set_phase(project, 18) == (0, 18)
-    assert open(state.phase_index_path(project)).read() == "18\n"
-    assert status.phase_header(project, state.read_phase_index(project)) == (
+    assert phase.set_phase(project, 18) == (0, 18)
+    assert open(layout.StateLayout.of(project).phase_index).read() == "18\n"
+    assert status.phase_header(project, phase.read_phase_index(project)) == (
         "phase: poe2e [19/19] plan=plan-phase-poe2e.md (in progress)")
-    assert state.set_phase(project, "porepo") == (18, 17)
-    assert state.set_phase(project, "3") == (17, 3)
+    assert phase.set_phase(project, "porepo") == (18, 17)
+    assert phase.set_phase(project, "3") == (17, 3)
 
 
 def test_check_mode_writes_nothing(project):
-    assert state.set_phase(project, "poe2e", check_mode=True) == (0, 18)
+    assert phase.set_phase(project, "poe2e", check_mode=True) == (0, 18)
     assert not os.path.exists(project.state_dir)
 
 
-@pytest.mark.parametrize("phase, words", [(19, "out of range"), (-1, "out of range"), ("nope", "unknown phase 'nope'"),
+@pytest.mark.parametrize("value, words", [(19, "out of range"), (-1, "out of range"), ("nope", "unknown phase 'nope'"),
                                           ("", "unknown phase")])
-def test_bad_phase_writes_nothing(project, phase, words):
-    state.set_phase(project, 5)
+def test_bad_phase_writes_nothing(project, value, words):
+    phase.set_phase(project, 5)
     with pytest.raises(StateError, match=words):
-        state.set_phase(project, phase)
-    assert state.read_phase_index(project) == 5
+        phase.set_phase(project, value)
+    assert phase.read_phase_index(project) == 5
 
 
 def test_no_phases_is_a_clear_error(tmp_path):
     (tmp_path / "agents.toml").write_text("")
     empty = config.load(str(tmp_path / "agents.toml"))
     with pytest.raises(StateError, match="has no \\[\\[phases\\]\\]"):
-        state.set_phase(empty, 0)
+        phase.set_phase(empty, 0)
