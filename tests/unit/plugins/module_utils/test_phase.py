@@ -50,3 +50,30 @@ def test_no_phases_is_a_clear_error(tmp_path):
     empty = config.load(str(tmp_path / "agents.toml"))
     with pytest.raises(StateError, match="has no \\[\\[phases\\]\\]"):
         phase.set_phase(empty, 0)
+
+
+def test_next_phase_and_whether_one_was_ever_set(project):
+    assert not phase.phase_exists(project) and phase.read_phase_index(project) == 0
+    assert phase.next_phase(project) == 1
+    phase.set_phase(project, 0)
+    assert phase.phase_exists(project), "setting the current phase writes it once"
+    phase.set_phase(project, len(PHASES) - 1)
+    with pytest.raises(StateError, match="already at the last phase \\(poe2e\\)"):
+        phase.next_phase(project)
+
+
+@pytest.mark.parametrize("text, words", [("x\n", "phase index must be a whole number, got 'x'"),
+                                         ("19\n", "phase index 19 is out of range: the config has 19 phase\\(s\\)")])
+def test_a_bad_index_file_names_its_position(project, text, words):
+    path = layout.StateLayout.of(project).phase_index
+    os.makedirs(os.path.dirname(path))
+    open(path, "w").write(text)
+    with pytest.raises(StateError, match="%s:1:1: %s" % (path, words)):
+        phase.read_phase_index(project)
+
+
+def test_an_unreadable_index_names_its_path(project):
+    path = layout.StateLayout.of(project).phase_index
+    os.makedirs(path)  # a folder where the file would be
+    with pytest.raises(StateError, match="cannot read %s: " % path):
+        phase.read_phase_index(project)
