@@ -14,7 +14,8 @@ from ansible_collections.agentloops.orchestrator.plugins.module_utils.carryover 
 from ansible_collections.agentloops.orchestrator.plugins.module_utils.errors import StateError
 from ansible_collections.agentloops.orchestrator.plugins.module_utils.layout import StateLayout
 
-AGENTS = '[agents.a]\nkind = "persistent"\nbackend = "demo"\n[agents.b]\nkind = "persistent"\nbackend = "demo"\n'
+AGENT_A = '[agents.a]\nkind = "persistent"\nbackend = "demo"\n'
+AGENTS = AGENT_A + '[agents.b]\nkind = "persistent"\nbackend = "demo"\n'
 PHASES = '[[phases]]\nname = "one"\nplan = "1.md"\n[[phases]]\nname = "two"\nplan = "2.md"\n'
 
 
@@ -26,7 +27,7 @@ def load(folder, text):
 
 def test_phase_and_shared_resume_ids_are_carried(tmp_path):
     source = load(tmp_path / "live", PHASES + AGENTS)
-    target = load(tmp_path / "staged", PHASES + AGENTS.split("[agents.b]")[0] + '[agents.c]\nkind = "persistent"\n'
+    target = load(tmp_path / "staged", PHASES + AGENT_A + '[agents.c]\nkind = "persistent"\n'
                   'backend = "demo"\n')
     phase.set_phase(source, "two")
     bookkeeping.write_resume_id(source, source.agent("a"), "id-a")
