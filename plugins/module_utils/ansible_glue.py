@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-from ansible_collections.agentloops.orchestrator.plugins.module_utils.errors import (
+from .errors import (
     ConfigError,
     OrchestratorError,
 )
@@ -41,11 +41,17 @@ def require(module, *libraries):
 
 def run(module, body):
     """Run ``body()`` and exit with its result; any engine error fails the task cleanly
-    (with every config issue as data when the config is invalid)."""
+    (with every config issue as data when the config is invalid). Anything else is a bug:
+    the task fails with its traceback in ``exception`` (shown with -vvv), never a bare crash."""
     try:
         result = body()
     except ConfigError as exc:
         module.fail_json(msg=str(exc), issues=[i.as_dict() for i in exc.issues])
     except OrchestratorError as exc:
         module.fail_json(msg=str(exc))
+    except Exception as exc:  # the last resort: fail_json itself exits through SystemExit
+        import traceback
+
+        module.fail_json(msg="unexpected error: %s: %s" % (type(exc).__name__, exc),
+                         exception=traceback.format_exc())
     module.exit_json(**result)

@@ -166,19 +166,15 @@ def main(argv: list, engine_root: str) -> int:
 
             return runner.main(project, project.select(args)[0])
         elif command in ("pause", "resume"):
-            from . import runner
-            from .fsutil import atomic_write
+            from .bookkeeping import set_paused
 
             agent = project.select(args)[0]
             if agent.kind != "loop":
                 raise OrchestratorError("only loop agents pause; %s is a %s agent" % (agent.name, agent.kind))
-            path = runner.pause_file(project, agent)
+            set_paused(project, agent, command == "pause")
             if command == "pause":
-                atomic_write(path, "paused\n")
                 out.write("paused %s (it finishes its current iteration)\n" % agent.name)
             else:
-                if os.path.exists(path):
-                    os.unlink(path)
                 out.write("resumed %s\n" % agent.name)
         elif command == "kickoff":
             from . import kickoff
@@ -186,15 +182,16 @@ def main(argv: list, engine_root: str) -> int:
             agent = project.select(args)[0]
             out.write(kickoff.render_for(project, agent))
         elif command == "phase":
-            from . import state, status
+            from . import phase, status
+            from .errors import StateError
 
             if args[0] == "set":
-                state.set_phase(project, args[1])
+                phase.set_phase(project, args[1])
             elif args[0] == "next":
-                state.set_phase(project, state.next_phase(project))
+                phase.set_phase(project, phase.next_phase(project))
             if not project.phases:
-                raise state.StateError("%s has no [[phases]]" % project.config_path)
-            out.write(status.phase_header(project, state.read_phase_index(project)) + "\n")
+                raise StateError("%s has no [[phases]]" % project.config_path)
+            out.write(status.phase_header(project, phase.read_phase_index(project)) + "\n")
         elif command == "status":
             _rows, lines, _index = engine.read_status(project, server)
             out.write("\n".join(lines) + "\n")

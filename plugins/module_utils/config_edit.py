@@ -41,14 +41,14 @@ def set_project_keys(text: str, values: dict, path: str) -> str:
 def apply(path: str, values: dict, check_mode: bool = False) -> tuple:
     """Set ``[project]`` keys of the agents.toml at ``path``; returns ``(changed, before, after)``."""
     from .fsutil import atomic_write, locked
-    from .state import lock_path
+    from .layout import StateLayout
 
     path = os.path.abspath(path)
     project = config_mod.load(path)  # never edit a broken file
     before = read_text(path)
     after = set_project_keys(before, values, path)
     if after != before and not check_mode:
-        with locked(lock_path(project)):
+        with locked(StateLayout.of(project).engine_lock):
             if read_text(path) != before:
                 raise ConfigError([ConfigIssue(path, 0, 0, "", "changed by someone else while being edited; "
                                                "run again")])

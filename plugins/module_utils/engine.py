@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 
 from . import config as config_mod
-from . import state, status
+from . import phase, status
 from .tmux import TmuxServer, resolve_socket
 
 
@@ -28,7 +28,7 @@ def read_status(project, server: TmuxServer, live: dict | None = None) -> tuple:
     given), nothing written."""
     live = server.sessions() if live is None else live
     row_list = status.rows(project, live)
-    index = state.read_phase_index(project) if project.phases else 0
+    index = phase.read_phase_index(project) if project.phases else 0
     return row_list, status.render(project, row_list, index), index
 
 

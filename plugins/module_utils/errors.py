@@ -5,29 +5,32 @@
 
 Every domain failure raises an ``OrchestratorError`` (or a subclass); modules map it to
 ``fail_json`` in one place and the CLI prints it on stderr. Nothing here imports Ansible.
+An ``OSError`` never leaves the core as such: it becomes one of these, naming the path
+(fsutil's writers, locks and removals do it for the files the engine owns).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 
 class OrchestratorError(Exception):
     """Base class of every error the engine reports to an operator."""
 
 
+@dataclass(frozen=True, slots=True)
 class ConfigIssue:
-    """One problem found in a configuration file, with its position."""
+    """One problem found in a configuration file, with its position (line 0: the file as a
+    whole, printed as ``path: message`` without one)."""
 
-    __slots__ = ("path", "line", "col", "key", "message")
-
-    def __init__(self, path: str, line: int, col: int, key: str, message: str) -> None:
-        self.path = path
-        self.line = line
-        self.col = col
-        self.key = key
-        self.message = message
+    path: str
+    line: int
+    col: int
+    key: str
+    message: str
 
     def __str__(self) -> str:
-        where = "%s:%d:%d" % (self.path, self.line, self.col)
+        where = "%s:%d:%d" % (self.path, self.line, self.col) if self.line else self.path
         return "%s: %s: %s" % (where, self.key, self.message) if self.key else "%s: %s" % (where, self.message)
 
     def as_dict(self) -> dict:

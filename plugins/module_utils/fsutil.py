@@ -6,9 +6,10 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
-
+from collections.abc import Iterator
 
 from .errors import OrchestratorError
 
@@ -24,19 +25,57 @@ def holds_home_or_root(real: str) -> bool:
     return real == "/" or inside(os.path.realpath(os.path.expanduser("~")), real)
 
 
+class LockBusy(OrchestratorError):
+    """A lock taken without waiting is held by another process; ``holder`` is the pid it
+    wrote in the lock file ("?" when it wrote none)."""
+
+    def __init__(self, path: str, holder: str) -> None:
+        super().__init__("%s is held by pid %s" % (path, holder))
+        self.path = path
+        self.holder = holder
+
+
+def _failed(what: str, path: str, exc: OSError) -> OrchestratorError:
+    return OrchestratorError("cannot %s %s: %s" % (what, path, exc.strerror or exc))
+
+
 @contextlib.contextmanager
-def locked(lock_path: str):
-    """Hold an exclusive flock on ``lock_path`` (created if needed) for the block."""
+def locked(lock_path: str, wait: bool = True) -> Iterator[None]:
+    """Hold an exclusive flock on ``lock_path`` (created if needed) for the block.
+
+    ``wait=False`` is for a lock held for a process's life (the watchdog's): when another
+    process holds it, LockBusy names the pid that process wrote in the file; once taken,
+    the file holds this process's pid. The kernel drops the lock when the holder dies.
+    """
     try:
         os.makedirs(os.path.dirname(lock_path), exist_ok=True)
         fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
     except OSError as exc:
-        raise OrchestratorError("cannot open lock %s: %s" % (lock_path, exc.strerror or exc)) from None
+        raise _failed("open lock", lock_path, exc) from None
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        _take(fd, lock_path, wait)
         yield
     finally:
         os.close(fd)
+
+
+def _take(fd: int, lock_path: str, wait: bool) -> None:
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        if exc.errno not in (errno.EAGAIN, errno.EACCES) or wait:
+            raise _failed("lock", lock_path, exc) from None
+        try:
+            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "?"
+        except OSError:
+            holder = "?"
+        raise LockBusy(lock_path, holder) from None
+    if not wait:
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, ("%d\n" % os.getpid()).encode(), 0)
+        except OSError as exc:
+            raise _failed("write", lock_path, exc) from None
 
 
 def atomic_write(path: str, data: str | bytes, mode: int = 0o644) -> None:
@@ -61,4 +100,25 @@ def atomic_write(path: str, data: str | bytes, mode: int = 0o644) -> None:
                 os.unlink(tmp)
             raise
     except OSError as exc:
-        raise OrchestratorError("cannot write %s: %s" % (path, exc.strerror or exc)) from None
+        raise _failed("write", path, exc) from None
+
+
+def remove(path: str) -> bool:
+    """Delete a file; False when it was not there."""
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        raise _failed("delete", path, exc) from None
+    return True
+
+
+def append_line(path: str, line: str) -> None:
+    """Append one line to a log file (and its folder, if needed)."""
+    try:
+        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write(line + "\n")
+    except OSError as exc:
+        raise _failed("write", path, exc) from None

@@ -23,20 +23,26 @@ class GitError(OrchestratorError):
     """A git command failed."""
 
 
-def git(args: list, cwd: str | None = None, check: bool = True) -> str:
+def _run(args: list, cwd: str | None, text: bool) -> subprocess.CompletedProcess:
+    """``git ARGS`` in ``cwd``; a git that cannot start (not installed, ``cwd`` gone) is a
+    GitError naming the folder."""
     env = dict(os.environ, GIT_TERMINAL_PROMPT="0", LC_ALL="C")
     try:
-        proc = subprocess.run(["git"] + list(args), cwd=cwd, capture_output=True, text=True, env=env,
+        return subprocess.run(["git"] + list(args), cwd=cwd, capture_output=True, text=text, env=env,
                               stdin=subprocess.DEVNULL, check=False)
     except OSError as exc:
-        raise GitError("cannot run git: %s" % (exc.strerror or exc)) from None
+        raise GitError("cannot run git in %s: %s" % (cwd or ".", exc.strerror or exc)) from None
+
+
+def git(args: list, cwd: str | None = None, check: bool = True) -> str:
+    proc = _run(args, cwd, text=True)
     if check and proc.returncode != 0:
         raise GitError("git %s failed: %s" % (" ".join(a for a in args if not a.startswith("user.")),
                                               (proc.stderr or proc.stdout).strip()))
     return proc.stdout.strip()
 
 
-def identity_args(cwd: str | None = None) -> tuple:
+def identity_args(cwd: str | None = None) -> tuple[str, ...]:
     return () if git(["config", "user.email"], cwd=cwd, check=False) else FALLBACK_IDENTITY
 
 
@@ -76,6 +82,5 @@ def show_file(repo: str, commit: str, path: str) -> str | None:
     """A file's text at a commit of a local repository (None when it is not there)."""
     if not is_local(repo):
         return None
-    proc = subprocess.run(["git", "show", "%s:%s" % (commit, path)], cwd=repo, capture_output=True,
-                          stdin=subprocess.DEVNULL, check=False)
+    proc = _run(["show", "%s:%s" % (commit, path)], repo, text=False)
     return proc.stdout.decode("utf-8", "replace") if proc.returncode == 0 else None

@@ -16,7 +16,7 @@ import re
 
 from .config import Agent, Project
 from .errors import OrchestratorError
-from .state import read_phase_index
+from .phase import read_phase_index
 from .tomlcheck import read_text
 
 _PLACEHOLDER_RE = re.compile(r"(\\?)\{\{\s*([^{}]*?)\s*\}\}")

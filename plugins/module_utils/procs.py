@@ -9,8 +9,10 @@ import os
 
 from .config import Project
 
+PROC = "/proc"
 
-def _config_of(pid: str, argv: list) -> str | None:
+
+def _config_of(pid: str, argv: list[bytes], proc: str = PROC) -> str | None:
     """The agents.toml a running ``agents.py ... watchdog`` process uses, or None."""
     if b"watchdog" not in argv or not any(a.endswith(b"agents.py") for a in argv):
         return None
@@ -22,17 +24,18 @@ def _config_of(pid: str, argv: list) -> str | None:
             config = arg[9:].decode("utf-8", "replace")
     if not os.path.isabs(config):
         try:
-            config = os.path.join(os.readlink("/proc/%s/cwd" % pid), config)
+            config = os.path.join(os.readlink(os.path.join(proc, pid, "cwd")), config)
         except OSError:
             return None
     return os.path.realpath(config)
 
 
-def watchdog_pids(project: Project) -> list:
-    """Pids of processes running this project's watchdog, in tmux or in the foreground."""
-    pids = []
+def watchdog_pids(project: Project, proc: str = PROC) -> list[int]:
+    """Pids of processes running this project's watchdog, in tmux or in the foreground
+    (``proc``: where the process table is mounted)."""
+    pids: list[int] = []
     try:
-        entries = os.listdir("/proc")
+        entries = os.listdir(proc)
     except OSError:
         return pids
     target = os.path.realpath(project.config_path)
@@ -40,10 +43,10 @@ def watchdog_pids(project: Project) -> list:
         if not entry.isdigit():
             continue
         try:
-            with open("/proc/%s/cmdline" % entry, "rb") as handle:
+            with open(os.path.join(proc, entry, "cmdline"), "rb") as handle:
                 argv = handle.read().split(b"\0")
         except OSError:
             continue
-        if _config_of(entry, argv) == target:
+        if _config_of(entry, argv, proc) == target:
             pids.append(int(entry))
     return sorted(pids)

@@ -20,7 +20,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shlex
@@ -30,11 +29,13 @@ import sys
 import time
 import uuid
 
+from .bookkeeping import is_paused, read_run, resume_id, write_resume_id, write_run
 from .config import Agent, Project
 from .errors import OrchestratorError, TmuxError
-from .fsutil import atomic_write
+from .fsutil import append_line, atomic_write
+from .layout import StateLayout
+from .phase import read_phase_index
 from .sessions import backend_args
-from .state import pause_file, prompt_file, resume_file, resume_id, run_file
 
 _SIMPLE_BIN = re.compile(r"^[A-Za-z0-9_./+-]+$")
 
@@ -51,7 +52,7 @@ def conversation_args(project: Project, agent: Agent) -> list:
     if not backend.session_id_arg:
         return []
     new = str(uuid.uuid4())
-    atomic_write(resume_file(project, agent), new + "\n", 0o600)
+    write_resume_id(project, agent, new)
     return [backend.session_id_arg, new]
 
 
@@ -68,10 +69,7 @@ def argv_for(project: Project, agent: Agent, prompt: str | None, extra: list) ->
 
 
 def _log(project: Project, agent: Agent, line: str) -> None:
-    os.makedirs(project.log_dir, exist_ok=True)
-    stamp = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-    with open(os.path.join(project.log_dir, "%s.log" % agent.name), "a", encoding="utf-8") as handle:
-        handle.write("%s %s\n" % (stamp, line))
+    append_line(StateLayout.of(project).log(agent), "%s %s" % (time.strftime("%Y-%m-%dT%H:%M:%S%z"), line))
 
 
 class _Foreground:
@@ -141,13 +139,13 @@ def run_once(project: Project, agent: Agent, prompt: str | None, iteration: int,
     extra = conversation_args(project, agent) if agent.kind != "loop" else []
     env = dict(os.environ)
     if prompt is not None:
-        atomic_write(prompt_file(project, agent), prompt, 0o600)
-        env["AGENTLOOPS_PROMPT_FILE"] = prompt_file(project, agent)
+        env["AGENTLOOPS_PROMPT_FILE"] = StateLayout.of(project).kickoff(agent)
+        atomic_write(env["AGENTLOOPS_PROMPT_FILE"], prompt, 0o600)
     argv = argv_for(project, agent, prompt if delivery == "arg" else None, extra)
     started = time.time()
     record = {"agent": agent.name, "kind": agent.kind, "iteration": iteration, "phase": phase,
               "started": started, "ended": None, "exit": None, "pid": None}
-    atomic_write(run_file(project, agent), json.dumps(record) + "\n")
+    write_run(project, agent, record)
     _log(project, agent, "iteration %d phase %s start delivery=%s" % (iteration, phase or "-", delivery))
     fg = _Foreground()
     if delivery == "keys" and prompt is not None and not os.environ.get("TMUX_PANE"):
@@ -160,37 +158,49 @@ def run_once(project: Project, agent: Agent, prompt: str | None, iteration: int,
         _log(project, agent, "iteration %d cannot start %s: %s" % (iteration, argv[0], exc.strerror or exc))
     else:
         record["pid"] = proc.pid
-        atomic_write(run_file(project, agent), json.dumps(record) + "\n")
+        write_run(project, agent, record)
         fg.give(proc.pid)
-        if stdin is not None:
-            try:
-                proc.stdin.write(prompt.encode("utf-8"))
-                proc.stdin.close()
-            except BrokenPipeError:
-                pass
-        elif delivery == "keys" and prompt is not None:
-            try:
-                _paste_when_ready(prompt, proc)
-            except (OSError, TmuxError) as exc:  # the program runs on, unprompted
-                _log(project, agent, "iteration %d could not type the prompt: %s" % (iteration, exc))
-        while True:
-            try:
-                code = proc.wait()
-                break
-            except KeyboardInterrupt:
-                continue
-        fg.take_back()
-        code = code if code >= 0 else 128 - code
-    record.update(ended=time.time(), exit=code)
-    atomic_write(run_file(project, agent), json.dumps(record) + "\n")
+        if prompt is not None:
+            _deliver(project, agent, proc, prompt, iteration)
+        code = _wait(proc, fg)
+    ended = time.time()
+    record.update(ended=ended, exit=code)
+    write_run(project, agent, record)
     _log(project, agent, "iteration %d phase %s end exit=%d seconds=%.1f"
-         % (iteration, phase or "-", code, record["ended"] - started))
+         % (iteration, phase or "-", code, ended - started))
     return code
+
+
+def _deliver(project: Project, agent: Agent, proc: subprocess.Popen, prompt: str, iteration: int) -> None:
+    """Hand the prompt to a started program on its stdin (a pipe) or as keys in its pane."""
+    if proc.stdin is not None:
+        try:
+            proc.stdin.write(prompt.encode("utf-8"))
+            proc.stdin.close()
+        except BrokenPipeError:
+            pass
+    elif project.backends[agent.backend].prompt_delivery == "keys":
+        try:
+            _paste_when_ready(prompt, proc)
+        except (OSError, TmuxError) as exc:  # the program runs on, unprompted
+            _log(project, agent, "iteration %d could not type the prompt: %s" % (iteration, exc))
+
+
+def _wait(proc: subprocess.Popen, fg: _Foreground) -> int:
+    """The program's exit code (128 + N for a signal); an interrupt does not end the wait."""
+    while True:
+        try:
+            code = proc.wait()
+            break
+        except KeyboardInterrupt:
+            continue
+    fg.take_back()
+    return code if code >= 0 else 128 - code
 
 
 def main(project: Project, agent: Agent) -> int:
     """The session's program for a persistent, task or loop agent."""
-    from . import kickoff, state
+    from . import kickoff
 
     if agent.is_service:
         raise OrchestratorError("agent %r is a service; services run their own command" % agent.name)
@@ -198,10 +208,10 @@ def main(project: Project, agent: Agent) -> int:
     code = 0
     while True:
         if agent.kind == "loop":
-            while os.path.exists(pause_file(project, agent)):
+            while is_paused(project, agent):
                 time.sleep(0.5)
         iteration += 1
-        index = state.read_phase_index(project) if project.phases else 0
+        index = read_phase_index(project) if project.phases else 0
         phase = project.phases[index].name if project.phases else ""
         prompt = kickoff.render_for(project, agent, index) if agent.kickoff else None
         code = run_once(project, agent, prompt, iteration, phase)
@@ -209,10 +219,8 @@ def main(project: Project, agent: Agent) -> int:
             return code
         if agent.max_iterations and iteration >= agent.max_iterations:
             _log(project, agent, "stopping after max_iterations=%d" % agent.max_iterations)
-            from .state import read_run
-
             record = read_run(project, agent) or {}
             record["finished"] = True  # the watchdog leaves a finished loop alone
-            atomic_write(run_file(project, agent), json.dumps(record) + "\n")
+            write_run(project, agent, record)
             return 0
         time.sleep(agent.loop_delay)

@@ -14,9 +14,10 @@ import re
 import shlex
 import sys
 
+from .bookkeeping import clear_watch, set_stopped
 from .config import Agent, Project
-from .fsutil import locked
-from .state import lock_path
+from .fsutil import atomic_write, locked
+from .layout import StateLayout
 from .tmux import TmuxServer
 
 START, STOP, RESTART, NONE, SKIP = "start", "stop", "restart", "none", "skip"
@@ -199,25 +200,13 @@ def record_intent(project: Project, actions: list, desired: str) -> None:
     stopped on purpose get a marker (written before their sessions are killed); agents
     started or restarted on purpose lose it, and their watchdog bookkeeping (BACKOFF,
     FATAL) starts afresh."""
-    from .fsutil import atomic_write
-    from .state import clear_watch, stopped_marker
-
     for action in actions:
-        marker = stopped_marker(project, action.agent)
         if desired == "stopped":
-            if not os.path.exists(marker):
-                atomic_write(marker, "stopped by an operator\n")
+            set_stopped(project, action.agent, True)
         elif action.verb in (START, RESTART, NONE):
-            try:
-                os.unlink(marker)
-            except FileNotFoundError:
-                pass
+            set_stopped(project, action.agent, False)
             if action.verb != NONE:
                 clear_watch(project, action.agent)
-
-
-def env_file(project: Project, agent: Agent) -> str:
-    return os.path.join(project.state_dir, "%s.env" % agent.name)
 
 
 def start_session(project: Project, server: TmuxServer, agent: Agent) -> str:
@@ -227,13 +216,11 @@ def start_session(project: Project, server: TmuxServer, agent: Agent) -> str:
     through tmux's command line (readable by anyone in /proc, and logged by libtmux): only
     the ``AGENTLOOPS_*`` identity travels as ``-e``.
     """
-    from .fsutil import atomic_write
-
     env = environment_for(project, agent, server=server)
     identity = {k: v for k, v in env.items() if k.startswith("AGENTLOOPS_")}
     lines = ["export %s=%s" % (k, shlex.quote(v)) for k, v in sorted(env.items())
              if k not in identity and _SHELL_NAME.match(k)]
-    path = env_file(project, agent)
+    path = StateLayout.of(project).env(agent)
     atomic_write(path, "\n".join(lines) + "\n", 0o600)
     command = ". %s; %s" % (shlex.quote(path), command_for(project, agent, server))
     return server.start(project.session_name(agent), command, project.root, identity, owner_of(project))
@@ -247,7 +234,7 @@ def execute(project: Project, server: TmuxServer, actions: list, report=None, de
     start the same agent. With ``desired``, the operator's intent is recorded first.
     """
     done = []
-    with locked(lock_path(project)):
+    with locked(StateLayout.of(project).engine_lock):
         if desired:
             record_intent(project, actions, desired)
         live = server.sessions()

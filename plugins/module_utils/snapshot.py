@@ -24,13 +24,14 @@ import hashlib
 import os
 import stat
 import time
+from collections.abc import Sequence
 
 from .errors import OrchestratorError
-from .state import PHASE_FILE
+from .layout import PHASE_FILE, RESUME_SUFFIX
 from .tmux import TmuxServer, resolve_socket
 
 STATE_FILES = (PHASE_FILE,)
-STATE_SUFFIXES = (".resume-id",)
+STATE_SUFFIXES = (RESUME_SUFFIX,)
 
 
 def _file_entry(path: str) -> dict:
@@ -55,51 +56,67 @@ def _walk(folder: str) -> list:
     return out
 
 
-def take(files: list = (), folders: list = (), servers: list = (), prefixes: list = (),
-         state_dirs: list = ()) -> dict:
+def take(files: Sequence[str] = (), folders: Sequence[str] = (), servers: Sequence[str] = (),
+         prefixes: Sequence[str] = (), state_dirs: Sequence[str] = ()) -> dict:
     """A snapshot; reads only. Missing files and folders are recorded as missing."""
-    snap: dict = {"taken": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "files": {}, "tmux": {}, "watchdogs": {},
-                  "state": {}}
+    return {"taken": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "files": _files(files, folders),
+            **_tmux(servers, prefixes), "state": _state(state_dirs)}
+
+
+def _files(files: Sequence[str], folders: Sequence[str]) -> dict:
+    out: dict = {}
     paths = [os.path.abspath(p) for p in files]
     for folder in folders:
         folder = os.path.abspath(folder)
         if os.path.isdir(folder):
             paths.extend(_walk(folder))
         else:
-            snap["files"][folder + "/"] = {"missing": True}
+            out[folder + "/"] = {"missing": True}
     for path in paths:
         try:
-            snap["files"][path] = _file_entry(path)
+            out[path] = _file_entry(path)
         except FileNotFoundError:
-            snap["files"][path] = {"missing": True}
+            out[path] = {"missing": True}
         except OSError as exc:
             raise OrchestratorError("cannot read %s: %s" % (path, exc.strerror or exc)) from None
+    return out
+
+
+def _tmux(servers: Sequence[str], prefixes: Sequence[str]) -> dict:
+    """``tmux``: every server's sessions and panes; ``watchdogs``: the count per prefix."""
+    tmux: dict = {}
+    watchdogs: dict = {}
     for socket in (resolve_socket(s) for s in servers):
         server = TmuxServer(socket)
         sessions = server.sessions()
-        snap["tmux"][socket] = {name: {"id": s.id, "created": s.created,
-                                       "panes": [{"id": p.id, "pid": p.pid, "command": p.current_command}
-                                                 for p in s.panes]}
-                                for name, s in sorted(sessions.items())}
+        tmux[socket] = {name: {"id": s.id, "created": s.created,
+                               "panes": [{"id": p.id, "pid": p.pid, "command": p.current_command}
+                                         for p in s.panes]}
+                        for name, s in sorted(sessions.items())}
         for prefix in prefixes:
             count = sum(1 for name in sessions if name == prefix + "watchdog")
-            snap["watchdogs"]["%s@%s" % (prefix, server.describe())] = count
+            watchdogs["%s@%s" % (prefix, server.describe())] = count
+    return {"tmux": tmux, "watchdogs": watchdogs}
+
+
+def _state(state_dirs: Sequence[str]) -> dict:
+    out: dict = {}
     for folder in state_dirs:
         folder = os.path.abspath(folder)
         try:
             names = sorted(os.listdir(folder))
         except OSError:
-            snap["state"][folder + "/"] = None
+            out[folder + "/"] = None
             continue
         for name in names:
             if name in STATE_FILES or name.endswith(STATE_SUFFIXES):
                 path = os.path.join(folder, name)
                 try:
                     with open(path, encoding="utf-8", errors="replace") as handle:
-                        snap["state"][path] = handle.read()
+                        out[path] = handle.read()
                 except OSError as exc:
                     raise OrchestratorError("cannot read %s: %s" % (path, exc.strerror or exc)) from None
-    return snap
+    return out
 
 
 def _comparable_tmux(sessions: dict) -> dict:

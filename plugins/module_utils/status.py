@@ -38,7 +38,8 @@ def rows(project: Project, live: dict) -> list:
     poe2e``); a task that ran to its end shows ``DONE (exit N)``. Both come from the
     runner's record in ``state/``; STATE stays the last column, so the table keeps its shape.
     """
-    from .state import read_run, read_watch, run_file, watch_file
+    from .bookkeeping import read_run, read_watch
+    from .layout import StateLayout
     from .procs import watchdog_pids
 
     import os
@@ -47,15 +48,16 @@ def rows(project: Project, live: dict) -> list:
         present = set(os.listdir(project.state_dir))
     except OSError:
         present = set()
+    layout = StateLayout.of(project)
     out = []
     for agent in project.agents:
         name = project.session_name(agent)
         sess = live.get(name)
         pane = sess.first_pane if sess else None
         run = read_run(project, agent) if agent.kind in ("loop", "task") and \
-            os.path.basename(run_file(project, agent)) in present else None
+            os.path.basename(layout.run(agent)) in present else None
         watch = read_watch(project, agent) if agent.watch in ("heal", "heal+stall") and \
-            os.path.basename(watch_file(project, agent)) in present else {}
+            os.path.basename(layout.watch(agent)) in present else {}
         restarts = " restarts=%d" % watch["restarts"] if watch.get("restarts") else ""
         if sess:
             state = "RUNNING"

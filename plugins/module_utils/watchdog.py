@@ -22,36 +22,31 @@
 
 from __future__ import annotations
 
-import errno
-import fcntl
+import contextlib
 import json
 import os
 import random
 import re
 import select
 import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
 
+from .bookkeeping import clear_watch, is_paused, is_stopped, read_run, read_watch, write_watch
 from .config import Agent, Project
 from .errors import OrchestratorError
-from .state import pause_file, read_run, read_watch, stopped_marker, write_watch
+from .fsutil import LockBusy, append_line, locked
+from .layout import StateLayout
 from .tmux import TmuxServer
 
-LOCK_NAME = "watchdog.lock"
 # What a screen that only "animates" changes: spinner glyphs, digits (timers, counters).
 _ANIMATION = re.compile(r"[0-9\u2800-\u28ff|/\\\-◐◓◑◒◴◷◶◵✶✻✽✢·*•∙○●◦⣾⣽⣻⢿⡿⣟⣯⣷]")
-EVENTS = "events.jsonl"
+RESTART, BACKOFF, FATAL = "restart", "backoff", "fatal"
 
 
 class AlreadyRunning(OrchestratorError):
     """Another watchdog holds the project's lock."""
-
-
-def lock_file(project: Project) -> str:
-    return os.path.join(project.state_dir, LOCK_NAME)
-
-
-def events_file(project: Project) -> str:
-    return os.path.join(project.log_dir, EVENTS)
 
 
 def event(project: Project, agent: str, kind: str, reason: str, outcome: str, **extra) -> dict:
@@ -59,15 +54,13 @@ def event(project: Project, agent: str, kind: str, reason: str, outcome: str, **
     record = {"ts": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "time": round(time.time(), 3), "agent": agent,
               "event": kind, "reason": reason, "outcome": outcome}
     record.update(extra)
-    os.makedirs(project.log_dir, exist_ok=True)
-    with open(events_file(project), "a", encoding="utf-8") as handle:
-        handle.write(json.dumps(record, sort_keys=True) + "\n")
+    append_line(StateLayout.of(project).events, json.dumps(record, sort_keys=True))
     return record
 
 
 def read_events(project: Project, limit: int = 20) -> list:
     try:
-        with open(events_file(project), encoding="utf-8") as handle:
+        with open(StateLayout.of(project).events, encoding="utf-8") as handle:
             lines = handle.readlines()
     except OSError:
         return []
@@ -80,23 +73,50 @@ def read_events(project: Project, limit: int = 20) -> list:
     return out
 
 
-def acquire_lock(project: Project) -> int:
-    """Take the project's watchdog lock for the life of this process; its fd is returned.
-    Raises AlreadyRunning naming the holder when another watchdog has it."""
-    os.makedirs(project.state_dir, exist_ok=True)
-    fd = os.open(lock_file(project), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError as exc:
-        holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "?"
-        os.close(fd)
-        if exc.errno in (errno.EAGAIN, errno.EACCES):
-            raise AlreadyRunning("another watchdog (pid %s) already watches %s; refusing to start a second one"
-                                 % (holder, project.name)) from None
-        raise
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, ("%d\n" % os.getpid()).encode(), 0)
-    return fd
+class HealLimits(Protocol):
+    """An agent's crash-loop settings, as the heal decision reads them."""
+
+    @property
+    def start_seconds(self) -> float: ...
+
+    @property
+    def fatal_after(self) -> int: ...
+
+    @property
+    def fatal_window(self) -> float: ...
+
+    @property
+    def backoff_max(self) -> float: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What to do about one new death: RESTART now, BACKOFF for ``delay`` seconds, or go
+    FATAL; ``failures`` are the quick deaths on record afterwards."""
+
+    action: str
+    failures: tuple[float, ...]
+    uptime: float | None
+    delay: float = 0.0
+
+
+def judge_death(limits: HealLimits, failures: Sequence[float], started: float, now: float,
+                jitter: float = 1.0) -> Verdict:
+    """The crash-loop arithmetic, pure: a death ``now`` of a start at ``started`` (0 when
+    unknown) given the quick deaths on record. A start that dies within ``start_seconds``
+    is a failure; failures older than ``fatal_window`` are forgotten; ``fatal_after`` of them
+    make the agent FATAL; from the second on, the restart waits 1 s, 2 s, 4 s ... up to
+    ``backoff_max``, times ``jitter``."""
+    uptime = now - started if started else None
+    recent = [t for t in failures if now - t <= limits.fatal_window]
+    if uptime is not None and uptime < limits.start_seconds:
+        recent.append(now)
+    if len(recent) >= limits.fatal_after:
+        return Verdict(FATAL, tuple(recent), uptime)
+    if len(recent) >= 2:
+        delay = min(limits.backoff_max, 2.0 ** (len(recent) - 2)) * jitter
+        return Verdict(BACKOFF, tuple(recent), uptime, delay)
+    return Verdict(RESTART, tuple(recent), uptime)
 
 
 def _alive(pid: int) -> bool:
@@ -117,9 +137,9 @@ def leave_alone(project: Project, agent: Agent) -> str:
     """Why the watchdog must not revive the agent now ("" when it may)."""
     if not agent.enabled:
         return "disabled"
-    if os.path.exists(stopped_marker(project, agent)):
+    if is_stopped(project, agent):
         return "stopped by an operator"
-    if agent.kind == "loop" and os.path.exists(pause_file(project, agent)):
+    if agent.kind == "loop" and is_paused(project, agent):
         return "paused"
     if agent.kind in ("task", "loop"):
         run = read_run(project, agent)
@@ -131,10 +151,17 @@ def leave_alone(project: Project, agent: Agent) -> str:
 
 
 class Watchdog:
-    def __init__(self, project: Project, server: TmuxServer, poll: float = 2.0) -> None:
+    """The watchdog of one project. ``clock`` and ``jitter`` (a backoff's random factor) are
+    there for tests."""
+
+    def __init__(self, project: Project, server: TmuxServer, poll: float = 2.0,
+                 clock: Callable[[], float] = time.time,
+                 jitter: Callable[[], float] = lambda: random.uniform(0.8, 1.2)) -> None:
         self.project = project
         self.server = server
         self.poll = poll
+        self.clock = clock
+        self.jitter = jitter
         self.pidfds: dict = {}
         self.next_try: dict = {}
         self.screens: dict = {}  # agent -> (normalised screen, when it last changed, when read)
@@ -142,10 +169,7 @@ class Watchdog:
     def _locked(self):
         """The project's lock, which ``up``, ``down``, ``reset`` and the modules take too: a
         heal's kill, start and bookkeeping never interleave with an operator's command."""
-        from .fsutil import locked
-        from .state import lock_path
-
-        return locked(lock_path(self.project))
+        return locked(StateLayout.of(self.project).engine_lock)
 
     def _restart(self, agent: Agent, sess, live: dict | None = None) -> bool:
         """Kill ``sess`` (the dead or stalled session, if any) and start the agent as ``up``
@@ -182,7 +206,7 @@ class Watchdog:
 
     def check(self, now: float | None = None) -> list:
         """One pass over the watched agents; heals what needs healing. Returns the events."""
-        now = time.time() if now is None else now
+        now = self.clock() if now is None else now
         try:
             live = self.server.sessions()
         except OrchestratorError as exc:
@@ -226,7 +250,7 @@ class Watchdog:
         except (OrchestratorError, OSError) as exc:
             try:
                 return [event(self.project, agent.name, "error", str(exc).splitlines()[0], "will retry")]
-            except OSError:
+            except OrchestratorError:  # not even the event log is writable
                 return []
 
     def _heal_all(self, dead: list, now: float) -> list:
@@ -249,37 +273,35 @@ class Watchdog:
         if leave_alone(project, agent):  # an operator acted since the check
             return []
         watch = read_watch(project, agent)
-        events = []
         if pending is None:  # a new death: account for it
             started = watch.get("last_start") or (sess.created if sess else 0)
-            uptime = now - started if started else None
-            failures = [t for t in watch.get("failures", []) if now - t <= agent.fatal_window]
-            if uptime is not None and uptime < agent.start_seconds:
-                failures.append(now)
-            watch["failures"] = failures
-            if len(failures) >= agent.fatal_after:
-                watch["state"] = "FATAL"
-                write_watch(project, agent, watch)
-                events.append(event(project, agent.name, "fatal", "%d quick deaths within %ss" % (
-                    len(failures), agent.fatal_window), "not restarted until reset"))
-                return events
-            if len(failures) >= 2:
-                delay = min(agent.backoff_max, 2.0 ** (len(failures) - 2)) * random.uniform(0.8, 1.2)
-                self.next_try[agent.name] = now + delay
-                watch["state"] = "BACKOFF"
-                watch["next_try"] = now + delay
-                write_watch(project, agent, watch)
-                events.append(event(project, agent.name, "backoff", "died %.1fs after start (%d quick deaths)"
-                                    % (uptime or 0, len(failures)), "restart in %.1fs" % delay))
-                return events
+            verdict = judge_death(agent, watch.get("failures", []), started, now, self.jitter())
+            watch["failures"] = list(verdict.failures)
+            if verdict.action != RESTART:
+                return [self._hold_back(agent, watch, verdict, now)]
         if not self._restart(agent, sess, live):
-            return events
-        watch.update(state="ok", last_start=time.time(), restarts=watch.get("restarts", 0) + 1)
+            return []
+        watch.update(state="ok", last_start=self.clock(), restarts=watch.get("restarts", 0) + 1)
         watch.pop("next_try", None)
         write_watch(project, agent, watch)
-        events.append(event(project, agent.name, "heal", "session gone" if sess is None else "process gone",
-                            "restarted", restarts=watch["restarts"]))
-        return events
+        return [event(project, agent.name, "heal", "session gone" if sess is None else "process gone",
+                      "restarted", restarts=watch["restarts"])]
+
+    def _hold_back(self, agent: Agent, watch: dict, verdict: Verdict, now: float) -> dict:
+        """Record a FATAL or BACKOFF verdict; its event."""
+        project = self.project
+        count = len(verdict.failures)
+        if verdict.action == FATAL:
+            watch["state"] = "FATAL"
+            write_watch(project, agent, watch)
+            return event(project, agent.name, "fatal", "%d quick deaths within %ss" % (count, agent.fatal_window),
+                         "not restarted until reset")
+        self.next_try[agent.name] = now + verdict.delay
+        watch["state"] = "BACKOFF"
+        watch["next_try"] = now + verdict.delay
+        write_watch(project, agent, watch)
+        return event(project, agent.name, "backoff", "died %.1fs after start (%d quick deaths)"
+                     % (verdict.uptime or 0, count), "restart in %.1fs" % verdict.delay)
 
     def _screen(self, pane) -> str:
         """The pane's text with what merely animates (spinner glyphs, counters) taken out."""
@@ -342,7 +364,7 @@ class Watchdog:
             if leave_alone(project, agent) or not self._restart(agent, sess):  # an operator acted meanwhile
                 return []
             watch = read_watch(project, agent)
-            watch.update(state="ok", last_start=time.time(), restarts=watch.get("restarts", 0) + 1)
+            watch.update(state="ok", last_start=self.clock(), restarts=watch.get("restarts", 0) + 1)
             watch.pop("nudged", None)
             write_watch(project, agent, watch)
         return [event(project, agent.name, "stall", "no new output %.0fs after the nudge" % waited, "restarted",
@@ -354,7 +376,7 @@ class Watchdog:
     def wait(self) -> None:
         timeout = self.poll
         if self.next_try:
-            timeout = max(0.0, min(timeout, min(self.next_try.values()) - time.time()))
+            timeout = max(0.0, min(timeout, min(self.next_try.values()) - self.clock()))
         poller = select.poll()
         for _pid, fd in self.pidfds.values():
             poller.register(fd, select.POLLIN)
@@ -372,19 +394,19 @@ class Watchdog:
 
 
 def main(project: Project, server: TmuxServer, poll: float = 2.0) -> int:
-    lock = acquire_lock(project)
-    try:
+    with contextlib.ExitStack() as held:
+        try:
+            held.enter_context(locked(StateLayout.of(project).watchdog_lock, wait=False))
+        except LockBusy as exc:
+            raise AlreadyRunning("another watchdog (pid %s) already watches %s; refusing to start a second one"
+                                 % (exc.holder, project.name)) from None
         event(project, "watchdog", "start", "pid %d" % os.getpid(), "watching %d agent(s)" % len(watched(project)))
         Watchdog(project, server, poll).run()
-    finally:
-        os.close(lock)
     return 0
 
 
 def reset(project: Project, agent: Agent) -> bool:
     """Clear an agent's FATAL/BACKOFF bookkeeping so the watchdog heals it again."""
-    from .state import clear_watch
-
     cleared = clear_watch(project, agent)
     event(project, agent.name, "reset", "operator", "cleared" if cleared else "nothing to clear")
     return cleared

@@ -86,14 +86,14 @@ files:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.agentloops.orchestrator.plugins.module_utils import ansible_glue, config, state
+from ansible_collections.agentloops.orchestrator.plugins.module_utils import ansible_glue, carryover, config
 
 
 def transfer(module):
     params = module.params
     target = config.load(ansible_glue.config_path(params))
     source = config.load(params["from_config"])
-    files = state.carry_over(source, target, check_mode=module.check_mode)
+    files = carryover.carry_over(source, target, check_mode=module.check_mode)
     result = dict(changed=any(f["changed"] for f in files), files=files)
     if module._diff:
         result["diff"] = [dict(before=f["before"] or "", after=f["after"], before_header=f["file"],

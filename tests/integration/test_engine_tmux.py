@@ -154,22 +154,22 @@ def test_command_quotes_every_argument(tmp_path):
 
 
 def test_operator_intent_markers_and_restart_clears_fatal(demo_project, tmux):
-    from ansible_collections.agentloops.orchestrator.plugins.module_utils import state
+    from ansible_collections.agentloops.orchestrator.plugins.module_utils import bookkeeping
 
     project, server = engine.open_project(str(demo_project / "agents.toml"))
     worker = project.agent("worker")
     engine.converge(project, server, ["worker"], "stopped", check_mode=True)
-    assert not os.path.exists(state.stopped_marker(project, worker)), "check mode writes nothing"
+    assert not bookkeeping.is_stopped(project, worker), "check mode writes nothing"
     engine.converge(project, server, ["worker"], "stopped")
-    assert os.path.exists(state.stopped_marker(project, worker))
-    state.write_watch(project, worker, {"state": "FATAL", "restarts": 4})
+    assert bookkeeping.is_stopped(project, worker)
+    bookkeeping.write_watch(project, worker, {"state": "FATAL", "restarts": 4})
     engine.converge(project, server, ["worker"], "restarted")
-    assert not os.path.exists(state.stopped_marker(project, worker))
-    assert state.read_watch(project, worker) == {}
+    assert not bookkeeping.is_stopped(project, worker)
+    assert bookkeeping.read_watch(project, worker) == {}
 
 
 def test_agent_env_reaches_the_agent_but_not_the_tmux_command_line(demo_project, tmux, tmp_path):
-    from ansible_collections.agentloops.orchestrator.plugins.module_utils import state
+    from ansible_collections.agentloops.orchestrator.plugins.module_utils import bookkeeping
 
     out = tmp_path / "seen.txt"
     cfg = demo_project / "agents.toml"
@@ -183,7 +183,7 @@ def test_agent_env_reaches_the_agent_but_not_the_tmux_command_line(demo_project,
     assert "s3cr3t" not in shown and "AGENTLOOPS_AGENT=probe" in shown
     env_file = os.path.join(project.state_dir, "probe.env")
     assert oct(os.stat(env_file).st_mode & 0o777) == "0o600"
-    assert not os.path.exists(state.stopped_marker(project, project.agent("probe")))
+    assert not bookkeeping.is_stopped(project, project.agent("probe"))
 
 
 def test_two_projects_sharing_a_prefix_never_act_on_each_others_sessions(demo_project, tmux, tmp_path):

@@ -15,7 +15,7 @@ import time
 import pytest
 from helpers import wait_for
 
-from ansible_collections.agentloops.orchestrator.plugins.module_utils import engine, state
+from ansible_collections.agentloops.orchestrator.plugins.module_utils import engine, phase
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -167,7 +167,7 @@ def test_loop_iterates_picks_up_phase_changes_and_stops_at_max(tmp_path, tmux, f
                                            'kickoff = "kickoffs/k.md"\nmax_iterations = 3\nloop_delay = 0.2'))
     proj, server, _actions = start(project)
     assert wait_for(lambda: "#1 one" in engine.read_status(proj, server)[1][-1])
-    state.set_phase(proj, "two")
+    phase.set_phase(proj, "two")
     assert wait_for(lambda: len(records(tmp_path)) == 3, timeout=20)
     phases = [r["argv"][-1].splitlines()[1].rsplit(" ", 1)[1] for r in records(tmp_path)]
     assert phases[0] == "one" and phases[-1] == "two"

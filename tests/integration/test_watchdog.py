@@ -191,6 +191,8 @@ def test_sigstop_is_detected_nudged_then_restarted(tmp_path, tmux):
         assert "please go on" in tmux.run("capture-pane", "-p", "-t", "=s-t:", check=False).stdout
         assert wait_for(lambda: any(e["outcome"] == "restarted" for e in events(project) if e["event"] == "stall"),
                         timeout=20)
+        agent_events = [(e["event"], e["outcome"]) for e in events(project) if e["agent"] == "t"]
+        assert agent_events[:2] == [("stall", "nudged with 'please go on'"), ("stall", "restarted")]
         assert wait_for(lambda: "s-t" in tmux.sessions() and tmux.sessions()["s-t"][2] != shell)
     finally:
         try:
@@ -203,7 +205,20 @@ def test_a_screen_that_only_animates_is_a_stall(tmp_path, tmux):
     spinner = "while :; do for c in 1 2 3 4; do printf '\\\\r%s working' $c; sleep 0.2; done; done"
     project = stall_project(tmp_path, tmux, spinner)
     cli(project, "up")
-    assert wait_for(lambda: any(e["event"] == "stall" for e in events(project)), timeout=20)
+    assert wait_for(lambda: "s-t" in tmux.sessions())
+    first = tmux.sessions()["s-t"][0]
+    assert wait_for(lambda: any(e["outcome"] == "restarted" for e in events(project)), timeout=30)
+    seen = events(project)
+    upto = [e["outcome"] for e in seen].index("restarted") + 1
+    assert [(e["agent"], e["event"], e["outcome"]) for e in seen[:upto]] == [
+        ("watchdog", "start", "watching 1 agent(s)"),
+        ("t", "stall", "nudged with 'please go on'"),
+        ("t", "stall", "restarted"),
+    ]
+    assert seen[1]["reason"].startswith("no output for ")
+    assert seen[2]["reason"].startswith("no new output ") and seen[2]["reason"].endswith("s after the nudge")
+    assert seen[2]["restarts"] == 1
+    assert wait_for(lambda: "s-t" in tmux.sessions() and tmux.sessions()["s-t"][0] != first)
 
 
 def test_foreground_watchdog_brings_everything_back_after_the_tmux_server_dies(tmp_path, tmux):

@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from ansible_collections.agentloops.orchestrator.plugins.module_utils import config, state, status, tmux
+from ansible_collections.agentloops.orchestrator.plugins.module_utils import config, phase, status, tmux
 from ansible_collections.agentloops.orchestrator.plugins.module_utils.errors import StateError
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
@@ -59,7 +59,7 @@ def test_seed_status_byte_identical(tmp_path):
     (tmp_path / "state").mkdir()
     (tmp_path / "state" / "phase-idx").write_text("18\n")
     rows = status.rows(project, live_for(project, SEED_RUNNING))
-    text = "\n".join(status.render(project, rows, state.read_phase_index(project))) + "\n"
+    text = "\n".join(status.render(project, rows, phase.read_phase_index(project))) + "\n"
     assert text == SEED_STATUS
 
 
@@ -100,7 +100,7 @@ def test_bad_phase_index_is_a_clear_error(tmp_path, content, words):
     (tmp_path / "state").mkdir()
     (tmp_path / "state" / "phase-idx").write_text(content)
     with pytest.raises(StateError, match=words):
-        state.read_phase_index(project)
+        phase.read_phase_index(project)
 
 
 def test_parse_panes_groups_and_orders_panes():

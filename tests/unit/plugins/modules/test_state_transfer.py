@@ -1,13 +1,13 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, agentloops.orchestrator contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""state_transfer and the core it calls (state.carry_over): a cutover's ``reuse`` step."""
+"""state_transfer and the core it calls (carryover.carry_over): a cutover's ``reuse`` step."""
 
 from __future__ import annotations
 
 import os
 
-from ansible_collections.agentloops.orchestrator.plugins.module_utils import config, state
+from ansible_collections.agentloops.orchestrator.plugins.module_utils import carryover, config
 from ansible_collections.agentloops.orchestrator.plugins.modules import state_transfer
 
 PHASES = '[[phases]]\nname = "one"\nplan = "1.md"\n[[phases]]\nname = "two"\nplan = "2.md"\n'
@@ -59,9 +59,9 @@ def test_a_phase_with_another_name_is_refused_and_nothing_written(run_module, tm
 
 def test_no_state_and_same_state_dir_change_nothing(tmp_path):
     live, staged = make(tmp_path / "live"), make(tmp_path / "staged")
-    assert state.carry_over(config.load(str(live / "agents.toml")), config.load(str(staged / "agents.toml"))) == []
+    assert carryover.carry_over(config.load(str(live / "agents.toml")), config.load(str(staged / "agents.toml"))) == []
     project = config.load(str(live / "agents.toml"))
-    assert state.carry_over(project, project) == []
+    assert carryover.carry_over(project, project) == []
 
 
 def test_unknown_source_config_is_a_clean_error(run_module, tmp_path):

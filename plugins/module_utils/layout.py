@@ -1,0 +1,91 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, agentloops.orchestrator contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Where a project keeps its files: the one place that names every file of ``state_dir``
+and ``log_dir``. Nothing here reads or writes; the modules that own each file do.
+
+``state_dir``:
+
+- ``phase-idx``: the current 0-based phase index (phase.py);
+- ``.engine.lock``: the project's lock, held by ``up``, ``down``, phase changes, config edits
+  and every heal; ``watchdog.lock``: held for life by the one watchdog (fsutil.locked);
+- per agent: ``NAME.run.json`` (the runner's last run), ``NAME.watch.json`` (the watchdog's
+  bookkeeping), ``NAME.resume-id`` (the backend's conversation id), ``NAME.stopped`` (stopped
+  by an operator), ``NAME.paused`` (a paused loop), ``NAME.kickoff.md`` (the prompt last
+  rendered), ``NAME.env`` (the environment a session sources).
+
+``log_dir``: ``events.jsonl`` (the watchdog's events) and ``NAME.log`` (the runner's lines).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # layout stays importable from config.py itself
+    from .config import Agent, Project
+
+PHASE_FILE = "phase-idx"
+ENGINE_LOCK = ".engine.lock"
+WATCHDOG_LOCK = "watchdog.lock"
+EVENTS = "events.jsonl"
+RESUME_SUFFIX = ".resume-id"
+
+
+@dataclass(frozen=True, slots=True)
+class StateLayout:
+    """The paths of one project's state and log files."""
+
+    state_dir: str
+    log_dir: str
+
+    @classmethod
+    def of(cls, project: Project) -> StateLayout:
+        return cls(project.state_dir, project.log_dir)
+
+    def _state(self, name: str) -> str:
+        return os.path.join(self.state_dir, name)
+
+    def _agent(self, agent: Agent | str, suffix: str) -> str:
+        return self._state((agent if isinstance(agent, str) else agent.name) + suffix)
+
+    @property
+    def phase_index(self) -> str:
+        return self._state(PHASE_FILE)
+
+    @property
+    def engine_lock(self) -> str:
+        return self._state(ENGINE_LOCK)
+
+    @property
+    def watchdog_lock(self) -> str:
+        return self._state(WATCHDOG_LOCK)
+
+    @property
+    def events(self) -> str:
+        return os.path.join(self.log_dir, EVENTS)
+
+    def run(self, agent: Agent | str) -> str:
+        return self._agent(agent, ".run.json")
+
+    def watch(self, agent: Agent | str) -> str:
+        return self._agent(agent, ".watch.json")
+
+    def resume(self, agent: Agent | str) -> str:
+        return self._agent(agent, RESUME_SUFFIX)
+
+    def stopped(self, agent: Agent | str) -> str:
+        return self._agent(agent, ".stopped")
+
+    def paused(self, agent: Agent | str) -> str:
+        return self._agent(agent, ".paused")
+
+    def kickoff(self, agent: Agent | str) -> str:
+        return self._agent(agent, ".kickoff.md")
+
+    def env(self, agent: Agent | str) -> str:
+        return self._agent(agent, ".env")
+
+    def log(self, agent: Agent | str) -> str:
+        return os.path.join(self.log_dir, "%s.log" % (agent if isinstance(agent, str) else agent.name))

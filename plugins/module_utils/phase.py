@@ -1,0 +1,79 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, agentloops.orchestrator contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The current phase: the index in ``state/phase-idx``, read, resolved and written."""
+
+from __future__ import annotations
+
+import os
+
+from .config import Project
+from .errors import StateError
+from .fsutil import atomic_write, locked
+from .layout import StateLayout
+
+
+def read_phase_index(project: Project) -> int:
+    """The current 0-based phase index (0 when none was ever set)."""
+    path = StateLayout.of(project).phase_index
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read().strip()
+    except FileNotFoundError:
+        return 0
+    except OSError as exc:
+        raise StateError("cannot read %s: %s" % (path, exc.strerror or exc)) from None
+    try:
+        index = int(text)
+    except ValueError:
+        raise StateError("%s:1:1: phase index must be a whole number, got %r" % (path, text[:40])) from None
+    if project.phases and not 0 <= index < len(project.phases):
+        raise StateError("%s:1:1: phase index %d is out of range: the config has %d phase(s) (0..%d)"
+                         % (path, index, len(project.phases), len(project.phases) - 1))
+    return index
+
+
+def resolve_phase(project: Project, phase: str | int) -> int:
+    """The 0-based index of ``phase``: an index (``18``, ``"18"``) or a phase name."""
+    if not project.phases:
+        raise StateError("%s has no [[phases]]" % project.config_path)
+    count = len(project.phases)
+    text = str(phase).strip()
+    if text.lstrip("-").isdigit():
+        index = int(text)
+        if not 0 <= index < count:
+            raise StateError("phase index %d is out of range: %s has %d phase(s), 0..%d"
+                             % (index, project.config_path, count, count - 1))
+        return index
+    for index, item in enumerate(project.phases):
+        if item.name == text:
+            return index
+    raise StateError("unknown phase %r; %s has: %s" % (text, project.config_path,
+                                                       ", ".join(p.name for p in project.phases)))
+
+
+def next_phase(project: Project) -> int:
+    """The index after the current phase; an error at the last one or without phases."""
+    current = resolve_phase(project, read_phase_index(project) if project.phases else 0)
+    if current + 1 >= len(project.phases):
+        raise StateError("already at the last phase (%s)" % project.phases[current].name)
+    return current + 1
+
+
+def set_phase(project: Project, phase: str | int, check_mode: bool = False) -> tuple[int, int]:
+    """Set the current phase; returns ``(old index, new index)``. Written atomically
+    under the project's lock; nothing is written in check mode or when unchanged."""
+    new = resolve_phase(project, phase)
+    if check_mode:
+        return read_phase_index(project), new
+    layout = StateLayout.of(project)
+    with locked(layout.engine_lock):
+        old = read_phase_index(project)
+        if old != new or not os.path.exists(layout.phase_index):
+            atomic_write(layout.phase_index, "%d\n" % new)
+    return old, new
+
+
+def phase_exists(project: Project) -> bool:
+    """Whether the phase index was ever written (else the first phase is current)."""
+    return os.path.exists(StateLayout.of(project).phase_index)

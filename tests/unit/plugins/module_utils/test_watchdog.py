@@ -1,0 +1,174 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, agentloops.orchestrator contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The watchdog's decisions without tmux: the crash-loop arithmetic (judge_death), and a
+Watchdog driven by an injected clock against a fake server whose agents die at once."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+
+import pytest
+
+from ansible_collections.agentloops.orchestrator.plugins.module_utils import bookkeeping, config, fsutil, watchdog
+from ansible_collections.agentloops.orchestrator.plugins.module_utils.layout import StateLayout
+from ansible_collections.agentloops.orchestrator.plugins.module_utils.watchdog import (
+    BACKOFF,
+    FATAL,
+    RESTART,
+    Verdict,
+    judge_death,
+)
+
+
+@dataclass(frozen=True)
+class Limits:
+    start_seconds: float = 5.0
+    fatal_after: int = 4
+    fatal_window: float = 60.0
+    backoff_max: float = 30.0
+
+
+def test_a_death_after_a_long_run_restarts_at_once_and_counts_nothing():
+    assert judge_death(Limits(), [], started=1000.0, now=1100.0) == Verdict(RESTART, (), 100.0)
+    assert judge_death(Limits(), [], started=0, now=1100.0) == Verdict(RESTART, (), None), "start unknown"
+
+
+def test_the_first_quick_death_restarts_at_once():
+    assert judge_death(Limits(), [], started=1000.0, now=1002.0) == Verdict(RESTART, (1002.0,), 2.0)
+
+
+def test_further_quick_deaths_back_off_exponentially_up_to_the_maximum():
+    limits = Limits(fatal_after=10, backoff_max=5.0)
+    failures: list = []
+    delays = []
+    for n in range(7):
+        now = 1000.0 + 10 * n
+        verdict = judge_death(limits, failures, started=now - 1, now=now)
+        failures = list(verdict.failures)
+        delays.append(verdict.delay if verdict.action == BACKOFF else None)
+    assert delays == [None, 1.0, 2.0, 4.0, 5.0, 5.0, 5.0]
+
+
+def test_jitter_scales_the_delay():
+    verdict = judge_death(Limits(), [990.0], started=999.0, now=1000.0, jitter=1.2)
+    assert verdict.action == BACKOFF and verdict.delay == pytest.approx(1.2)
+
+
+def test_fatal_after_n_quick_deaths_within_the_window():
+    verdict = judge_death(Limits(), [990.0, 995.0, 998.0], started=999.0, now=1000.0)
+    assert verdict == Verdict(FATAL, (990.0, 995.0, 998.0, 1000.0), 1.0)
+
+
+def test_old_failures_leave_the_window():
+    verdict = judge_death(Limits(), [900.0, 930.0, 998.0], started=999.0, now=1000.0)
+    assert verdict.action == BACKOFF and verdict.failures == (998.0, 1000.0)
+    assert judge_death(Limits(), [900.0, 930.0], started=500.0, now=1000.0) == Verdict(RESTART, (), 500.0)
+
+
+CONFIG = """
+[agents.crasher]
+kind = "persistent"
+backend = "demo"
+watch = "heal"
+start_seconds = 5
+backoff_max = 1
+fatal_after = 4
+fatal_window = 60
+
+[agents.quiet]
+kind = "persistent"
+backend = "demo"
+watch = "none"
+"""
+
+
+class DeadServer:
+    """A tmux server on which every session started dies at once (none is ever listed)."""
+
+    socket = ""
+    socket_args: list = []
+
+    def __init__(self) -> None:
+        self.started: list = []
+
+    def sessions(self) -> dict:
+        return {}
+
+    def kill(self, target: str) -> None:
+        raise AssertionError("no session to kill")
+
+    def start(self, name: str, *args, **kwargs) -> str:
+        self.started.append(name)
+        return "$%d" % len(self.started)
+
+
+class Clock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def project(tmp_path):
+    (tmp_path / "agents.toml").write_text(CONFIG)
+    return config.load(str(tmp_path / "agents.toml"))
+
+
+def test_a_crash_loop_heals_backs_off_then_goes_fatal(project):
+    clock = Clock(1000.0)
+    server = DeadServer()
+    dog = watchdog.Watchdog(project, server, clock=clock, jitter=lambda: 1.0)
+    seen = []
+    for now in (1000.0, 1001.0, 1002.0, 1002.5, 1003.0, 1004.0, 1005.0, 1006.0, 1007.0):
+        clock.now = now
+        seen.append([(e["agent"], e["event"], e["outcome"]) for e in dog.check(now)])
+    assert seen == [
+        [("crasher", "heal", "restarted")],  # start time unknown: not a quick death
+        [("crasher", "heal", "restarted")],  # the first quick death restarts at once
+        [("crasher", "backoff", "restart in 1.0s")],
+        [],  # still backing off
+        [("crasher", "heal", "restarted")],  # the deadline passed: restarted, not counted again
+        [("crasher", "backoff", "restart in 1.0s")],
+        [("crasher", "heal", "restarted")],
+        [("crasher", "fatal", "not restarted until reset")],
+        [],  # FATAL: left alone
+    ]
+    assert server.started == [project.session_name("crasher")] * 4, "the unwatched agent is never started"
+    watch = bookkeeping.read_watch(project, project.agent("crasher"))
+    assert watch == {"state": "FATAL", "failures": [1001.0, 1002.0, 1004.0, 1006.0], "last_start": 1005.0,
+                     "restarts": 4}
+    events = [json.loads(line) for line in open(StateLayout.of(project).events)]
+    assert [e["event"] for e in events] == ["heal", "heal", "backoff", "heal", "backoff", "heal", "fatal"]
+    assert events[2]["reason"] == "died 1.0s after start (2 quick deaths)"
+    assert events[-1]["reason"] == "4 quick deaths within 60s"
+    assert watchdog.reset(project, project.agent("crasher")) is True
+    assert [(e["agent"], e["event"]) for e in dog.check(1008.0)] == [("crasher", "heal")]
+
+
+def test_an_agent_stopped_by_an_operator_is_left_alone(project):
+    bookkeeping.set_stopped(project, project.agent("crasher"), True)
+    server = DeadServer()
+    assert watchdog.Watchdog(project, server, clock=Clock(1000.0)).check() == []
+    assert watchdog.leave_alone(project, project.agent("crasher")) == "stopped by an operator"
+    assert server.started == []
+
+
+def test_a_second_watchdog_names_the_first(project):
+    with fsutil.locked(StateLayout.of(project).watchdog_lock, wait=False):
+        with pytest.raises(watchdog.AlreadyRunning, match="another watchdog \\(pid %d\\) already watches %s; "
+                           "refusing to start a second one" % (os.getpid(), project.name)):
+            watchdog.main(project, DeadServer())
+
+
+def test_read_events_skips_broken_lines(project):
+    watchdog.event(project, "x", "start", "why", "ok", extra=1)
+    with open(StateLayout.of(project).events, "a") as handle:
+        handle.write("{broken\n")
+    watchdog.event(project, "y", "reset", "why", "ok")
+    assert [(e["agent"], e.get("extra")) for e in watchdog.read_events(project)] == [("x", 1), ("y", None)]
+    assert [e["agent"] for e in watchdog.read_events(project, 1)] == ["y"]
