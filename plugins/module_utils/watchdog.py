@@ -32,7 +32,7 @@ import select
 import time
 
 from .config import Agent, Project
-from .errors import OrchestratorError
+from .errors import AlreadyRunning, OrchestratorError
 from .state import pause_file, read_run, read_watch, stopped_marker, write_watch
 from .tmux import TmuxServer
 
@@ -40,10 +40,6 @@ LOCK_NAME = "watchdog.lock"
 # What a screen that only "animates" changes: spinner glyphs, digits (timers, counters).
 _ANIMATION = re.compile(r"[0-9\u2800-\u28ff|/\\\-◐◓◑◒◴◷◶◵✶✻✽✢·*•∙○●◦⣾⣽⣻⢿⡿⣟⣯⣷]")
 EVENTS = "events.jsonl"
-
-
-class AlreadyRunning(OrchestratorError):
-    """Another watchdog holds the project's lock."""
 
 
 def lock_file(project: Project) -> str:
@@ -131,10 +127,11 @@ def leave_alone(project: Project, agent: Agent) -> str:
 
 
 class Watchdog:
-    def __init__(self, project: Project, server: TmuxServer, poll: float = 2.0) -> None:
+    def __init__(self, project: Project, server: TmuxServer, poll: float = 2.0, engine_script: str = "") -> None:
         self.project = project
         self.server = server
         self.poll = poll
+        self.engine_script = engine_script  # the agents.py a heal starts runners with (see sessions)
         self.pidfds: dict = {}
         self.next_try: dict = {}
         self.screens: dict = {}  # agent -> (normalised screen, when it last changed, when read)
@@ -162,7 +159,7 @@ class Watchdog:
             self.server.kill(sess.id)
         self.screens.pop(agent.name, None)
         self.screens.pop(agent.name + "\0nudge", None)
-        sessions.start_session(self.project, self.server, agent)
+        sessions.start_session(self.project, self.server, agent, self.engine_script)
         return True
 
     def _watch_pid(self, agent: Agent, pid: int) -> None:
@@ -371,11 +368,11 @@ class Watchdog:
             self.wait()
 
 
-def main(project: Project, server: TmuxServer, poll: float = 2.0) -> int:
+def main(project: Project, server: TmuxServer, poll: float = 2.0, engine_script: str = "") -> int:
     lock = acquire_lock(project)
     try:
         event(project, "watchdog", "start", "pid %d" % os.getpid(), "watching %d agent(s)" % len(watched(project)))
-        Watchdog(project, server, poll).run()
+        Watchdog(project, server, poll, engine_script).run()
     finally:
         os.close(lock)
     return 0
