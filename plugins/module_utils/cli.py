@@ -19,12 +19,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, NoReturn, TextIO
 
 from .errors import AlreadyRunning, ConfigError, OrchestratorError
 
+TYPE_CHECKING = False  # not typing's: importing typing (or dataclasses) would slow --help down
 if TYPE_CHECKING:  # pragma: no cover
+    from typing import Callable, NoReturn, TextIO
+
     from .config import Agent, Project
     from .sessions import Action
     from .tmux import TmuxServer
@@ -94,12 +95,19 @@ class _Value(argparse.Action):
         setattr(namespace, self.dest, values)
 
 
+class _Formatter(argparse.HelpFormatter):
+    """A command's --help at 80 columns, like USAGE (asking the terminal would import shutil)."""
+
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, width=80)
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, with errors raised as ``UsageError`` (not printed, not exiting): the top
     level's keep argparse's message and add USAGE; a command's say how to use it (``hint``)."""
 
     def __init__(self, *args, hint: str = "", text: str = "", **kwargs) -> None:
-        kwargs.update(add_help=False, allow_abbrev=False)
+        kwargs.update(add_help=False, allow_abbrev=False, formatter_class=_Formatter)
         super().__init__(*args, **kwargs)
         self.hint = hint
         self.text = text
@@ -128,16 +136,20 @@ def _count(text: str) -> int:
     return int(text)
 
 
-@dataclass(slots=True, frozen=True)
 class Invocation:
     """What every command gets: the project, its tmux server, the parsed arguments, where to
-    print, and this engine's agents.py (which starts runners and the watchdog)."""
+    print, and this engine's agents.py (which starts runners and the watchdog). A plain
+    slotted class: dataclasses would cost --help more than the rest of the CLI."""
 
-    project: Project
-    server: TmuxServer
-    args: argparse.Namespace
-    out: TextIO
-    engine_script: str
+    __slots__ = ("project", "server", "args", "out", "engine_script")
+
+    def __init__(self, project: Project, server: TmuxServer, args: argparse.Namespace, out: TextIO,
+                 engine_script: str) -> None:
+        self.project = project
+        self.server = server
+        self.args = args
+        self.out = out
+        self.engine_script = engine_script
 
 
 def cmd_status(inv: Invocation) -> int:
@@ -294,7 +306,7 @@ def _add_phase(verbs) -> None:
         sub = steps.add_parser(step, hint=PHASE_HINT, prog="agents.py phase %s" % step, description=doc)
         _global_options(sub)
         if step == "set":
-            sub.add_argument("phase", metavar="N|NAME")
+            sub.add_argument("phase", metavar="N|NAME", help="a 0-based phase index or a phase name")
 
 
 def build_parser() -> _Parser:
@@ -305,14 +317,15 @@ def build_parser() -> _Parser:
     _add(verbs, cmd_status, "status takes no arguments")
     for command in (cmd_up, cmd_down):
         _add(verbs, command, "use %s [AGENT...]" % command.__name__[4:]).add_argument(
-            "agents", nargs="*", metavar="AGENT")
+            "agents", nargs="*", metavar="AGENT", help="an agent of the config (all when none is named)")
     _add(verbs, cmd_validate, "validate takes no arguments")
     _add_phase(verbs)
     for command in (cmd_kickoff, cmd_pause, cmd_resume, cmd_run_agent, cmd_reset):
         name = command.__name__[4:].replace("_", "-")
-        _add(verbs, command, "use %s AGENT" % name).add_argument("agent", metavar="AGENT")
+        _add(verbs, command, "use %s AGENT" % name).add_argument("agent", metavar="AGENT", help="an agent of the config")
     _add(verbs, cmd_watchdog, "watchdog takes no arguments")
-    _add(verbs, cmd_events, "use events [N]").add_argument("count", nargs="?", type=_count, default=20, metavar="N")
+    _add(verbs, cmd_events, "use events [N]").add_argument(
+        "count", nargs="?", type=_count, default=20, metavar="N", help="how many (default 20; 0 = all)")
     cleanlogs = _add(verbs, cmd_cleanlogs, "use cleanlogs [--dry-run] [--once]")
     cleanlogs.add_argument("--dry-run", action="store_true", help="say what would be deleted; delete nothing")
     cleanlogs.add_argument("--once", action="store_true", help="one pass, then exit")
