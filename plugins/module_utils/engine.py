@@ -273,7 +273,7 @@ def scaffold_project(project_dir: str, state: str = "present", *, check_mode: bo
     plan = scaffold.plan_create(project_dir, engine_repo or "", engine_ref or "HEAD", agents_config=agents_config,
                                 project_name=project_name, session_prefix=session_prefix, tmux_socket=tmux_socket)
     result: dict = {"changed": not plan.exists, "before_text": plan.agents_text if plan.exists else "",
-              "after_text": plan.agents_text or ""}
+                    "after_text": plan.agents_text or ""}
     if not plan.exists and not check_mode:
         scaffold.create(plan, tmux_socket=tmux_socket)
         result["after_text"] = plan.agents_text

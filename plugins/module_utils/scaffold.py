@@ -225,8 +225,8 @@ def pin_engine(project_dir: str, ref: str, check_mode: bool = False) -> dict:
     old = info.engine_commit
     new = resolve_ref(info.engine_repo, ref)
     result: dict = {"project_dir": path, "repo": info.engine_repo, "old": old, "new": new,
-              "old_ref": info.engine_ref, "new_ref": ref,
-              "changed": not (old and new and (old.startswith(new) or new.startswith(old)))}
+                    "old_ref": info.engine_ref, "new_ref": ref,
+                    "changed": not (old and new and (old.startswith(new) or new.startswith(old)))}
     if not result["changed"] or check_mode:
         return result
     engine = os.path.join(path, ENGINE_DIR)

@@ -163,7 +163,7 @@ def test_reset_clears_watch_state_and_logs_it(project):
     assert engine.reset(project, "worker") is False
     lines = engine.event_lines(project)
     assert [line.split()[1:] for line in lines] == [["worker", "reset", "operator", "->", "cleared"],
-                                                   ["worker", "reset", "operator", "->", "nothing", "to", "clear"]]
+                                                    ["worker", "reset", "operator", "->", "nothing", "to", "clear"]]
 
 
 def test_event_lines_format(project):
