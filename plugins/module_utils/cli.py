@@ -5,15 +5,30 @@
 
     python3 engine/agents.py [--config agents.toml] [--tmux-socket S] COMMAND
 
-Exit status: 0 done, 1 an operation failed, 2 bad usage or an invalid config.
+One ``cmd_<verb>`` function per command; its docstring is the command's ``--help``. The
+work is the engine facade's (engine.py, shared with the modules): a command only formats
+what it returns. Errors are caught once, in ``main``. Exit status: 0 done, 1 an operation
+failed, 2 bad usage or an invalid config, 3 a watchdog already watches the project.
+
+Nothing heavier than argparse is imported before the arguments are checked, so ``--help``
+and bad usage answer at once.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 
-from .errors import ConfigError, OrchestratorError
+from .errors import AlreadyRunning, ConfigError, OrchestratorError
+
+TYPE_CHECKING = False  # not typing's: importing typing (or dataclasses) would slow --help down
+if TYPE_CHECKING:  # pragma: no cover
+    from typing import Callable, NoReturn, TextIO
+
+    from .config import Agent, Project
+    from .sessions import Action
+    from .tmux import TmuxServer
 
 USAGE = """usage: agents.py [--config PATH] [--tmux-socket NAME|PATH] COMMAND [AGENT...]
 
@@ -42,31 +57,297 @@ options:
   --tmux-socket VALUE   override the config's tmux_socket ("" = default server,
                         a name = tmux -L NAME, a path = tmux -S PATH)
 """
+PHASE_HINT = "use phase show | phase set N|NAME | phase next"
 
 
-def _parse(argv: list) -> tuple:
-    opts = {"config": None, "tmux_socket": None}
-    rest = []
-    it = iter(argv)
-    for arg in it:
-        if arg in ("-h", "--help"):
-            return None, None, []
-        name, eq, value = arg.partition("=")
-        if name in ("--config", "--tmux-socket") and arg.startswith("--"):
-            if not eq:
-                value = next(it, None)
-                if value is None:
-                    raise ValueError("%s needs a value" % name)
-            opts[name[2:].replace("-", "_")] = value
-        elif arg in ("--dry-run", "--once") and rest:
-            rest.append(arg)  # options of the cleanlogs command
-        elif arg.startswith("-") and arg != "-":
-            raise ValueError("unknown option %s" % arg)
+class UsageError(Exception):
+    """Bad usage (exit 2): ``message`` follows ``agents.py: error:``, then ``usage``."""
+
+    def __init__(self, message: str, usage: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.usage = usage
+
+
+class HelpRequested(Exception):
+    """``-h``/``--help``: ``text`` goes to stdout (exit 0)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.text = text
+
+
+class _Help(argparse.Action):
+    def __init__(self, option_strings: list[str], dest: str, **_kw: object) -> None:
+        super().__init__(option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, nargs=0,
+                         help="show this help and exit")
+
+    def __call__(self, parser, namespace, values, option_string=None) -> NoReturn:
+        raise HelpRequested(parser.format_help())
+
+
+class _Value(argparse.Action):
+    """A global option's value (``--config PATH``, ``--config=PATH``); a missing one is bad usage."""
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        if values is None:
+            raise UsageError("%s needs a value" % option_string, USAGE)
+        setattr(namespace, self.dest, values)
+
+
+class _Formatter(argparse.HelpFormatter):
+    """A command's --help at 80 columns, like USAGE (asking the terminal would import shutil)."""
+
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, width=80)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with errors raised as ``UsageError`` (not printed, not exiting): the top
+    level's keep argparse's message and add USAGE; a command's say how to use it (``hint``)."""
+
+    def __init__(self, *args, hint: str = "", text: str = "", **kwargs) -> None:
+        kwargs.update(add_help=False, allow_abbrev=False, formatter_class=_Formatter)
+        super().__init__(*args, **kwargs)
+        self.hint = hint
+        self.text = text
+        self.commands: dict[str, _Parser] = {}
+        self.add_argument("-h", "--help", action=_Help)
+
+    def format_help(self) -> str:
+        return self.text or super().format_help()
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(self.hint) if self.hint else UsageError(message, USAGE)
+
+
+def _global_options(parser: _Parser, top: bool = False) -> None:
+    """``--config`` and ``--tmux-socket``, before the command or after it (the top level's
+    defaults are None; a command's leave the top level's value alone)."""
+    default = None if top else argparse.SUPPRESS
+    shown = None if top else argparse.SUPPRESS
+    parser.add_argument("--config", action=_Value, nargs="?", metavar="PATH", default=default, help=shown)
+    parser.add_argument("--tmux-socket", action=_Value, nargs="?", metavar="VALUE", default=default, help=shown)
+
+
+def _count(text: str) -> int:
+    if not (text.isascii() and text.isdigit()):
+        raise ValueError(text)
+    return int(text)
+
+
+class Invocation:
+    """What every command gets: the project, its tmux server, the parsed arguments, where to
+    print, and this engine's agents.py (which starts runners and the watchdog). A plain
+    slotted class: dataclasses would cost --help more than the rest of the CLI."""
+
+    __slots__ = ("project", "server", "args", "out", "engine_script")
+
+    def __init__(self, project: Project, server: TmuxServer, args: argparse.Namespace, out: TextIO,
+                 engine_script: str) -> None:
+        self.project = project
+        self.server = server
+        self.args = args
+        self.out = out
+        self.engine_script = engine_script
+
+
+def cmd_status(inv: Invocation) -> int:
+    """Show the phase and every agent's state (read-only)."""
+    from . import engine
+
+    report = engine.read_status(inv.project, inv.server, count_watchdogs=False)
+    inv.out.write("\n".join(report.lines) + "\n")
+    return 0
+
+
+def cmd_up(inv: Invocation) -> int:
+    """Start the named agents (all by default) that are enabled and not running, the
+    builtin watchdog last."""
+    return _converge(inv, "started")
+
+
+def cmd_down(inv: Invocation) -> int:
+    """Kill the named agents' sessions (all by default); the watchdog leaves them down."""
+    return _converge(inv, "stopped")
+
+
+def _converge(inv: Invocation, desired: str) -> int:
+    from . import engine
+
+    done = engine.converge(inv.project, inv.server, inv.args.agents, desired, report=_reporter(inv.out),
+                           engine_script=inv.engine_script)
+    for action in done.actions:
+        if action.verb == "skip" and action.reason != "disabled in config":
+            inv.out.write("skipping %s: %s\n" % (action.session, action.reason))
+    return 0
+
+
+def _reporter(out: TextIO) -> Callable[[Action], None]:
+    """Print each change as it is made (``killing``/``starting``)."""
+    def report(action: Action) -> None:
+        agent = action.agent
+        if action.verb == "stop":
+            out.write("killing %s\n" % action.session)
+        elif agent.builtin == "watchdog":
+            out.write("starting watchdog\n")
+        elif agent.is_service:
+            out.write("starting %s\n" % action.session)
         else:
-            rest.append(arg)
-    if not rest:
-        raise ValueError("a command is required")
-    return opts, rest[0], rest[1:]
+            out.write("starting %s (%s, %s)\n" % (action.session, agent.backend, agent.model or "-"))
+        out.flush()
+    return report
+
+
+def cmd_validate(inv: Invocation) -> int:
+    """Check the config; every error is reported with file:line:col (exit 2)."""
+    project = inv.project
+    inv.out.write("%s: OK — %d agent(s), %d phase(s)\n" % (
+        os.path.relpath(project.config_path), len(project.agents), len(project.phases)))
+    return 0
+
+
+def cmd_phase(inv: Invocation) -> int:
+    """Show the current phase (show), make phase N (0-based) or NAME the current one
+    (set), or move to the next phase (next)."""
+    from . import engine, status
+
+    step = inv.args.step
+    target = inv.args.phase if step == "set" else engine.NEXT if step == "next" else None
+    change = engine.set_phase(inv.project, target)
+    inv.out.write("%s\n" % status.phase_header(inv.project, change.new))
+    return 0
+
+
+def cmd_kickoff(inv: Invocation) -> int:
+    """Print the agent's kickoff prompt rendered for the current phase."""
+    from . import engine
+
+    inv.out.write(engine.kickoff_text(inv.project, inv.args.agent))
+    return 0
+
+
+def cmd_pause(inv: Invocation) -> int:
+    """Hold a loop agent before its next iteration (it finishes the current one)."""
+    from . import engine
+
+    engine.pause(inv.project, inv.args.agent)
+    inv.out.write("paused %s (it finishes its current iteration)\n" % inv.args.agent)
+    return 0
+
+
+def cmd_resume(inv: Invocation) -> int:
+    """Let a paused loop agent go on."""
+    from . import engine
+
+    engine.resume(inv.project, inv.args.agent)
+    inv.out.write("resumed %s\n" % inv.args.agent)
+    return 0
+
+
+def cmd_run_agent(inv: Invocation) -> int:
+    """Run the agent: its loop, task or program (what an agent's session runs)."""
+    from . import runner
+
+    return runner.main(inv.project, inv.project.select([inv.args.agent])[0])
+
+
+def cmd_watchdog(inv: Invocation) -> int:
+    """Heal agents whose watch is heal or heal+stall; runs until killed (`up` starts it in
+    <prefix>watchdog; run it under a service manager too). Exit 3 when another watchdog
+    already watches the project."""
+    from . import watchdog
+
+    return watchdog.main(inv.project, inv.server, engine_script=inv.engine_script)
+
+
+def cmd_reset(inv: Invocation) -> int:
+    """Clear an agent's BACKOFF/FATAL state so the watchdog heals it again."""
+    from . import engine
+
+    cleared = engine.reset(inv.project, inv.args.agent)
+    inv.out.write("reset %s%s\n" % (inv.args.agent, "" if cleared else " (nothing to clear)"))
+    return 0
+
+
+def cmd_events(inv: Invocation) -> int:
+    """Print the last N (default 20; 0 = all) watchdog events."""
+    from . import engine
+
+    for line in engine.event_lines(inv.project, inv.args.count):
+        inv.out.write(line + "\n")
+    return 0
+
+
+def cmd_cleanlogs(inv: Invocation) -> int:
+    """Prune log_dir by age and total size, as the builtin cleanlogs service does (it loops
+    unless --once; --dry-run only says what it would delete)."""
+    from . import cleanlogs
+
+    agent = next((a for a in inv.project.agents if a.builtin == "cleanlogs"), None)
+    return cleanlogs.main(inv.project, agent or project_agent_defaults(), inv.args.dry_run, inv.args.once, inv.out)
+
+
+def _add(verbs, command: Callable[[Invocation], int], hint: str) -> _Parser:
+    """A command's parser, named after its ``cmd_`` function and described by its docstring."""
+    name = command.__name__[4:].replace("_", "-")
+    parser = verbs.add_parser(name, hint=hint, prog="agents.py %s" % name,
+                              description=" ".join((command.__doc__ or "").split()))
+    _global_options(parser)
+    parser.set_defaults(run=command)
+    return parser
+
+
+def _add_phase(verbs) -> None:
+    phase = _add(verbs, cmd_phase, PHASE_HINT)
+    steps = phase.add_subparsers(dest="step", metavar="show|set|next", parser_class=_Parser)
+    for step, doc in (("show", "The current phase."), ("set", "Make phase N (0-based) or NAME the current one."),
+                      ("next", "Move to the next phase.")):
+        sub = steps.add_parser(step, hint=PHASE_HINT, prog="agents.py phase %s" % step, description=doc)
+        _global_options(sub)
+        if step == "set":
+            sub.add_argument("phase", metavar="N|NAME", help="a 0-based phase index or a phase name")
+
+
+def build_parser() -> _Parser:
+    """The whole command line: global options, then one command and its arguments."""
+    parser = _Parser(prog="agents.py", text=USAGE)
+    _global_options(parser, top=True)
+    verbs = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    _add(verbs, cmd_status, "status takes no arguments")
+    for command in (cmd_up, cmd_down):
+        _add(verbs, command, "use %s [AGENT...]" % command.__name__[4:]).add_argument(
+            "agents", nargs="*", metavar="AGENT", help="an agent of the config (all when none is named)")
+    _add(verbs, cmd_validate, "validate takes no arguments")
+    _add_phase(verbs)
+    for command in (cmd_kickoff, cmd_pause, cmd_resume, cmd_run_agent, cmd_reset):
+        name = command.__name__[4:].replace("_", "-")
+        _add(verbs, command, "use %s AGENT" % name).add_argument("agent", metavar="AGENT", help="an agent of the config")
+    _add(verbs, cmd_watchdog, "watchdog takes no arguments")
+    _add(verbs, cmd_events, "use events [N]").add_argument(
+        "count", nargs="?", type=_count, default=20, metavar="N", help="how many (default 20; 0 = all)")
+    cleanlogs = _add(verbs, cmd_cleanlogs, "use cleanlogs [--dry-run] [--once]")
+    cleanlogs.add_argument("--dry-run", action="store_true", help="say what would be deleted; delete nothing")
+    cleanlogs.add_argument("--once", action="store_true", help="one pass, then exit")
+    parser.commands = verbs.choices
+    return parser
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    """The parsed command line; bad usage raises ``UsageError``, ``--help`` raises
+    ``HelpRequested``."""
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    unknown = next((a for a in extra if a.startswith("-") and a != "-"), None)
+    if unknown is not None:
+        raise UsageError("unknown option %s" % unknown, USAGE)
+    if args.command is None:
+        raise UsageError("a command is required", USAGE)
+    if extra:
+        raise UsageError(parser.commands[args.command].hint)
+    if args.command == "phase" and args.step is None:
+        raise UsageError(PHASE_HINT)
+    return args
 
 
 def default_config(engine_root: str) -> str:
@@ -77,146 +358,37 @@ def default_config(engine_root: str) -> str:
     return beside if os.path.exists(beside) else here
 
 
-def project_agent_defaults():
+def project_agent_defaults() -> Agent:
     from .config import Agent
 
     return Agent("cleanlogs", "service", builtin="cleanlogs")
 
 
-def main(argv: list, engine_root: str) -> int:
+def run(args: argparse.Namespace, engine_root: str, out: TextIO) -> int:
+    """Open the project and run the parsed command."""
+    from . import engine  # after the arguments are checked: --help stays instant
+
+    project, server = engine.open_project(args.config or default_config(engine_root), args.tmux_socket)
+    return args.run(Invocation(project, server, args, out, os.path.join(engine_root, "agents.py")))
+
+
+def main(argv: list[str], engine_root: str) -> int:
+    """The CLI; every error of a command ends here, as its message and exit status."""
     out, err = sys.stdout, sys.stderr
     try:
-        opts, command, args = _parse(argv)
-    except ValueError as exc:
-        err.write("agents.py: error: %s\n%s" % (exc, USAGE))
-        return 2
-    if command is None:
-        out.write(USAGE)
+        return run(parse(argv), engine_root, out)
+    except HelpRequested as exc:
+        out.write(exc.text)
         return 0
-    if command not in ("status", "up", "down", "validate", "phase", "kickoff", "pause", "resume", "run-agent",
-                       "watchdog", "reset", "events", "cleanlogs"):
-        err.write("agents.py: error: unknown command %r\n%s" % (command, USAGE))
+    except UsageError as exc:
+        err.write("agents.py: error: %s\n%s" % (exc.message, exc.usage))
         return 2
-    if args and command in ("status", "validate"):
-        err.write("agents.py: error: %s takes no arguments\n" % command)
-        return 2
-    if command == "events" and (len(args) > 1 or (args and not args[0].isdigit())):
-        err.write("agents.py: error: use events [N]\n")
-        return 2
-    if command == "cleanlogs" and not set(args) <= {"--dry-run", "--once"}:
-        err.write("agents.py: error: use cleanlogs [--dry-run] [--once]\n")
-        return 2
-    if command == "watchdog" and args:
-        err.write("agents.py: error: watchdog takes no arguments\n")
-        return 2
-    if command in ("kickoff", "pause", "resume", "run-agent", "reset") and len(args) != 1:
-        err.write("agents.py: error: use %s AGENT\n" % command)
-        return 2
-    if command == "phase" and not (args in (["show"], ["next"]) or (len(args) == 2 and args[0] == "set")):
-        err.write("agents.py: error: use phase show | phase set N|NAME | phase next\n")
-        return 2
-
-    from . import engine  # after argument checks: --help stays instant
-
-    if command in ("up", "down", "watchdog"):
-        from . import sessions
-
-        sessions.ENGINE_SCRIPT = os.path.join(engine_root, "agents.py")
-
-    config_path = opts["config"] or default_config(engine_root)
-    try:
-        project, server = engine.open_project(config_path, opts["tmux_socket"])
-        if command == "validate":
-            out.write("%s: OK — %d agent(s), %d phase(s)\n" % (
-                os.path.relpath(project.config_path), len(project.agents), len(project.phases)))
-        elif command == "watchdog":
-            from . import watchdog
-
-            try:
-                return watchdog.main(project, server)
-            except watchdog.AlreadyRunning as exc:
-                err.write("agents.py: %s\n" % exc)
-                return 3
-        elif command == "cleanlogs":
-            from . import cleanlogs
-
-            agent = next((a for a in project.agents if a.builtin == "cleanlogs"), None)
-            return cleanlogs.main(project, agent or project_agent_defaults(), "--dry-run" in args, "--once" in args,
-                                  out)
-        elif command == "reset":
-            from . import watchdog
-
-            agent = project.select(args)[0]
-            cleared = watchdog.reset(project, agent)
-            out.write("reset %s%s\n" % (agent.name, "" if cleared else " (nothing to clear)"))
-        elif command == "events":
-            import json
-
-            from . import watchdog
-
-            for record in watchdog.read_events(project, int(args[0]) if args else 20):
-                extra = {k: v for k, v in record.items()
-                         if k not in ("ts", "time", "agent", "event", "reason", "outcome")}
-                tail = (" " + json.dumps(extra, sort_keys=True)) if extra else ""
-                fields = (record.get("ts"), record.get("agent"), record.get("event"), record.get("reason"),
-                          record.get("outcome"), tail)
-                out.write("%s %-12s %-8s %s -> %s%s\n" % fields)
-        elif command == "run-agent":
-            from . import runner
-
-            return runner.main(project, project.select(args)[0])
-        elif command in ("pause", "resume"):
-            from .bookkeeping import set_paused
-
-            agent = project.select(args)[0]
-            if agent.kind != "loop":
-                raise OrchestratorError("only loop agents pause; %s is a %s agent" % (agent.name, agent.kind))
-            set_paused(project, agent, command == "pause")
-            if command == "pause":
-                out.write("paused %s (it finishes its current iteration)\n" % agent.name)
-            else:
-                out.write("resumed %s\n" % agent.name)
-        elif command == "kickoff":
-            from . import kickoff
-
-            agent = project.select(args)[0]
-            out.write(kickoff.render_for(project, agent))
-        elif command == "phase":
-            from . import phase, status
-            from .errors import StateError
-
-            if args[0] == "set":
-                phase.set_phase(project, args[1])
-            elif args[0] == "next":
-                phase.set_phase(project, phase.next_phase(project))
-            if not project.phases:
-                raise StateError("%s has no [[phases]]" % project.config_path)
-            out.write(status.phase_header(project, phase.read_phase_index(project)) + "\n")
-        elif command == "status":
-            _rows, lines, _index = engine.read_status(project, server)
-            out.write("\n".join(lines) + "\n")
-        else:
-            def report(action) -> None:
-                if action.verb == "stop":
-                    out.write("killing %s\n" % action.session)
-                elif action.agent.builtin == "watchdog":
-                    out.write("starting watchdog\n")
-                elif action.agent.is_service:
-                    out.write("starting %s\n" % action.session)
-                else:
-                    out.write("starting %s (%s, %s)\n" % (action.session, action.agent.backend,
-                                                          action.agent.model or "-"))
-                out.flush()
-
-            actions, _before, _after = engine.converge(
-                project, server, args, "started" if command == "up" else "stopped", report=report)
-            for action in actions:
-                if action.verb == "skip" and action.reason != "disabled in config":
-                    out.write("skipping %s: %s\n" % (action.session, action.reason))
     except ConfigError as exc:
         err.write("%s\n" % exc)
         return 2
+    except AlreadyRunning as exc:
+        err.write("agents.py: %s\n" % exc)
+        return 3
     except OrchestratorError as exc:
         err.write("agents.py: error: %s\n" % exc)
         return 1
-    return 0

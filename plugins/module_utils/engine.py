@@ -1,19 +1,83 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, agentloops.orchestrator contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The few entry points the CLI and the modules share: open a project, read its status,
-bring its sessions to a state. One place for each, so both front ends behave the same."""
+"""The engine facade: what the CLI (``agents.py``) and the modules both do, in one place
+each, so both front ends behave the same: open a project, read its status, bring its
+sessions to a state, change its phase, pause/resume/reset an agent, scaffold a project.
+
+Results are typed (``ConvergeResult``, ``StatusReport``, ``PhaseChange``); the front ends
+only format them. Heavy parts (sessions, libtmux, git) are imported when used, so the read
+path (``status``) stays light.
+"""
 
 from __future__ import annotations
 
+import enum
 import os
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable
 
 from . import config as config_mod
 from . import phase, status
+from .config import Project
+from .errors import OrchestratorError, StateError
+from .layout import StateLayout
 from .tmux import TmuxServer, resolve_socket
 
+if TYPE_CHECKING:  # pragma: no cover
+    from .sessions import Action
 
-def open_project(config_path: str, tmux_socket: str | None = None) -> tuple:
+
+@dataclass(slots=True)
+class ConvergeResult:
+    """What ``converge`` did (or would do): one action per agent, and the sorted names of
+    the project's sessions before and after (predicted in check mode)."""
+
+    actions: list[Action]
+    before: list[str]
+    after: list[str]
+
+    @property
+    def changed(self) -> bool:
+        return any(a.changes for a in self.actions)
+
+
+@dataclass(slots=True, frozen=True)
+class StatusReport:
+    """A project's status from one read of its tmux server: the rows, the table's lines,
+    the phase index, counts, the project's watchdog processes (None when not counted) and
+    every session that carries the project's prefix."""
+
+    rows: list[status.Row]
+    lines: list[str]
+    phase_index: int
+    running: int
+    stopped: int
+    watchdogs: int | None
+    prefix_sessions: list[str]
+
+
+@dataclass(slots=True, frozen=True)
+class PhaseChange:
+    """A phase change (or a look at the phase): indexes before and after, whether the phase
+    index file changed (or would, in check mode), and that file's path."""
+
+    changed: bool
+    old: int
+    new: int
+    path: str
+
+
+class PhaseStep(enum.Enum):
+    """A phase target that is not a phase: the one after the current phase."""
+
+    NEXT = "next"
+
+
+NEXT = PhaseStep.NEXT
+
+
+def open_project(config_path: str, tmux_socket: str | None = None) -> tuple[Project, TmuxServer]:
     """Load and validate a config; return ``(project, server)``.
 
     ``tmux_socket`` overrides the config's ``tmux_socket`` when not None (a name or a path;
@@ -23,21 +87,33 @@ def open_project(config_path: str, tmux_socket: str | None = None) -> tuple:
     return project, TmuxServer(project.tmux_socket if tmux_socket is None else resolve_socket(tmux_socket))
 
 
-def read_status(project, server: TmuxServer, live: dict | None = None) -> tuple:
-    """``(rows, lines, phase_index)``: one tmux call (none when ``live`` sessions are
-    given), nothing written."""
+def read_status(project: Project, server: TmuxServer, live: dict | None = None,
+                count_watchdogs: bool = True) -> StatusReport:
+    """The project's status: one tmux call (none when ``live`` sessions are given), one
+    read of /proc for its watchdogs (skipped when not counted and not shown), nothing
+    written."""
+    from .procs import watchdog_pids
+
     live = server.sessions() if live is None else live
-    row_list = status.rows(project, live)
+    needed = count_watchdogs or any(a.builtin == "watchdog" for a in project.agents)
+    pids = watchdog_pids(project) if needed else None
+    rows = status.rows(project, live, pids)
     index = phase.read_phase_index(project) if project.phases else 0
-    return row_list, status.render(project, row_list, index), index
+    running = sum(1 for r in rows if r.running)
+    return StatusReport(rows=rows, lines=status.render(project, rows, index), phase_index=index,
+                        running=running, stopped=len(rows) - running,
+                        watchdogs=len(pids) if count_watchdogs and pids is not None else None,
+                        prefix_sessions=sorted(n for n in live if n.startswith(project.session_prefix)))
 
 
-def converge(project, server: TmuxServer, names: list | None, desired: str, check_mode: bool = False,
-             report=None) -> tuple:
+def converge(project: Project, server: TmuxServer, names: list[str] | None, desired: str, *,
+             check_mode: bool = False, report: Callable[[Action], None] | None = None,
+             engine_script: str = "") -> ConvergeResult:
     """Bring the named agents (all when empty) to ``desired``.
 
-    Returns ``(actions, before, after)`` where ``before``/``after`` are the sorted names of
-    the project's sessions. In check mode ``after`` is predicted and nothing is touched.
+    ``report(action)`` is called before each change; ``engine_script`` is the agents.py
+    that runs agents needing the runner when the project has no engine checkout. In check
+    mode ``after`` is predicted and nothing is touched.
     """
     from . import sessions  # deferred: the read path (status) does not need it
 
@@ -45,24 +121,105 @@ def converge(project, server: TmuxServer, names: list | None, desired: str, chec
     live = server.sessions()
     own = {project.session_name(a) for a in project.agents}
     before = sorted(n for n in live if n in own)
-    actions = sessions.plan(project, live, agents, desired)
+    actions = sessions.plan(project, live, agents, desired, engine_script)
     if check_mode:
-        after = set(before)
-        for action in actions:
-            if action.verb == sessions.STOP:
-                after.discard(action.session)
-            elif action.verb in (sessions.START, sessions.RESTART):
-                after.add(action.session)
-        return actions, before, sorted(after)
-    done = {a.session for a in sessions.execute(project, server, actions, report=report, desired=desired)}
+        return ConvergeResult(actions, before, _predict(before, actions))
+    done = {a.session for a in sessions.execute(project, server, actions, report=report, desired=desired,
+                                                engine_script=engine_script)}
     for action in actions:
         if action.changes and action.session not in done:
             action.verb, action.reason = sessions.NONE, "already in the desired state"
-    after = sorted(n for n in server.sessions() if n in own)
-    return actions, before, after
+    return ConvergeResult(actions, before, sorted(n for n in server.sessions() if n in own))
 
 
-def parity(project, other_config: str, label: str = "staged", other_label: str = "live") -> dict:
+def _predict(before: list[str], actions: list[Action]) -> list[str]:
+    """The sessions after ``actions`` (check mode)."""
+    from . import sessions
+
+    after = set(before)
+    for action in actions:
+        if action.verb == sessions.STOP:
+            after.discard(action.session)
+        elif action.verb in (sessions.START, sessions.RESTART):
+            after.add(action.session)
+    return sorted(after)
+
+
+def set_phase(project: Project, target: str | int | PhaseStep | None, check_mode: bool = False) -> PhaseChange:
+    """Make ``target`` the current phase: an index, a phase name, ``NEXT`` (the one after
+    the current phase) or None (only look). The phase index file is written (atomically,
+    under the project's lock) when the phase changes or was never written; nothing is
+    written in check mode. A project without ``[[phases]]`` is an error."""
+    if not project.phases:
+        raise StateError("%s has no [[phases]]" % project.config_path)
+    old = phase.read_phase_index(project)
+    path = StateLayout.of(project).phase_index
+    if target is None:
+        return PhaseChange(False, old, old, path)
+    new = phase.next_phase(project) if target is NEXT else phase.resolve_phase(project, target)
+    changed = new != old or not phase.phase_exists(project)
+    if changed and not check_mode:
+        phase.write_phase_index(project, new)
+    return PhaseChange(changed, old, new, path)
+
+
+def _loop_agent(project: Project, name: str) -> config_mod.Agent:
+    agent = project.select([name])[0]
+    if agent.kind != "loop":
+        raise OrchestratorError("only loop agents pause; %s is a %s agent" % (agent.name, agent.kind))
+    return agent
+
+
+def pause(project: Project, name: str) -> None:
+    """Hold a loop agent before its next iteration (it finishes the current one)."""
+    from .bookkeeping import set_paused
+
+    set_paused(project, _loop_agent(project, name), True)
+
+
+def resume(project: Project, name: str) -> None:
+    """Let a paused loop agent go on (nothing to do when it is not paused)."""
+    from .bookkeeping import set_paused
+
+    set_paused(project, _loop_agent(project, name), False)
+
+
+def reset(project: Project, name: str) -> bool:
+    """Clear an agent's BACKOFF/FATAL bookkeeping so the watchdog heals it again; whether
+    there was anything to clear (the reset is an event either way)."""
+    from . import watchdog
+
+    return watchdog.reset(project, project.select([name])[0])
+
+
+_EVENT_KEYS = ("ts", "time", "agent", "event", "reason", "outcome")
+
+
+def event_lines(project: Project, limit: int = 20) -> list[str]:
+    """The last ``limit`` watchdog events (all when 0), one line each: time, agent, event,
+    reason -> outcome, then any other fields as JSON."""
+    import json
+
+    from . import watchdog
+
+    lines = []
+    for record in watchdog.read_events(project, limit):
+        extra = {k: v for k, v in record.items() if k not in _EVENT_KEYS}
+        tail = (" " + json.dumps(extra, sort_keys=True)) if extra else ""
+        fields = (record.get("ts"), record.get("agent"), record.get("event"), record.get("reason"),
+                  record.get("outcome"), tail)
+        lines.append("%s %-12s %-8s %s -> %s%s" % fields)
+    return lines
+
+
+def kickoff_text(project: Project, name: str) -> str:
+    """The agent's kickoff prompt rendered for the current phase."""
+    from . import kickoff
+
+    return kickoff.render_for(project, project.select([name])[0])
+
+
+def parity(project: Project, other_config: str, label: str = "staged", other_label: str = "live") -> dict:
     """The parity gate of a cutover: ``project``'s AGENT/KIND/BACKEND/MODEL/WATCH columns
     against another config's (read without tmux: STATE is not compared)."""
     other = config_mod.load(other_config)
@@ -70,7 +227,7 @@ def parity(project, other_config: str, label: str = "staged", other_label: str =
     return {"match": not differences, "differences": differences, "lines": lines, "other": other.config_path}
 
 
-def systemd_unit_name(project) -> str:
+def systemd_unit_name(project: Project) -> str:
     """The name of the project's watchdog unit: its folder's name for people, a hash of its
     path so two projects never share a unit."""
     import hashlib
@@ -80,52 +237,14 @@ def systemd_unit_name(project) -> str:
     return "agentloops-%s-%s-watchdog.service" % (readable, hashlib.sha1(project.root.encode()).hexdigest()[:8])
 
 
-def describe(project, server: TmuxServer) -> dict:
+def describe(project: Project, server: TmuxServer) -> dict:
     """A project's identity and places, as data (for plays that act on two configs)."""
     return {"name": project.name, "config": project.config_path, "root": project.root,
             "session_prefix": project.session_prefix, "state_dir": project.state_dir,
             "log_dir": project.log_dir, "tmux_socket": server.socket, "systemd_unit": systemd_unit_name(project)}
 
 
-def fleet_status(fleet) -> list:
-    """One dict per fleet project; enabled ones carry live ``running``/``stopped`` counts
-    (one tmux call per distinct server), or ``error`` when their config cannot be read.
-    Disabled projects are not looked at."""
-    from .errors import OrchestratorError
-
-    servers: dict = {}
-    out = []
-    for entry in fleet.projects:
-        row = entry.as_dict()
-        row.update(running=None, stopped=None, error=None)
-        if entry.enabled:
-            try:
-                project, server = open_project(os.path.join(entry.dir, "agents.toml"))
-                if server.socket not in servers:
-                    servers[server.socket] = server.sessions()
-                live = servers[server.socket]
-                running = sum(1 for a in project.agents if project.session_name(a) in live)
-                row.update(running=running, stopped=len(project.agents) - running)
-            except OrchestratorError as exc:
-                row["error"] = str(exc).splitlines()[0]
-        out.append(row)
-    return out
-
-
-def fleet_lines(fleet, rows: list) -> list:
-    """``fleet status`` lines: one per project (enabled ones with live counts), then totals."""
-    lines = []
-    for entry, row in zip(fleet.projects, rows):
-        line = entry.status_line()
-        if row["running"] is not None:
-            line += " running=%d stopped=%d" % (row["running"], row["stopped"])
-        elif row["error"]:
-            line += " (unreadable: %s)" % row["error"]
-        lines.append(line)
-    return lines + [fleet.totals_line()]
-
-
-def running_sessions(project, tmux_socket: str | None = None) -> list:
+def running_sessions(project: Project, tmux_socket: str | None = None) -> list[str]:
     """What of the project still runs: its agent sessions on its tmux server (or the one
     given), and any watchdog process of its config (e.g. under systemd)."""
     from .procs import watchdog_pids
@@ -136,31 +255,39 @@ def running_sessions(project, tmux_socket: str | None = None) -> list:
     return names + ["watchdog pid %d" % pid for pid in watchdog_pids(project)]
 
 
-def scaffold_project(project_dir: str, state: str = "present", check_mode: bool = False, **options) -> dict:
+def scaffold_project(project_dir: str, state: str = "present", *, check_mode: bool = False,
+                     engine_repo: str | None = None, engine_ref: str | None = "HEAD",
+                     agents_config: str | None = None, project_name: str | None = None,
+                     session_prefix: str | None = None, tmux_socket: str | None = None,
+                     expect_stopped: list[str] | tuple[str, ...] = ()) -> dict:
     """Create (``present``) or remove (``absent``) a scaffolded project.
 
     Returns ``changed``, the project's description and the agents.toml text before/after
-    for diffs. Nothing is created or removed in check mode.
+    for diffs. Nothing is created or removed in check mode; there, ``expect_stopped`` names
+    sessions an earlier step of the play would stop (they do not block a removal).
     """
+    if state == "absent":
+        return _unscaffold(project_dir, check_mode, tmux_socket, tuple(expect_stopped or ()) if check_mode else ())
     from . import scaffold
 
-    if state == "absent":
-        stopping = tuple(options.get("expect_stopped") or ()) if check_mode else ()
-        path = scaffold.check_removable(project_dir, lambda p: running_sessions(p, options.get("tmux_socket")),
-                                        stopping)
-        if path and not check_mode:
-            scaffold.remove(path)
-        return {"changed": path is not None, "project_dir": os.path.normpath(project_dir), "removed": path is not None,
-                "before": "present" if path else "absent", "after": "absent"}
-    plan = scaffold.plan_create(project_dir, options.get("engine_repo") or "", options.get("engine_ref") or "HEAD",
-                                options.get("agents_config"), options.get("project_name"),
-                                options.get("session_prefix"), options.get("tmux_socket"))
-    result = {"changed": not plan.exists, "before_text": plan.agents_text if plan.exists else "",
-              "after_text": plan.agents_text or ""}
+    plan = scaffold.plan_create(project_dir, engine_repo or "", engine_ref or "HEAD", agents_config=agents_config,
+                                project_name=project_name, session_prefix=session_prefix, tmux_socket=tmux_socket)
+    result: dict = {"changed": not plan.exists, "before_text": plan.agents_text if plan.exists else "",
+                    "after_text": plan.agents_text or ""}
     if not plan.exists and not check_mode:
-        scaffold.create(plan, options.get("agents_config"), options.get("tmux_socket"))
+        scaffold.create(plan, tmux_socket=tmux_socket)
         result["after_text"] = plan.agents_text
     result.update(plan.as_dict())
     if not check_mode or plan.exists:
         result["tracked_files"] = scaffold.tracked_files(plan.project_dir)
     return result
+
+
+def _unscaffold(project_dir: str, check_mode: bool, tmux_socket: str | None, stopping: tuple[str, ...]) -> dict:
+    from . import scaffold
+
+    path = scaffold.check_removable(project_dir, lambda p: running_sessions(p, tmux_socket), stopping)
+    if path and not check_mode:
+        scaffold.remove(path)
+    return {"changed": path is not None, "project_dir": os.path.normpath(project_dir), "removed": path is not None,
+            "before": "present" if path else "absent", "after": "absent"}

@@ -51,3 +51,7 @@ class TmuxError(OrchestratorError):
 
 class StateError(OrchestratorError):
     """A state file of a project is unreadable or invalid."""
+
+
+class AlreadyRunning(OrchestratorError):
+    """Another watchdog holds the project's lock (the CLI exits 3)."""

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import re
+from dataclasses import dataclass
 
 from .errors import ConfigError, ConfigIssue, OrchestratorError
 from .fsutil import atomic_write, locked
@@ -75,6 +76,57 @@ class Fleet:
     def totals_line(self) -> str:
         enabled = len(self.enabled)
         return "total=%d enabled=%d disabled=%d" % (len(self.projects), enabled, len(self.projects) - enabled)
+
+
+@dataclass(slots=True, frozen=True)
+class ProjectStatus:
+    """One fleet project as ``fleet status`` sees it: live ``running``/``stopped`` counts
+    when it was looked at, or why its config could not be read."""
+
+    entry: FleetProject
+    running: int | None = None
+    stopped: int | None = None
+    error: str | None = None
+
+    def as_dict(self) -> dict:
+        return dict(self.entry.as_dict(), running=self.running, stopped=self.stopped, error=self.error)
+
+    def line(self) -> str:
+        line = self.entry.status_line()
+        if self.running is not None:
+            line += " running=%d stopped=%d" % (self.running, self.stopped or 0)
+        elif self.error:
+            line += " (unreadable: %s)" % self.error
+        return line
+
+
+def fleet_status(fleet: Fleet, live: bool = True) -> list[ProjectStatus]:
+    """Every fleet project; with ``live``, enabled ones carry live counts (one tmux call per
+    distinct server) or the first line of the error that kept their config from being read.
+    Disabled projects are not looked at."""
+    servers: dict = {}
+    return [_live_status(entry, servers) if live and entry.enabled else ProjectStatus(entry)
+            for entry in fleet.projects]
+
+
+def _live_status(entry: FleetProject, servers: dict) -> ProjectStatus:
+    """``servers``: the sessions of every tmux server read so far, by socket."""
+    from .engine import open_project  # deferred: the registry itself needs no tmux
+
+    try:
+        project, server = open_project(os.path.join(entry.dir, "agents.toml"))
+        if server.socket not in servers:
+            servers[server.socket] = server.sessions()
+        live = servers[server.socket]
+    except OrchestratorError as exc:
+        return ProjectStatus(entry, error=str(exc).splitlines()[0])
+    running = sum(1 for a in project.agents if project.session_name(a) in live)
+    return ProjectStatus(entry, running=running, stopped=len(project.agents) - running)
+
+
+def fleet_lines(fleet: Fleet, statuses: list[ProjectStatus]) -> list[str]:
+    """``fleet status`` lines: one per project (enabled ones with live counts), then totals."""
+    return [s.line() for s in statuses] + [fleet.totals_line()]
 
 
 def check_dir(value: str) -> str:
@@ -188,8 +240,8 @@ def edit_text(text: str, path: str, name: str, state: str, dir: str | None = Non
         projects = tomlkit.table(is_super_table=True)
         doc.add("projects", projects)
     if name not in projects:
-        missing = [k for k, v in (("dir", dir), ("engine", engine)) if v is None]
-        if missing:
+        if dir is None or engine is None:
+            missing = [k for k, v in (("dir", dir), ("engine", engine)) if v is None]
             raise ConfigError([ConfigIssue(path, 0, 0, "projects.%s" % name,
                                            "a new entry needs %s" % " and ".join(missing))])
         entry = tomlkit.table()

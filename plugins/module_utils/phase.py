@@ -60,18 +60,16 @@ def next_phase(project: Project) -> int:
     return current + 1
 
 
-def set_phase(project: Project, phase: str | int, check_mode: bool = False) -> tuple[int, int]:
-    """Set the current phase; returns ``(old index, new index)``. Written atomically
-    under the project's lock; nothing is written in check mode or when unchanged."""
-    new = resolve_phase(project, phase)
-    if check_mode:
-        return read_phase_index(project), new
+def write_phase_index(project: Project, new: int) -> int:
+    """Write phase index ``new`` (already resolved) atomically under the project's lock,
+    unless the file holds it already; returns the index it held. ``engine.set_phase`` is
+    the entry point that resolves names and ``next`` and honours check mode."""
     layout = StateLayout.of(project)
     with locked(layout.engine_lock):
         old = read_phase_index(project)
         if old != new or not os.path.exists(layout.phase_index):
             atomic_write(layout.phase_index, "%d\n" % new)
-    return old, new
+    return old
 
 
 def phase_exists(project: Project) -> bool:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from dataclasses import dataclass
 
 from . import config as config_mod
 from .errors import ConfigError, OrchestratorError
@@ -69,15 +70,20 @@ def gitignore_for(project) -> str:
     return "\n".join(lines) + "\n"
 
 
+@dataclass(slots=True)
 class Plan:
-    """What scaffolding would do (or found already done)."""
+    """What scaffolding would do (or found already done). ``agents_text`` is None until a
+    remote engine's example is known (``create`` fills it in)."""
 
-    __slots__ = ("project_dir", "exists", "engine_repo", "engine_ref", "engine_commit", "agents_text",
-                 "gitignore_text", "name", "session_prefix")
-
-    def __init__(self, **kw) -> None:
-        for key in self.__slots__:
-            setattr(self, key, kw.get(key))
+    project_dir: str
+    exists: bool
+    engine_repo: str
+    engine_ref: str
+    engine_commit: str
+    agents_text: str | None
+    gitignore_text: str | None
+    name: str | None
+    session_prefix: str | None
 
     def as_dict(self) -> dict:
         return {"project_dir": self.project_dir, "name": self.name, "session_prefix": self.session_prefix,
@@ -103,7 +109,7 @@ def existing(project_dir: str) -> Plan:
                 agents_text=text, gitignore_text=None, name=name, session_prefix=prefix)
 
 
-def plan_create(project_dir: str, engine_repo: str, engine_ref: str, agents_config: str | None = None,
+def plan_create(project_dir: str, engine_repo: str, engine_ref: str, *, agents_config: str | None = None,
                 project_name: str | None = None, session_prefix: str | None = None,
                 tmux_socket: str | None = None) -> Plan:
     """Check everything and compute the files; touch nothing. An existing scaffolded
@@ -122,6 +128,7 @@ def plan_create(project_dir: str, engine_repo: str, engine_ref: str, agents_conf
     commit = resolve_ref(engine_repo, engine_ref)
     name = project_name or os.path.basename(path)
     target = os.path.join(path, "agents.toml")
+    source: str | None
     if agents_config:
         source_path = os.path.abspath(agents_config)
         source = read_text(source_path)
@@ -139,7 +146,7 @@ def plan_create(project_dir: str, engine_repo: str, engine_ref: str, agents_conf
                 session_prefix=session_prefix if session_prefix is not None else config_mod.default_prefix(name))
 
 
-def create(plan: Plan, agents_config: str | None = None, tmux_socket: str | None = None) -> Plan:
+def create(plan: Plan, *, tmux_socket: str | None = None) -> Plan:
     """Carry out a plan from ``plan_create``: a git repository with the engine submodule
     pinned at the plan's commit, agents.toml, .gitignore and one commit."""
     if plan.exists:
@@ -160,7 +167,7 @@ def create(plan: Plan, agents_config: str | None = None, tmux_socket: str | None
                                              plan.name, plan.session_prefix, tmux_socket)
             plan.gitignore_text = gitignore_for(config_mod.parse(plan.agents_text, os.path.join(path, "agents.toml")))
         atomic_write(os.path.join(path, "agents.toml"), plan.agents_text)
-        atomic_write(os.path.join(path, ".gitignore"), plan.gitignore_text)
+        atomic_write(os.path.join(path, ".gitignore"), plan.gitignore_text or "")
         git(["add", ".gitignore", ".gitmodules", "agents.toml", ENGINE_DIR], cwd=path)
         message = "Scaffold project %s with engine %s@%s\n\nEngine pinned at %s." % (
             plan.name, engine_name(plan.engine_repo), plan.engine_ref, plan.engine_commit)
@@ -217,9 +224,9 @@ def pin_engine(project_dir: str, ref: str, check_mode: bool = False) -> dict:
     info = existing(path)
     old = info.engine_commit
     new = resolve_ref(info.engine_repo, ref)
-    result = {"project_dir": path, "repo": info.engine_repo, "old": old, "new": new,
-              "old_ref": info.engine_ref, "new_ref": ref,
-              "changed": not (old and new and (old.startswith(new) or new.startswith(old)))}
+    result: dict = {"project_dir": path, "repo": info.engine_repo, "old": old, "new": new,
+                    "old_ref": info.engine_ref, "new_ref": ref,
+                    "changed": not (old and new and (old.startswith(new) or new.startswith(old)))}
     if not result["changed"] or check_mode:
         return result
     engine = os.path.join(path, ENGINE_DIR)

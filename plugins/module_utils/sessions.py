@@ -13,6 +13,7 @@ import os
 import re
 import shlex
 import sys
+from dataclasses import dataclass
 
 from .bookkeeping import clear_watch, set_stopped
 from .config import Agent, Project
@@ -29,17 +30,15 @@ _DROP_ENV_PREFIXES = ("ANSIBLE_", "_ANSIBLE_")
 _DROP_ENV = frozenset(("TMUX", "TMUX_PANE"))
 
 
+@dataclass(slots=True)
 class Action:
     """What the engine does (or would do) to one agent's session."""
 
-    __slots__ = ("agent", "session", "verb", "reason", "session_id")
-
-    def __init__(self, agent: Agent, session: str, verb: str, reason: str = "", session_id: str = "") -> None:
-        self.agent = agent
-        self.session = session
-        self.verb = verb
-        self.reason = reason
-        self.session_id = session_id
+    agent: Agent
+    session: str
+    verb: str
+    reason: str = ""
+    session_id: str = ""
 
     @property
     def changes(self) -> bool:
@@ -50,17 +49,14 @@ class Action:
                 "reason": self.reason}
 
 
-# The engine CLI sets this to its own agents.py, so sessions it starts can run the runner
-# even in a project without an engine/ checkout (a module has no such file on disk).
-ENGINE_SCRIPT = ""
-
-
-def engine_script(project: Project) -> str:
-    """The agents.py that runs the project's agents: the project's pinned engine first."""
+def engine_script_for(project: Project, engine_script: str = "") -> str:
+    """The agents.py that runs the project's agents: the project's pinned engine first, else
+    ``engine_script`` (the engine CLI passes its own agents.py, so sessions it starts can run
+    the runner even in a project without an engine/ checkout; a module has no such file)."""
     pinned = os.path.join(project.root, "engine", "agents.py")
     if os.path.isfile(pinned):
         return pinned
-    return ENGINE_SCRIPT if ENGINE_SCRIPT and os.path.isfile(ENGINE_SCRIPT) else ""
+    return engine_script if engine_script and os.path.isfile(engine_script) else ""
 
 
 def needs_runner(project: Project, agent: Agent) -> bool:
@@ -73,12 +69,13 @@ def needs_runner(project: Project, agent: Agent) -> bool:
             or backend.prompt_delivery in ("stdin", "keys"))
 
 
-def unsupported_reason(project: Project, agent: Agent) -> str:
+def unsupported_reason(project: Project, agent: Agent, engine_script: str = "") -> str:
     """Why this engine cannot start the agent ("" when it can)."""
-    if agent.builtin and not engine_script(project):
+    script = engine_script_for(project, engine_script)
+    if agent.builtin and not script:
         return "the builtin %s needs the engine: no engine checkout at %s" % (
             agent.builtin, os.path.join(project.root, "engine", "agents.py"))
-    if needs_runner(project, agent) and not engine_script(project):
+    if needs_runner(project, agent) and not script:
         return "%s agents need the engine's runner: no engine checkout at %s" % (
             agent.kind, os.path.join(project.root, "engine", "agents.py"))
     return ""
@@ -94,8 +91,9 @@ def owner_of(project: Project) -> str:
     return os.path.realpath(project.config_path)
 
 
-def plan(project: Project, live: dict, agents: list, state: str) -> list:
-    """Actions that bring ``agents`` to ``state`` given ``live`` sessions (by name).
+def plan(project: Project, live: dict, agents: list, state: str, engine_script: str = "") -> list:
+    """Actions that bring ``agents`` to ``state`` given ``live`` sessions (by name);
+    ``engine_script`` is the caller's agents.py, if any (see ``engine_script_for``).
 
     A session of the same name that another config's engine started is never stopped,
     restarted or counted as running: two projects that share a prefix cannot act on each
@@ -118,7 +116,7 @@ def plan(project: Project, live: dict, agents: list, state: str) -> list:
         if not agent.enabled:
             actions.append(Action(agent, name, SKIP, "disabled in config", sid))
             continue
-        why = unsupported_reason(project, agent)
+        why = unsupported_reason(project, agent, engine_script)
         if why:
             actions.append(Action(agent, name, SKIP, why, sid))
         elif state == "started" and sess:
@@ -145,7 +143,7 @@ def check_kickoffs(project: Project, agents: list) -> None:
         raise KickoffError("; ".join(problems))
 
 
-def command_for(project: Project, agent: Agent, server: TmuxServer | None = None) -> str:
+def command_for(project: Project, agent: Agent, server: TmuxServer | None = None, engine_script: str = "") -> str:
     """The shell command of an agent's session.
 
     A backend's ``bin`` is shell text (the demo backend is ``echo ... ; exec sleep``);
@@ -155,7 +153,7 @@ def command_for(project: Project, agent: Agent, server: TmuxServer | None = None
     if agent.is_service and not agent.builtin:
         return agent.command
     if agent.builtin or needs_runner(project, agent):
-        argv = [sys.executable, engine_script(project), "--config", project.config_path]
+        argv = [sys.executable, engine_script_for(project, engine_script), "--config", project.config_path]
         if server is not None:
             argv += ["--tmux-socket", server.socket]
         command = [agent.builtin] if agent.builtin else ["run-agent", agent.name]
@@ -209,7 +207,7 @@ def record_intent(project: Project, actions: list, desired: str) -> None:
                 clear_watch(project, action.agent)
 
 
-def start_session(project: Project, server: TmuxServer, agent: Agent) -> str:
+def start_session(project: Project, server: TmuxServer, agent: Agent, engine_script: str = "") -> str:
     """Start one agent's session (the caller holds the project's lock); its id.
 
     The environment goes through a 0600 file in ``state/`` that the session sources, not
@@ -222,11 +220,12 @@ def start_session(project: Project, server: TmuxServer, agent: Agent) -> str:
              if k not in identity and _SHELL_NAME.match(k)]
     path = StateLayout.of(project).env(agent)
     atomic_write(path, "\n".join(lines) + "\n", 0o600)
-    command = ". %s; %s" % (shlex.quote(path), command_for(project, agent, server))
+    command = ". %s; %s" % (shlex.quote(path), command_for(project, agent, server, engine_script))
     return server.start(project.session_name(agent), command, project.root, identity, owner_of(project))
 
 
-def execute(project: Project, server: TmuxServer, actions: list, report=None, desired: str = "") -> list:
+def execute(project: Project, server: TmuxServer, actions: list, report=None, desired: str = "",
+            engine_script: str = "") -> list:
     """Carry out ``actions`` under the project's lock; ``report(action)`` is called before
     each change (the CLI prints from it). Returns the actions that changed something.
 
@@ -254,6 +253,6 @@ def execute(project: Project, server: TmuxServer, actions: list, report=None, de
             if action.verb in (STOP, RESTART) and sess:
                 server.kill(sess.id)
             if action.verb in (START, RESTART):
-                action.session_id = start_session(project, server, action.agent)
+                action.session_id = start_session(project, server, action.agent, engine_script)
             done.append(action)
     return done

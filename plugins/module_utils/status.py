@@ -9,87 +9,118 @@ then aligned columns AGENT KIND BACKEND MODEL WATCH STATE.
 
 from __future__ import annotations
 
-from .config import Project
+import os
+from dataclasses import dataclass, fields
+
+from .config import Agent, Project
 
 COLUMNS = ("AGENT", "KIND", "BACKEND", "MODEL", "WATCH", "STATE")
 
 
+@dataclass(slots=True, frozen=True)
 class Row:
     """One agent as status sees it."""
 
-    __slots__ = ("agent", "kind", "backend", "model", "watch", "state", "enabled", "session",
-                 "running", "session_id", "created", "pid", "command", "builtin")
+    agent: str
+    kind: str
+    backend: str
+    model: str
+    watch: str
+    state: str
+    enabled: bool
+    session: str
+    running: bool
+    session_id: str | None = None
+    created: int | None = None
+    pid: int | None = None
+    command: str | None = None
+    builtin: str | None = None
 
-    def __init__(self, **kw) -> None:
-        for key in self.__slots__:
-            setattr(self, key, kw.get(key))
-
-    def cells(self) -> tuple:
+    def cells(self) -> tuple[str, ...]:
         return (self.agent, self.kind, self.backend, self.model, self.watch, self.state)
 
     def as_dict(self) -> dict:
-        return {k: getattr(self, k) for k in self.__slots__}
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
-def rows(project: Project, live: dict) -> list:
+def rows(project: Project, live: dict, watchdog_pids: list[int] | None = None) -> list[Row]:
     """Rows for every agent in config order, from one snapshot of the server's sessions.
 
     Loop agents add their iteration and phase after the command (``RUNNING [claude] #3
     poe2e``); a task that ran to its end shows ``DONE (exit N)``. Both come from the
     runner's record in ``state/``; STATE stays the last column, so the table keeps its shape.
+    ``watchdog_pids`` are the project's watchdog processes when the caller has them (else
+    /proc is read once, and only for a builtin watchdog).
     """
-    from .bookkeeping import read_run, read_watch
-    from .layout import StateLayout
-    from .procs import watchdog_pids
-
-    import os
-
     try:  # one listing instead of two failed opens per agent (and no json import) when idle
         present = set(os.listdir(project.state_dir))
     except OSError:
         present = set()
-    layout = StateLayout.of(project)
+    pids = _Pids(project, watchdog_pids)
     out = []
     for agent in project.agents:
         name = project.session_name(agent)
         sess = live.get(name)
         pane = sess.first_pane if sess else None
-        run = read_run(project, agent) if agent.kind in ("loop", "task") and \
-            os.path.basename(layout.run(agent)) in present else None
-        watch = read_watch(project, agent) if agent.watch in ("heal", "heal+stall") and \
-            os.path.basename(layout.watch(agent)) in present else {}
-        restarts = " restarts=%d" % watch["restarts"] if watch.get("restarts") else ""
-        if sess:
-            state = "RUNNING"
-            if not agent.enabled:
-                state += " (disabled)"
-            if watch.get("state") == "STALLED":
-                state = "STALLED"
-            if not agent.is_service and pane is not None:
-                state += " [%s]" % pane.current_command
-            if agent.kind == "loop" and run:
-                state += " #%s %s" % (run.get("iteration"), run.get("phase") or "-")
-            if agent.builtin == "watchdog":
-                count = len(watchdog_pids(project))
-                state += " (%d watchdogs)" % count if count > 1 else ""
-            state += restarts
-        elif watch.get("state") in ("BACKOFF", "FATAL") and agent.enabled:
-            state = watch["state"] + restarts
-        elif agent.kind == "task" and run and run.get("exit") is not None:
-            state = "DONE (exit %s)" % run["exit"]
-        elif agent.builtin == "watchdog" and watchdog_pids(project):
-            state = "RUNNING (foreground)"
-        else:
-            state = "stopped" if agent.enabled else "stopped (disabled)"
         service = agent.is_service
         out.append(Row(
             agent=agent.name, kind=agent.kind,
             backend="-" if service else agent.backend, model="-" if service else (agent.model or "-"),
-            watch="-" if service else agent.watch, state=state, enabled=agent.enabled, session=name,
-            running=sess is not None, session_id=sess.id if sess else None,
+            watch="-" if service else agent.watch, state=_state(project, agent, sess, present, pids),
+            enabled=agent.enabled, session=name, running=sess is not None, session_id=sess.id if sess else None,
             created=sess.created if sess else None, pid=pane.pid if pane else None,
             command=pane.current_command if pane else None, builtin=agent.builtin or None))
     return out
+
+
+@dataclass(slots=True)
+class _Pids:
+    """The project's watchdog pids, read from /proc at most once (and only when asked)."""
+
+    project: Project
+    pids: list[int] | None
+
+    def get(self) -> list[int]:
+        if self.pids is None:
+            from .procs import watchdog_pids
+
+            self.pids = watchdog_pids(self.project)
+        return self.pids
+
+
+def _state(project: Project, agent: Agent, sess, present: set, pids: _Pids) -> str:
+    """The STATE cell of one agent."""
+    from .bookkeeping import read_run, read_watch
+    from .layout import StateLayout
+
+    layout = StateLayout.of(project)
+    pane = sess.first_pane if sess else None
+    run = read_run(project, agent) if agent.kind in ("loop", "task") and \
+        os.path.basename(layout.run(agent)) in present else None
+    watch = read_watch(project, agent) if agent.watch in ("heal", "heal+stall") and \
+        os.path.basename(layout.watch(agent)) in present else {}
+    restarts = " restarts=%d" % watch["restarts"] if watch.get("restarts") else ""
+    if sess:
+        state = "RUNNING"
+        if not agent.enabled:
+            state += " (disabled)"
+        if watch.get("state") == "STALLED":
+            state = "STALLED"
+        if not agent.is_service and pane is not None:
+            state += " [%s]" % pane.current_command
+        if agent.kind == "loop" and run:
+            state += " #%s %s" % (run.get("iteration"), run.get("phase") or "-")
+        if agent.builtin == "watchdog":
+            count = len(pids.get())
+            state += " (%d watchdogs)" % count if count > 1 else ""
+        return state + restarts
+    if watch.get("state") in ("BACKOFF", "FATAL") and agent.enabled:
+        return watch["state"] + restarts
+    if agent.kind == "task" and run and run.get("exit") is not None:
+        return "DONE (exit %s)" % run["exit"]
+    if agent.builtin == "watchdog" and pids.get():
+        return "RUNNING (foreground)"
+    return "stopped" if agent.enabled else "stopped (disabled)"
 
 
 def phase_info(project: Project, index: int) -> dict | None:

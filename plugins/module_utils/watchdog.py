@@ -35,7 +35,7 @@ from typing import Protocol
 
 from .bookkeeping import clear_watch, is_paused, is_stopped, read_run, read_watch, write_watch
 from .config import Agent, Project
-from .errors import OrchestratorError
+from .errors import AlreadyRunning, OrchestratorError
 from .fsutil import LockBusy, append_line, locked
 from .layout import StateLayout
 from .tmux import TmuxServer
@@ -45,8 +45,6 @@ _ANIMATION = re.compile(r"[0-9\u2800-\u28ff|/\\\-◐◓◑◒◴◷◶◵✶✻�
 RESTART, BACKOFF, FATAL = "restart", "backoff", "fatal"
 
 
-class AlreadyRunning(OrchestratorError):
-    """Another watchdog holds the project's lock."""
 
 
 def event(project: Project, agent: str, kind: str, reason: str, outcome: str, **extra) -> dict:
@@ -151,15 +149,17 @@ def leave_alone(project: Project, agent: Agent) -> str:
 
 
 class Watchdog:
-    """The watchdog of one project. ``clock`` and ``jitter`` (a backoff's random factor) are
-    there for tests."""
+    """The watchdog of one project. ``engine_script`` is the agents.py a heal starts runners
+    with (see sessions); ``clock`` and ``jitter`` (a backoff's random factor) are there for
+    tests."""
 
-    def __init__(self, project: Project, server: TmuxServer, poll: float = 2.0,
+    def __init__(self, project: Project, server: TmuxServer, poll: float = 2.0, engine_script: str = "",
                  clock: Callable[[], float] = time.time,
                  jitter: Callable[[], float] = lambda: random.uniform(0.8, 1.2)) -> None:
         self.project = project
         self.server = server
         self.poll = poll
+        self.engine_script = engine_script
         self.clock = clock
         self.jitter = jitter
         self.pidfds: dict = {}
@@ -186,7 +186,7 @@ class Watchdog:
             self.server.kill(sess.id)
         self.screens.pop(agent.name, None)
         self.screens.pop(agent.name + "\0nudge", None)
-        sessions.start_session(self.project, self.server, agent)
+        sessions.start_session(self.project, self.server, agent, self.engine_script)
         return True
 
     def _watch_pid(self, agent: Agent, pid: int) -> None:
@@ -393,7 +393,7 @@ class Watchdog:
             self.wait()
 
 
-def main(project: Project, server: TmuxServer, poll: float = 2.0) -> int:
+def main(project: Project, server: TmuxServer, poll: float = 2.0, engine_script: str = "") -> int:
     with contextlib.ExitStack() as held:
         try:
             held.enter_context(locked(StateLayout.of(project).watchdog_lock, wait=False))
@@ -401,7 +401,7 @@ def main(project: Project, server: TmuxServer, poll: float = 2.0) -> int:
             raise AlreadyRunning("another watchdog (pid %s) already watches %s; refusing to start a second one"
                                  % (exc.holder, project.name)) from None
         event(project, "watchdog", "start", "pid %d" % os.getpid(), "watching %d agent(s)" % len(watched(project)))
-        Watchdog(project, server, poll).run()
+        Watchdog(project, server, poll, engine_script).run()
     return 0
 
 

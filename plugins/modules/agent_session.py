@@ -138,17 +138,16 @@ def _diff_text(project_name, sessions):
 def converge(module):
     params = module.params
     project, server = engine.open_project(ansible_glue.config_path(params), params["tmux_socket"])
-    actions, before, after = engine.converge(project, server, params["agents"], params["state"],
-                                             check_mode=module.check_mode)
+    done = engine.converge(project, server, params["agents"], params["state"], check_mode=module.check_mode)
     result = dict(
-        changed=any(a.changes for a in actions),
-        agents=[a.as_dict() for a in actions],
-        sessions_before=before,
-        sessions_after=after,
+        changed=done.changed,
+        agents=[a.as_dict() for a in done.actions],
+        sessions_before=done.before,
+        sessions_after=done.after,
         tmux_server=server.describe(),
     )
     if module._diff:
-        result["diff"] = dict(before=_diff_text(project.name, before), after=_diff_text(project.name, after),
+        result["diff"] = dict(before=_diff_text(project.name, done.before), after=_diff_text(project.name, done.after),
                               before_header="%s sessions" % project.name,
                               after_header="%s sessions" % project.name)
     return result

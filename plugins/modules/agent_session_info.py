@@ -218,20 +218,17 @@ tmux_server:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.agentloops.orchestrator.plugins.module_utils import ansible_glue, engine, procs, status
+from ansible_collections.agentloops.orchestrator.plugins.module_utils import ansible_glue, engine, status
 
 
 def read(module):
     params = module.params
     project, server = engine.open_project(ansible_glue.config_path(params), params["tmux_socket"])
-    live = server.sessions()
-    rows, lines, index = engine.read_status(project, server, live)
-    phase = status.phase_info(project, index)
-    running = sum(1 for r in rows if r.running)
+    report = engine.read_status(project, server)
     parity = engine.parity(project, params["parity_with"]) if params["parity_with"] else None
-    return dict(changed=False, lines=lines, phase=phase, agents=[r.as_dict() for r in rows],
-                running=running, stopped=len(rows) - running, watchdogs=len(procs.watchdog_pids(project)),
-                prefix_sessions=sorted(n for n in live if n.startswith(project.session_prefix)),
+    return dict(changed=False, lines=report.lines, phase=status.phase_info(project, report.phase_index),
+                agents=[r.as_dict() for r in report.rows], running=report.running, stopped=report.stopped,
+                watchdogs=report.watchdogs, prefix_sessions=report.prefix_sessions,
                 project=engine.describe(project, server), parity=parity, tmux_server=server.describe())
 
 

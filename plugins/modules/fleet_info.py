@@ -121,18 +121,16 @@ issues:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.agentloops.orchestrator.plugins.module_utils import ansible_glue, engine, fleet
+from ansible_collections.agentloops.orchestrator.plugins.module_utils import ansible_glue, fleet
 
 
 def read(module):
     registry = fleet.load(module.params["fleet_file"])
-    if module.params["live"]:
-        rows = engine.fleet_status(registry)
-    else:
-        rows = [dict(p.as_dict(), running=None, stopped=None, error=None) for p in registry.projects]
+    statuses = fleet.fleet_status(registry, live=module.params["live"])
     enabled = len(registry.enabled)
-    return dict(changed=False, summary=registry.summary(), lines=engine.fleet_lines(registry, rows),
-                projects=rows, total=len(rows), enabled=enabled, disabled=len(rows) - enabled)
+    return dict(changed=False, summary=registry.summary(), lines=fleet.fleet_lines(registry, statuses),
+                projects=[s.as_dict() for s in statuses], total=len(statuses), enabled=enabled,
+                disabled=len(statuses) - enabled)
 
 
 def main():

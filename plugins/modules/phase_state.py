@@ -93,30 +93,21 @@ previous:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.agentloops.orchestrator.plugins.module_utils import ansible_glue, engine, layout, phase, status
+from ansible_collections.agentloops.orchestrator.plugins.module_utils import ansible_glue, engine, status
 
 
 def converge(module):
     params = module.params
     project, _server = engine.open_project(ansible_glue.config_path(params), params["tmux_socket"])
-    old = phase.read_phase_index(project)
-    target = phase.next_phase(project) if params["next"] else params["phase"]
-    if target is None:
-        phase.resolve_phase(project, old)  # a project without phases is an error
-        new = old
-        changed = False
-    else:
-        new = phase.resolve_phase(project, target)
-        changed = new != old or not phase.phase_exists(project)
-        if changed:
-            phase.set_phase(project, new, check_mode=module.check_mode)
-    result = dict(changed=changed, header=status.phase_header(project, new), phase=status.phase_info(project, new),
-                  previous=status.phase_info(project, old))
+    change = engine.set_phase(project, engine.NEXT if params["next"] else params["phase"],
+                              check_mode=module.check_mode)
+    old, new = change.old, change.new
+    result = dict(changed=change.changed, header=status.phase_header(project, new),
+                  phase=status.phase_info(project, new), previous=status.phase_info(project, old))
     if module._diff:
-        path = layout.StateLayout.of(project).phase_index
-        result["diff"] = dict(before=status.phase_header(project, old) + "\n",
-                              after=status.phase_header(project, new) + "\n",
-                              before_header=path, after_header=path)
+        result["diff"] = dict(before="%s\n" % status.phase_header(project, old),
+                              after="%s\n" % status.phase_header(project, new),
+                              before_header=change.path, after_header=change.path)
     return result
 
 

@@ -155,9 +155,12 @@ from ansible_collections.agentloops.orchestrator.plugins.module_utils import ans
 
 
 def converge(module):
-    params = dict(module.params)
-    result = engine.scaffold_project(params.pop("project_dir"), params.pop("state"), check_mode=module.check_mode,
-                                     **params)
+    params = module.params
+    result = engine.scaffold_project(
+        params["project_dir"], params["state"], check_mode=module.check_mode, engine_repo=params["engine_repo"],
+        engine_ref=params["engine_ref"], agents_config=params["agents_config"], project_name=params["project_name"],
+        session_prefix=params["session_prefix"], tmux_socket=params["tmux_socket"],
+        expect_stopped=params["expect_stopped"])
     before, after = result.pop("before_text", None), result.pop("after_text", None)
     if module._diff and before is not None:
         result["diff"] = dict(before=config_edit.redact_env(before), after=config_edit.redact_env(after or ""),

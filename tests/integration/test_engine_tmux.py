@@ -51,7 +51,8 @@ def test_duplicate_start_is_refused_by_tmux(tmux, tmp_path):
 
 def test_up_status_down_cycle(demo_project, tmux):
     project, server = engine.open_project(str(demo_project / "agents.toml"))
-    actions, before, after = engine.converge(project, server, [], "started")
+    first = engine.converge(project, server, [], "started")
+    actions, before, after = first.actions, first.before, first.after
     verbs = {a.agent.name: (a.verb, a.reason) for a in actions}
     assert verbs["worker"] == ("start", "")
     assert verbs["helper"] == ("start", "")
@@ -60,19 +61,19 @@ def test_up_status_down_cycle(demo_project, tmux):
     assert [a.agent.name for a in actions][-1] == "watchdog"
     assert before == [] and after == ["t-scratch-helper", "t-scratch-worker"]
     assert wait_for(lambda: tmux.sessions()["t-scratch-worker"][3] == "sleep")
-    rows, lines, _index = engine.read_status(project, server)
+    lines = engine.read_status(project, server).lines
     assert lines[1].split()[-2:] == ["RUNNING", "[sleep]"]
     assert lines[2].endswith("RUNNING")
 
     # idempotent: nothing to do the second time
-    again, before2, after2 = engine.converge(project, server, [], "started")
-    assert not any(a.changes for a in again)
-    assert before2 == after2 == after
+    again = engine.converge(project, server, [], "started")
+    assert not any(a.changes for a in again.actions) and not again.changed
+    assert again.before == again.after == after
 
-    down, _before3, after3 = engine.converge(project, server, [], "stopped")
-    assert {a.agent.name for a in down if a.changes} == {"worker", "helper"}
-    assert after3 == []
-    assert not any(r.running for r in engine.read_status(project, server)[0])
+    down = engine.converge(project, server, [], "stopped")
+    assert {a.agent.name for a in down.actions if a.changes} == {"worker", "helper"}
+    assert down.after == []
+    assert not any(r.running for r in engine.read_status(project, server).rows)
 
 
 def test_down_touches_only_own_sessions(demo_project, tmux):
@@ -91,13 +92,13 @@ def test_check_mode_predicts_and_touches_nothing(demo_project, tmux):
     tmux.new("t-scratch-helper")
     before = tmux.identities()
     project, server = engine.open_project(str(demo_project / "agents.toml"))
-    actions, b, a = engine.converge(project, server, [], "started", check_mode=True)
-    assert [x.agent.name for x in actions if x.changes] == ["worker"]
-    assert (b, a) == (["t-scratch-helper"], ["t-scratch-helper", "t-scratch-worker"])
-    _actions, b, a = engine.converge(project, server, [], "stopped", check_mode=True)
-    assert (b, a) == (["t-scratch-helper"], [])
-    _actions, b, a = engine.converge(project, server, [], "restarted", check_mode=True)
-    assert a == ["t-scratch-helper", "t-scratch-worker"]
+    plan = engine.converge(project, server, [], "started", check_mode=True)
+    assert [x.agent.name for x in plan.actions if x.changes] == ["worker"]
+    assert (plan.before, plan.after) == (["t-scratch-helper"], ["t-scratch-helper", "t-scratch-worker"])
+    plan = engine.converge(project, server, [], "stopped", check_mode=True)
+    assert (plan.before, plan.after) == (["t-scratch-helper"], [])
+    plan = engine.converge(project, server, [], "restarted", check_mode=True)
+    assert plan.after == ["t-scratch-helper", "t-scratch-worker"]
     assert tmux.identities() == before
     assert not (demo_project / "state").exists()
 
@@ -106,7 +107,7 @@ def test_restart_replaces_the_session(demo_project, tmux):
     project, server = engine.open_project(str(demo_project / "agents.toml"))
     engine.converge(project, server, ["worker"], "started")
     first = tmux.sessions()["t-scratch-worker"]
-    actions, _before, _after = engine.converge(project, server, ["worker"], "restarted")
+    actions = engine.converge(project, server, ["worker"], "restarted").actions
     assert [a.verb for a in actions] == ["restart"]
     second = tmux.sessions()["t-scratch-worker"]
     assert second[2] != first[2]  # a new process (the id may repeat: the server restarted)
@@ -202,14 +203,14 @@ def test_two_projects_sharing_a_prefix_never_act_on_each_others_sessions(demo_pr
     assert server.sessions()["t-scratch-worker"].owner == os.path.realpath(str(demo_project / "agents.toml"))
 
     for desired in ("stopped", "restarted", "started"):
-        actions, _before, _after = engine.converge(other, server, ["worker", "helper"], desired)
+        actions = engine.converge(other, server, ["worker", "helper"], desired).actions
         assert {a.verb for a in actions} == {"skip"}, desired
         assert all(a.reason.startswith("session t-scratch-") and "belongs to" in a.reason for a in actions)
     assert tmux.identities() == ids
     assert watchdog.Watchdog(other, server).check() == [] and tmux.identities() == ids
 
     tmux.new("t-scratch-spare")  # untagged: nobody's, so the project may act on it
-    actions, _before, _after = engine.converge(other, server, ["spare"], "stopped")
+    actions = engine.converge(other, server, ["spare"], "stopped").actions
     assert [a.verb for a in actions] == ["stop"] and "t-scratch-spare" not in server.sessions()
-    actions, _before, _after = engine.converge(project, server, ["worker"], "stopped")
+    actions = engine.converge(project, server, ["worker"], "stopped").actions
     assert [a.verb for a in actions] == ["stop"]

@@ -15,7 +15,7 @@ import time
 import pytest
 from helpers import wait_for
 
-from ansible_collections.agentloops.orchestrator.plugins.module_utils import engine, phase
+from ansible_collections.agentloops.orchestrator.plugins.module_utils import engine
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -100,17 +100,13 @@ def records(tmp_path):
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
-@pytest.fixture(autouse=True)
-def engine_script(monkeypatch):
-    """As when the engine CLI starts agents: the runner is this checkout's agents.py."""
-    from ansible_collections.agentloops.orchestrator.plugins.module_utils import sessions
-
-    monkeypatch.setattr(sessions, "ENGINE_SCRIPT", os.path.join(REPO, "agents.py"))
+# As when the engine CLI starts agents: the runner is this checkout's agents.py.
+ENGINE_SCRIPT = os.path.join(REPO, "agents.py")
 
 
 def start(project):
     proj, server = engine.open_project(str(project / "agents.toml"))
-    actions, _before, _after = engine.converge(proj, server, [], "started")
+    actions = engine.converge(proj, server, [], "started", engine_script=ENGINE_SCRIPT).actions
     return proj, server, actions
 
 
@@ -135,7 +131,7 @@ def test_task_delivery_is_verbatim_and_done_shows_exit(tmp_path, tmux, fake, del
     else:
         assert rec["argv"][4:] == [] and rec["prompt_file"] == prompt
     assert not marker.exists(), "kickoff text must never be executed"
-    assert wait_for(lambda: engine.read_status(proj, server)[1][-1].endswith("DONE (exit 3)"))
+    assert wait_for(lambda: engine.read_status(proj, server).lines[-1].endswith("DONE (exit 3)"))
     log = open(os.path.join(proj.log_dir, "a.log")).read()
     assert "iteration 1 phase one start delivery=%s" % delivery in log and "end exit=3" in log
 
@@ -156,7 +152,7 @@ def test_keys_delivery_pastes_multiline_prompt_once_ready(tmp_path, tmux, fake):
     assert records(tmp_path)[0]["keys"] == expected_prompt(marker)
     assert not marker.exists()
     # the program is the pane's foreground command, not the runner
-    assert wait_for(lambda: "RUNNING [sleep]" in engine.read_status(proj, server)[1][-1])
+    assert wait_for(lambda: "RUNNING [sleep]" in engine.read_status(proj, server).lines[-1])
 
 
 def test_loop_iterates_picks_up_phase_changes_and_stops_at_max(tmp_path, tmux, fake):
@@ -166,8 +162,8 @@ def test_loop_iterates_picks_up_phase_changes_and_stops_at_max(tmp_path, tmux, f
     cfg.write_text(cfg.read_text().replace('kickoff = "kickoffs/k.md"',
                                            'kickoff = "kickoffs/k.md"\nmax_iterations = 3\nloop_delay = 0.2'))
     proj, server, _actions = start(project)
-    assert wait_for(lambda: "#1 one" in engine.read_status(proj, server)[1][-1])
-    phase.set_phase(proj, "two")
+    assert wait_for(lambda: "#1 one" in engine.read_status(proj, server).lines[-1])
+    engine.set_phase(proj, "two")
     assert wait_for(lambda: len(records(tmp_path)) == 3, timeout=20)
     phases = [r["argv"][-1].splitlines()[1].rsplit(" ", 1)[1] for r in records(tmp_path)]
     assert phases[0] == "one" and phases[-1] == "two"
@@ -202,22 +198,19 @@ def test_resume_id_is_assigned_then_resumed_across_restart_and_down_up(tmp_path,
     assert first[4] == "--session-id"
     conv = first[5]
     assert open(os.path.join(proj.state_dir, "a.resume-id")).read().strip() == conv
-    engine.converge(proj, server, [], "restarted")
+    engine.converge(proj, server, [], "restarted", engine_script=ENGINE_SCRIPT)
     assert wait_for(lambda: len(records(tmp_path)) == 2)
     assert records(tmp_path)[1]["argv"][4:6] == ["--resume", conv]
-    engine.converge(proj, server, [], "stopped")
-    engine.converge(proj, server, [], "started")
+    engine.converge(proj, server, [], "stopped", engine_script=ENGINE_SCRIPT)
+    engine.converge(proj, server, [], "started", engine_script=ENGINE_SCRIPT)
     assert wait_for(lambda: len(records(tmp_path)) == 3)
     assert records(tmp_path)[2]["argv"][4:6] == ["--resume", conv]
 
 
-def test_runner_needs_an_engine_when_not_run_from_the_cli(tmp_path, tmux, fake, monkeypatch):
-    from ansible_collections.agentloops.orchestrator.plugins.module_utils import sessions
-
+def test_runner_needs_an_engine_when_not_run_from_the_cli(tmp_path, tmux, fake):
     project, _marker = make_project(tmp_path, tmux, fake, "arg")
-    monkeypatch.setattr(sessions, "ENGINE_SCRIPT", "")
     proj, server = engine.open_project(str(project / "agents.toml"))
-    actions, _b, _a = engine.converge(proj, server, [], "started")
+    actions = engine.converge(proj, server, [], "started").actions  # no engine_script: as a module
     assert actions[0].verb == "skip" and "no engine checkout" in actions[0].reason
     assert server.sessions() == {}
 
@@ -231,6 +224,6 @@ def test_a_broken_kickoff_starts_nothing(tmp_path, tmux, fake):
     (project / "kickoffs" / "k.md").write_text("hello {{ nobody }}\n")
     proj, server = engine.open_project(str(cfg))
     with pytest.raises(KickoffError, match=r"k.md:1:7: unknown placeholder \{\{ nobody \}\}"):
-        engine.converge(proj, server, [], "started")
+        engine.converge(proj, server, [], "started", engine_script=ENGINE_SCRIPT)
     assert server.sessions() == {}
-    assert engine.converge(proj, server, ["b"], "started")[0][0].verb == "start"
+    assert engine.converge(proj, server, ["b"], "started", engine_script=ENGINE_SCRIPT).actions[0].verb == "start"

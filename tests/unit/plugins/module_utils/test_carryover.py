@@ -9,7 +9,7 @@ import os
 
 import pytest
 
-from ansible_collections.agentloops.orchestrator.plugins.module_utils import bookkeeping, config, phase
+from ansible_collections.agentloops.orchestrator.plugins.module_utils import bookkeeping, config, engine, phase
 from ansible_collections.agentloops.orchestrator.plugins.module_utils.carryover import carry_over
 from ansible_collections.agentloops.orchestrator.plugins.module_utils.errors import StateError
 from ansible_collections.agentloops.orchestrator.plugins.module_utils.layout import StateLayout
@@ -29,7 +29,7 @@ def test_phase_and_shared_resume_ids_are_carried(tmp_path):
     source = load(tmp_path / "live", PHASES + AGENTS)
     target = load(tmp_path / "staged", PHASES + AGENT_A + '[agents.c]\nkind = "persistent"\n'
                   'backend = "demo"\n')
-    phase.set_phase(source, "two")
+    engine.set_phase(source, "two")
     bookkeeping.write_resume_id(source, source.agent("a"), "id-a")
     bookkeeping.write_resume_id(source, source.agent("b"), "id-b")
     into = StateLayout.of(target)
@@ -52,7 +52,7 @@ def test_nothing_to_carry_and_the_same_state_folder(tmp_path):
 def test_a_phase_named_otherwise_in_the_target_is_refused(tmp_path):
     source = load(tmp_path / "live", PHASES + AGENTS)
     target = load(tmp_path / "staged", PHASES.replace('"two"', '"deux"') + AGENTS)
-    phase.set_phase(source, "two")
+    engine.set_phase(source, "two")
     with pytest.raises(StateError, match="phase 1 is 'two' there, but 'deux' in "):
         carry_over(source, target)
     assert not os.path.exists(target.state_dir)

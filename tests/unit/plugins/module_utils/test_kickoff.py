@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.agentloops.orchestrator.plugins.module_utils import config, kickoff, phase
+from ansible_collections.agentloops.orchestrator.plugins.module_utils import config, engine, kickoff
 from ansible_collections.agentloops.orchestrator.plugins.module_utils.errors import ConfigError
 
 CONFIG = """
@@ -42,7 +42,7 @@ def project(tmp_path):
 
 
 def test_renders_for_the_current_phase(project):
-    phase.set_phase(project, "poe2e")
+    engine.set_phase(project, "poe2e")
     text = kickoff.render_for(project, project.agent("builder"))
     assert text == ("You are builder (claude-opus-4-8) of cc-ci.\n"
                     "Phase poe2e [2/2] index 1, plan plan-phase-poe2e-end-to-end.md.\n"

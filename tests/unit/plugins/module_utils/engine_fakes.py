@@ -1,0 +1,100 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, agentloops.orchestrator contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Fakes of a tmux server and its sessions, and a small project, for the pure unit tests of
+the CLI, the engine facade and session planning (no tmux, no git, no subprocess)."""
+
+from __future__ import annotations
+
+from ansible_collections.agentloops.orchestrator.plugins.module_utils import config
+
+CONFIG = """
+[project]
+name = "unit"
+session_prefix = "u-"
+
+[agents.worker]
+kind = "persistent"
+backend = "demo"
+model = "demo-1"
+watch = "heal"
+
+[agents.helper]
+kind = "service"
+command = "exec sleep 100000"
+
+[agents.spare]
+kind = "persistent"
+backend = "demo"
+enabled = false
+
+[agents.looper]
+kind = "loop"
+backend = "demo"
+
+[agents.watchdog]
+kind = "service"
+builtin = "watchdog"
+"""
+PHASES = "".join('[[phases]]\nname = "p%d"\nplan = "plan-%d.md"\n' % (i, i) for i in range(3))
+
+
+def make_project(tmp_path, text=CONFIG, name="agents.toml"):
+    path = tmp_path / name
+    path.write_text(text)
+    return config.load(str(path))
+
+
+class FakePane:
+    def __init__(self, pid: int = 4242, current_command: str = "sleep") -> None:
+        self.id = "%1"
+        self.pid = pid
+        self.current_command = current_command
+        self.dead = False
+        self.activity = 0
+
+
+class FakeSession:
+    def __init__(self, name: str, id: str = "$1", owner: str = "", created: int = 1700000000) -> None:
+        self.name = name
+        self.id = id
+        self.owner = owner
+        self.created = created
+        self.panes = [FakePane()]
+
+    @property
+    def first_pane(self):
+        return self.panes[0] if self.panes else None
+
+    def foreign_to(self, owner: str) -> bool:
+        return bool(self.owner) and self.owner != owner
+
+
+class FakeServer:
+    """Records what the engine asks of tmux; ``sessions()`` counts its reads."""
+
+    socket = "fake"
+    socket_args = ["-L", "fake"]
+
+    def __init__(self, *sessions: FakeSession) -> None:
+        self.live = {s.name: s for s in sessions}
+        self.started: list = []
+        self.killed: list = []
+        self.reads = 0
+
+    def sessions(self) -> dict:
+        self.reads += 1
+        return dict(self.live)
+
+    def start(self, name, command, cwd, env, owner="") -> str:
+        sid = "$%d" % (100 + len(self.started))
+        self.live[name] = FakeSession(name, sid, owner)
+        self.started.append((name, command, cwd, env, owner))
+        return sid
+
+    def kill(self, sid: str) -> None:
+        self.killed.append(sid)
+        self.live = {n: s for n, s in self.live.items() if s.id != sid}
+
+    def describe(self) -> str:
+        return "tmux server -L fake"

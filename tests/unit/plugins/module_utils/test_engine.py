@@ -1,0 +1,189 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, agentloops.orchestrator contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The engine facade with a fake tmux server (pure: files in a temp dir only)."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+from engine_fakes import PHASES, FakeServer, FakeSession, make_project
+
+from ansible_collections.agentloops.orchestrator.plugins.module_utils import bookkeeping, engine, procs, sessions
+from ansible_collections.agentloops.orchestrator.plugins.module_utils.layout import StateLayout
+from ansible_collections.agentloops.orchestrator.plugins.module_utils.errors import OrchestratorError, StateError
+
+
+@pytest.fixture
+def project(tmp_path):
+    return make_project(tmp_path)
+
+
+@pytest.fixture
+def phased(tmp_path):
+    return make_project(tmp_path, PHASES + '[agents.w]\nkind = "persistent"\nbackend = "demo"\n')
+
+
+@pytest.fixture(autouse=True)
+def no_watchdogs(monkeypatch):
+    """/proc is not the test's: no watchdog process runs unless a test says so."""
+    monkeypatch.setattr(procs, "watchdog_pids", lambda project: [])
+
+
+def test_converge_starts_reports_and_returns_before_and_after(project):
+    server = FakeServer(FakeSession("u-helper", "$5", sessions.owner_of(project)), FakeSession("other", "$6"))
+    seen = []
+    result = engine.converge(project, server, [], "started", report=seen.append)
+    assert isinstance(result, engine.ConvergeResult) and result.changed
+    assert result.before == ["u-helper"] and result.after == ["u-helper", "u-worker"]
+    assert [a.session for a in seen] == ["u-worker"]
+    assert [s[0] for s in server.started] == ["u-worker"]
+    assert server.started[0][4] == sessions.owner_of(project), "sessions are tagged with their config"
+    assert os.path.exists(os.path.join(project.state_dir, "worker.env"))
+
+
+def test_converge_in_check_mode_predicts_and_touches_nothing(project):
+    server = FakeServer(FakeSession("u-helper", "$5"))
+    planned = engine.converge(project, server, [], "restarted", check_mode=True)
+    assert {a.agent.name: a.verb for a in planned.actions if a.changes} == {"worker": "start", "helper": "restart"}
+    assert planned.before == ["u-helper"] and planned.after == ["u-helper", "u-worker"]
+    stopping = engine.converge(project, server, ["helper"], "stopped", check_mode=True)
+    assert stopping.after == [] and stopping.changed
+    assert server.started == [] and server.killed == [] and not os.path.exists(project.state_dir)
+
+
+def test_converge_stops_and_marks_operator_intent(project):
+    server = FakeServer(FakeSession("u-worker", "$5"))
+    result = engine.converge(project, server, ["worker"], "stopped")
+    assert server.killed == ["$5"] and result.after == []
+    assert os.path.exists(StateLayout.of(project).stopped("worker"))
+    again = engine.converge(project, server, ["worker"], "stopped")
+    assert not again.changed and [a.reason for a in again.actions] == ["not running"]
+
+
+def test_a_session_started_meanwhile_is_not_started_twice(project):
+    server = FakeServer()
+    real = server.sessions
+
+    def appears():  # another run starts the worker between the plan (read 1) and its execution (read 2)
+        live = real()
+        if server.reads == 2:
+            server.live["u-worker"] = FakeSession("u-worker", "$9")
+            live = dict(server.live)
+        return live
+
+    server.sessions = appears
+    result = engine.converge(project, server, ["worker"], "started")
+    assert server.started == []
+    assert [(a.verb, a.reason) for a in result.actions] == [("none", "already in the desired state")]
+
+
+def test_converge_passes_the_engine_script_down(project, tmp_path):
+    script = tmp_path / "agents.py"
+    script.write_text("")
+    server = FakeServer()
+    engine.converge(project, server, ["looper"], "started", engine_script=str(script))
+    ((name, command, _cwd, _env, _owner),) = server.started
+    assert name == "u-looper" and "%s --config" % script in command and command.endswith("run-agent looper")
+
+
+def test_status_report_counts_once(project, monkeypatch):
+    calls = []
+    monkeypatch.setattr(procs, "watchdog_pids", lambda p: calls.append(p) or [11, 12])
+    server = FakeServer(FakeSession("u-worker", "$1"), FakeSession("u-watchdog", "$2"), FakeSession("u-x", "$3"),
+                        FakeSession("v-worker", "$4"))
+    report = engine.read_status(project, server)
+    assert (report.running, report.stopped, report.watchdogs, report.phase_index) == (2, 3, 2, 0)
+    assert report.prefix_sessions == ["u-watchdog", "u-worker", "u-x"]
+    assert [r.agent for r in report.rows] == ["worker", "helper", "spare", "looper", "watchdog"]
+    assert report.lines[0].startswith("AGENT") and report.lines[-1].endswith("RUNNING (2 watchdogs)")
+    assert len(calls) == 1 and server.reads == 1
+    given = engine.read_status(project, server, live={})
+    assert given.running == 0 and server.reads == 1, "given sessions: no tmux call"
+
+
+def test_status_without_counting_reads_proc_only_for_a_builtin_watchdog(tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(procs, "watchdog_pids", lambda p: calls.append(p) or [])
+    bare = make_project(tmp_path, '[agents.w]\nkind = "persistent"\nbackend = "demo"\n')
+    assert engine.read_status(bare, FakeServer(), count_watchdogs=False).watchdogs is None and calls == []
+    assert engine.read_status(bare, FakeServer()).watchdogs == 0 and len(calls) == 1
+
+
+def test_set_phase_by_name_index_and_next(phased):
+    look = engine.set_phase(phased, None)
+    assert (look.changed, look.old, look.new) == (False, 0, 0)
+    assert look.path == StateLayout.of(phased).phase_index and not os.path.exists(look.path)
+    first = engine.set_phase(phased, "p0")
+    assert first.changed, "writing the first phase's index is a change when none was written"
+    assert open(first.path).read() == "0\n"
+    assert not engine.set_phase(phased, 0).changed
+    step = engine.set_phase(phased, engine.NEXT)
+    assert (step.changed, step.old, step.new) == (True, 0, 1)
+    assert engine.set_phase(phased, "2") == engine.PhaseChange(True, 1, 2, first.path)
+    with pytest.raises(StateError, match=r"already at the last phase \(p2\)"):
+        engine.set_phase(phased, engine.NEXT)
+
+
+def test_set_phase_in_check_mode_writes_nothing(phased):
+    planned = engine.set_phase(phased, "p2", check_mode=True)
+    assert (planned.changed, planned.old, planned.new) == (True, 0, 2)
+    assert not os.path.exists(phased.state_dir)
+
+
+def test_a_phase_named_next_is_a_name(tmp_path):
+    project = make_project(tmp_path, '[[phases]]\nname = "a"\nplan = "a.md"\n[[phases]]\nname = "next"\n'
+                                     'plan = "n.md"\n[[phases]]\nname = "c"\nplan = "c.md"\n')
+    engine.set_phase(project, 2)
+    assert engine.set_phase(project, "next").new == 1
+
+
+@pytest.mark.parametrize("target", [None, "p0", engine.NEXT])
+def test_set_phase_without_phases_is_an_error(project, target):
+    with pytest.raises(StateError, match=r"has no \[\[phases\]\]"):
+        engine.set_phase(project, target)
+
+
+def test_pause_and_resume_loop_agents_only(project):
+    engine.pause(project, "looper")
+    marker = StateLayout.of(project).paused("looper")
+    assert open(marker).read() == "paused\n"
+    engine.resume(project, "looper")
+    assert not os.path.exists(marker)
+    engine.resume(project, "looper")  # not paused: nothing to do
+    with pytest.raises(OrchestratorError, match="only loop agents pause; worker is a persistent agent"):
+        engine.pause(project, "worker")
+
+
+def test_reset_clears_watch_state_and_logs_it(project):
+    worker = project.agent("worker")
+    bookkeeping.write_watch(project, worker, {"state": "FATAL"})
+    assert engine.reset(project, "worker") is True
+    assert engine.reset(project, "worker") is False
+    lines = engine.event_lines(project)
+    assert [line.split()[1:] for line in lines] == [["worker", "reset", "operator", "->", "cleared"],
+                                                    ["worker", "reset", "operator", "->", "nothing", "to", "clear"]]
+
+
+def test_event_lines_format(project):
+    os.makedirs(project.log_dir, exist_ok=True)
+    records = [{"ts": "T1", "time": 1.0, "agent": "worker", "event": "heal", "reason": "session gone",
+                "outcome": "restarted", "restarts": 2},
+               {"ts": "T2", "time": 2.0, "agent": "watchdog", "event": "start", "reason": "pid 1", "outcome": "ok"}]
+    with open(os.path.join(project.log_dir, "events.jsonl"), "w") as handle:
+        handle.write("".join(json.dumps(r) + "\n" for r in records) + "not json\n")
+    assert engine.event_lines(project) == [
+        'T1 worker       heal     session gone -> restarted {"restarts": 2}',
+        "T2 watchdog     start    pid 1 -> ok"]
+    assert engine.event_lines(project, 1) == []  # the last line is not an event
+    assert len(engine.event_lines(project, 0)) == 2
+
+
+def test_scaffold_project_takes_explicit_options(tmp_path):
+    with pytest.raises(TypeError):
+        engine.scaffold_project(str(tmp_path / "p"), "present", bogus=1)
+    with pytest.raises(OrchestratorError, match="engine_repo is required"):
+        engine.scaffold_project(str(tmp_path / "p"), engine_ref="v1")
+    assert engine.scaffold_project(str(tmp_path / "gone"), "absent")["changed"] is False
