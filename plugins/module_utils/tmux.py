@@ -205,11 +205,12 @@ class TmuxServer:
             code, out, err = capture([self.tmux_bin] + self.socket_args + ["list-panes", "-a", "-F", _FORMAT])
         except OSError as exc:
             raise self._cannot_run("list-panes failed", exc) from None
-        if code != 0:
-            if any(marker in err for marker in _NO_SERVER + _EMPTY_SERVER):
-                return {}
-            raise error_for(self.describe(), "list-panes failed", err)
-        return parse_panes(out)
+        if code == 0:
+            return parse_panes(out)
+        error = error_for(self.describe(), "list-panes failed", err)
+        if isinstance(error, TmuxNoServer) or any(marker in err for marker in _EMPTY_SERVER):
+            return {}
+        raise error
 
     # -- writes and pane operations, through libtmux -------------------------------------
 
