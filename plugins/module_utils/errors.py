@@ -46,7 +46,19 @@ class ConfigError(OrchestratorError):
 
 
 class TmuxError(OrchestratorError):
-    """tmux refused or failed an operation."""
+    """tmux refused or failed an operation, or could not be run; the message names the server."""
+
+
+class TmuxNoServer(TmuxError):
+    """No tmux server runs on the socket (or it exited while being asked)."""
+
+
+class TmuxSessionExists(TmuxError):
+    """A session of that exact name exists already: tmux refused to create a second one."""
+
+
+class TmuxNoSuchSession(TmuxError):
+    """The session (or pane) a command named by id is gone."""
 
 
 class StateError(OrchestratorError):

@@ -11,7 +11,7 @@ from importlib.util import find_spec
 
 MIN_PYTHON = (3, 11)  # tomllib
 # The same pins as requirements.txt (a unit test keeps them equal).
-REQUIREMENTS = ("libtmux>=0.40", "tomlkit>=0.12")
+REQUIREMENTS = ("libtmux>=0.57", "tomlkit>=0.12")
 DEFAULT_VENV = "~/.agentloops/venv"
 
 

@@ -3,19 +3,32 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The tmux driver: one server (default, ``-L name`` or ``-S path``), exact names only.
 
-Reads are one ``list-panes -a`` call for every session and pane of the server, so the cost
-of ``status`` does not grow with the number of agents. Writes go through libtmux, imported
-only when something is written (it is the heaviest import of the engine). Sessions are
-stopped by their id (``$N``), never by a name, so ``foo`` can never hit ``foobar``.
+Reads are one ``list-panes -a`` call for every session and pane of the server, run by
+``capture`` (posix_spawn), so the cost of ``status`` does not grow with the number of agents
+and ``status`` never imports libtmux (the heaviest import of the engine) nor subprocess.
+Writes and pane operations go through libtmux's objects (``Server``, ``Session``, ``Pane``),
+imported only when something is written; what libtmux lacks lives in one place,
+``TmuxServer.run_commands``. Failures are typed (``errors.TmuxError`` and its subclasses)
+and name the server. Sessions are stopped by their id (``$N``), never by a name, so ``foo``
+can never hit ``foobar``; the names the driver targets are exact (``=name``).
 """
 
 from __future__ import annotations
 
 import os
 import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from .errors import TmuxError
+from .errors import TmuxError, TmuxNoServer, TmuxNoSuchSession, TmuxSessionExists
 
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import TypeVar
+
+    import libtmux
+
+    _T = TypeVar("_T")
 _FIELDS = ("session_name", "session_id", "session_created", "window_index", "pane_index",
            "pane_id", "pane_pid", "pane_current_command", "pane_dead", "pane_dead_status",
            "window_activity", "@agentloops_config")
@@ -23,43 +36,47 @@ _FORMAT = "\t".join("#{%s}" % f for f in _FIELDS)
 # The session option naming the agents.toml whose engine started a session: an engine acts
 # only on sessions it owns (or that no engine tagged, such as a hand-run system's).
 OWNER_OPTION = "@agentloops_config"
+# What tmux says on stderr, by the error it means (the first match wins).
 _NO_SERVER = ("no server running", "error connecting to", "server exited unexpectedly")
+_ERRORS = ((("duplicate session",), TmuxSessionExists),
+           (("can't find session", "can't find pane", "can't find window"), TmuxNoSuchSession),
+           (_NO_SERVER, TmuxNoServer))
 # A server up with no session at all (just started, or its last session just ended) has no
 # "current target" for list-panes: that is no sessions too.
 _EMPTY_SERVER = ("no current target",)
+# A start reaching a server on its way out is tried again, this often, waiting longer each time.
+_START_ATTEMPTS = 20
 
 
+@dataclass(slots=True, frozen=True)
 class Pane:
-    __slots__ = ("id", "pid", "current_command", "dead", "dead_status", "window_index", "index",
-                 "activity")
+    """A snapshot of one pane, as ``list-panes`` reported it."""
 
-    def __init__(self, id: str, pid: int, current_command: str, dead: bool, dead_status: int | None,
-                 window_index: int, index: int, activity: int) -> None:
-        self.id = id
-        self.pid = pid
-        self.current_command = current_command
-        self.dead = dead
-        self.dead_status = dead_status
-        self.window_index = window_index
-        self.index = index
-        self.activity = activity
+    id: str
+    pid: int
+    current_command: str
+    dead: bool
+    dead_status: int | None
+    window_index: int
+    index: int
+    activity: int
 
     def as_dict(self) -> dict:
-        return {k: getattr(self, k) for k in self.__slots__}
+        return {"id": self.id, "pid": self.pid, "current_command": self.current_command, "dead": self.dead,
+                "dead_status": self.dead_status, "window_index": self.window_index, "index": self.index,
+                "activity": self.activity}
 
 
+@dataclass(slots=True, frozen=True)
 class Session:
     """A snapshot of one tmux session: name, id, creation time, panes (first pane first) and
     its owner (the agents.toml that started it; "" when no engine tagged it)."""
 
-    __slots__ = ("name", "id", "created", "panes", "owner")
-
-    def __init__(self, name: str, id: str, created: int, panes: list, owner: str = "") -> None:
-        self.name = name
-        self.id = id
-        self.created = created
-        self.panes = panes
-        self.owner = owner
+    name: str
+    id: str
+    created: int
+    panes: list[Pane]
+    owner: str = ""
 
     def foreign_to(self, owner: str) -> bool:
         """Whether another config's engine started this session (untagged ones are nobody's)."""
@@ -81,9 +98,9 @@ def _int(value: str, default: int = 0) -> int:
         return default
 
 
-def parse_panes(output: str) -> dict:
+def parse_panes(output: str) -> dict[str, Session]:
     """Sessions by exact name from ``list-panes -a -F _FORMAT`` output."""
-    sessions: dict = {}
+    sessions: dict[str, Session] = {}
     for line in output.splitlines():
         parts = line.split("\t")
         if len(parts) != len(_FIELDS):
@@ -100,7 +117,7 @@ def parse_panes(output: str) -> dict:
     return sessions
 
 
-def capture(argv: list) -> tuple:
+def capture(argv: list[str]) -> tuple[int, str, str]:
     """Run ``argv`` with stdin from /dev/null; return ``(exit code, stdout, stderr)``.
 
     The read path's own runner: ``subprocess`` costs more to import than the tmux call
@@ -122,11 +139,8 @@ def capture(argv: list) -> tuple:
             os.close(fd)
     chunks = []
     for fd in (out_r, err_r):
-        buf = []
         with open(fd, "rb") as handle:
-            for block in iter(lambda h=handle: h.read(65536), b""):
-                buf.append(block)
-        chunks.append(b"".join(buf).decode("utf-8", "replace"))
+            chunks.append(handle.read().decode("utf-8", "replace"))
     _pid, status = os.waitpid(pid, 0)
     return os.waitstatus_to_exitcode(status), chunks[0], chunks[1]
 
@@ -139,22 +153,35 @@ def resolve_socket(socket: str) -> str:
     return socket
 
 
+def error_for(where: str, what: str, stderr: str) -> TmuxError:
+    """The typed error for tmux's ``stderr`` answer to ``what`` on server ``where``."""
+    text = stderr.strip()
+    kind = next((k for markers, k in _ERRORS if any(m in text for m in markers)), TmuxError)
+    return kind("%s: %s: %s" % (where, what, text))
+
+
+def literal(arg: str) -> str:
+    """``arg`` as tmux must receive it to keep it whole: tmux ends a command at any argument
+    that ends with ``;`` (and keeps a ``\\;`` ending as ``;``), so that ending is escaped."""
+    return arg[:-1] + "\\;" if arg.endswith(";") else arg
+
+
 class TmuxServer:
     """One tmux server. ``socket``: "" the default server, a name (``-L``), or a path (``-S``)."""
 
     def __init__(self, socket: str = "", tmux_bin: str = "tmux") -> None:
         self.socket = socket
         self.tmux_bin = tmux_bin
-        self._libtmux_server = None
+        self._libtmux_server: libtmux.Server | None = None
 
     @classmethod
-    def from_socket_args(cls, args: list) -> "TmuxServer":
+    def from_socket_args(cls, args: list[str]) -> "TmuxServer":
         """The server of ``tmux`` arguments such as ``["-L", "loops"]`` (what sessions get in
         ``AGENTLOOPS_TMUX_ARGS``); ``[]`` is the default server."""
         return cls(args[1] if len(args) == 2 and args[0] in ("-L", "-S") else "")
 
     @property
-    def socket_args(self) -> list:
+    def socket_args(self) -> list[str]:
         if not self.socket:
             return []
         return ["-S", self.socket] if "/" in self.socket else ["-L", self.socket]
@@ -164,7 +191,12 @@ class TmuxServer:
             return "the default tmux server"
         return "tmux server %s %s" % tuple(self.socket_args)
 
-    def sessions(self) -> dict:
+    def _cannot_run(self, what: str, exc: OSError) -> TmuxError:
+        return TmuxError("%s: %s: cannot run %s: %s" % (self.describe(), what, self.tmux_bin, exc.strerror or exc))
+
+    # -- reads --------------------------------------------------------------------------
+
+    def sessions(self) -> dict[str, Session]:
         """Every session of the server with its panes, by exact name, in ONE tmux call.
 
         A server that is not running has no sessions (that is not an error).
@@ -172,101 +204,159 @@ class TmuxServer:
         try:
             code, out, err = capture([self.tmux_bin] + self.socket_args + ["list-panes", "-a", "-F", _FORMAT])
         except OSError as exc:
-            raise TmuxError("cannot run %s: %s" % (self.tmux_bin, exc.strerror or exc)) from None
-        if code != 0:
-            if any(marker in err for marker in _NO_SERVER + _EMPTY_SERVER):
-                return {}
-            raise TmuxError("%s: list-panes failed: %s" % (self.describe(), err.strip()))
-        return parse_panes(out)
+            raise self._cannot_run("list-panes failed", exc) from None
+        if code == 0:
+            return parse_panes(out)
+        error = error_for(self.describe(), "list-panes failed", err)
+        if isinstance(error, TmuxNoServer) or any(marker in err for marker in _EMPTY_SERVER):
+            return {}
+        raise error
 
-    def _run(self, *args: str, data: bytes | None = None) -> None:
-        import subprocess  # deferred: the read path uses posix_spawn (capture)
-
-        proc = subprocess.run([self.tmux_bin] + self.socket_args + list(args), input=data, capture_output=True,
-                              check=False)
-        if proc.returncode != 0:
-            err = proc.stderr.decode("utf-8", "replace").strip()
-            raise TmuxError("%s: %s failed: %s" % (self.describe(), args[0], err))
-
-    def capture_pane(self, pane_id: str) -> str:
-        """The visible screen of a pane ("" when it is gone)."""
-        _code, out, _err = capture([self.tmux_bin] + self.socket_args + ["capture-pane", "-p", "-t", pane_id])
-        return out
-
-    def send_keys(self, pane_id: str, text: str, enter: bool = True) -> None:
-        """Type ``text`` literally into a pane (no key names), then Enter."""
-        self._run("send-keys", "-t", pane_id, "-l", text)
-        if enter:
-            self._run("send-keys", "-t", pane_id, "Enter")
-
-    def paste(self, pane_id: str, text: str, enter: bool = True) -> None:
-        """Paste ``text`` into a pane as one bracketed paste (a program reads it as typed
-        text, newlines included, not as keys), through a buffer of its own, then Enter."""
-        buffer = "agentloops-%s" % pane_id.lstrip("%")
-        self._run("load-buffer", "-b", buffer, "-", data=text.encode("utf-8"))
-        self._run("paste-buffer", "-d", "-p", "-b", buffer, "-t", pane_id)
-        if enter:
-            self._run("send-keys", "-t", pane_id, "Enter")
+    # -- writes and pane operations, through libtmux -------------------------------------
 
     @property
-    def _server(self):
+    def _server(self) -> libtmux.Server:
         if self._libtmux_server is None:
-            import libtmux  # deferred: heavy, and only writers need it
+            from libtmux.server import Server  # deferred: heavy, and only writers need it
 
-            kwargs = {"tmux_bin": self.tmux_bin}
             if "/" in self.socket:
-                kwargs["socket_path"] = self.socket
+                self._libtmux_server = Server(socket_path=self.socket, tmux_bin=self.tmux_bin)
             elif self.socket:
-                kwargs["socket_name"] = self.socket
-            self._libtmux_server = libtmux.Server(**kwargs)
+                self._libtmux_server = Server(socket_name=self.socket, tmux_bin=self.tmux_bin)
+            else:
+                self._libtmux_server = Server(tmux_bin=self.tmux_bin)
         return self._libtmux_server
 
-    def start(self, name: str, command: str, cwd: str, environment: dict, owner: str = "") -> str:
-        """Create detached session ``name`` running ``command``; return its id (``$N``).
+    def _call(self, what: str, action: Callable[[], _T]) -> _T:
+        """Run ``action`` (libtmux calls); its failures as typed errors naming this server."""
+        from libtmux import exc
 
-        The environment is passed explicitly: a tmux server keeps the environment of the
-        process that started it, which may be long gone or quite different from ours.
-        A duplicate name is refused by tmux itself (exact match), so a concurrent start of
-        the same agent cannot create a second session. ``owner`` is set as the session's
-        ``@agentloops_config`` in the same tmux command.
-        """
-        args = ["-d", "-P", "-F", "#{session_id}", "-s", name, "-c", cwd]
-        for key in sorted(environment):
-            args.append("-e%s=%s" % (key, environment[key]))
-        args.append(command)
-        if owner:
-            args += [";", "set-option", "-t", "=%s:" % name, OWNER_OPTION, owner]
-        saved_tmux = os.environ.pop("TMUX", None)  # else tmux refuses nesting
         try:
-            for attempt in range(20):
-                try:
-                    proc = self._server.cmd("new-session", *args)
-                except Exception as exc:  # libtmux's own errors (tmux missing, too old, ...)
-                    raise TmuxError("%s: cannot start session %s: %s" % (self.describe(), name, exc)) from None
-                # The server exits when its last session is killed; a start at that moment
-                # reaches a server on its way out. Try again: the next one starts afresh.
-                if proc.returncode == 0 or not any(m in " ".join(proc.stderr) for m in _NO_SERVER):
-                    break
+            return action()
+        except exc.TmuxCommandNotFound:
+            raise self._cannot_run(what, FileNotFoundError(2, "command not found")) from None
+        except exc.LibTmuxException as err:
+            raise error_for(self.describe(), what, "\n".join(str(a) for a in err.args) or repr(err)) from None
+        except OSError as err:
+            raise self._cannot_run(what, err) from None
+
+    def _pane(self, pane_id: str) -> libtmux.Pane:
+        from libtmux.pane import Pane as LibtmuxPane
+
+        return LibtmuxPane(server=self._server, pane_id=pane_id)
+
+    def run_commands(self, what: str, commands: list[list[str]]) -> list[str]:
+        """Run ``commands`` in ONE tmux invocation (``a ; b ; ...``); tmux's stdout lines.
+
+        The one place for what libtmux lacks, built on its ``Server.cmd``:
+        several commands in one invocation (tmux applies them together, so a session is
+        tagged with its owner by the command that creates it, and N commands cost one
+        process); arguments kept whole (``literal``); TMUX not inherited (tmux refuses to
+        nest, and a client in a pane would default to that pane's server); and, for a batch
+        that creates sessions, tries again while the server is on its way out (it exits
+        when its last session is killed; the next try starts a fresh one). ``what`` names
+        the operation in errors.
+        """
+        argv: list[str] = []
+        for command in commands:
+            argv += ([";"] if argv else []) + command[:1] + [literal(a) for a in command[1:]]
+        creates = any(command[0] == "new-session" for command in commands)
+        for attempt in range(_START_ATTEMPTS):
+            try:
+                return self._call(what, lambda: self._run_argv(argv))
+            except TmuxNoServer:
+                if not creates or attempt == _START_ATTEMPTS - 1:
+                    raise
                 time.sleep(0.05 * (attempt + 1))
+        raise AssertionError("unreachable")
+
+    def _run_argv(self, argv: list[str]) -> list[str]:
+        from libtmux import exc
+
+        saved_tmux = os.environ.pop("TMUX", None)
+        try:
+            proc = self._server.cmd(*argv)
         finally:
             if saved_tmux is not None:
                 os.environ["TMUX"] = saved_tmux
-        if proc.returncode != 0 or not proc.stdout:
-            err = " ".join(proc.stderr).strip() or "exit %s" % proc.returncode
-            raise TmuxError("%s: cannot start session %s: %s" % (self.describe(), name, err))
-        return proc.stdout[0].strip()
+        if proc.returncode != 0:
+            raise exc.LibTmuxException("\n".join(proc.stderr) or "exit %s" % proc.returncode)
+        return list(proc.stdout)
+
+    def start(self, name: str, command: str, cwd: str, environment: dict[str, str], owner: str = "") -> str:
+        """Create detached session ``name`` running ``command``; return its id (``$N``).
+
+        The environment is passed explicitly (``-e``): a tmux server keeps the environment
+        of the process that started it, which may be long gone or quite different from ours.
+        A duplicate name is refused by tmux itself (exact match; ``TmuxSessionExists``), so a
+        concurrent start of the same agent cannot create a second session. ``owner`` is set
+        as the session's ``@agentloops_config`` in the same tmux command.
+        """
+        from libtmux.common import session_check_name
+
+        what = "cannot start session %s" % name
+        self._call(what, lambda: session_check_name(name))
+        new = ["new-session", "-d", "-P", "-F", "#{session_id}", "-s", name, "-c", cwd]
+        new += ["-e%s=%s" % (key, environment[key]) for key in sorted(environment)]
+        commands = [new + [command]]
+        if owner:
+            commands.append(["set-option", "-t", "=%s:" % name, OWNER_OPTION, owner])
+        out = self.run_commands(what, commands)
+        if not out or not out[0].strip():
+            raise TmuxError("%s: %s: tmux printed no session id" % (self.describe(), what))
+        return out[0].strip()
 
     def kill(self, session_id: str) -> bool:
-        """Kill a session by id; False when it was already gone."""
+        """Kill a session by id; False when it was already gone (or the server with it)."""
         if not session_id.startswith("$"):
             raise TmuxError("refusing to kill %r: sessions are killed by id ($N) only" % session_id)
+        from libtmux.session import Session as LibtmuxSession
+
+        session = LibtmuxSession(server=self._server, session_id=session_id)
         try:
-            proc = self._server.cmd("kill-session", "-t", session_id)
-        except Exception as exc:  # libtmux's own errors
-            raise TmuxError("%s: cannot kill session %s: %s" % (self.describe(), session_id, exc)) from None
-        if proc.returncode != 0:
-            err = " ".join(proc.stderr)
-            if "can't find session" in err or any(m in err for m in _NO_SERVER):
-                return False
-            raise TmuxError("%s: cannot kill session %s: %s" % (self.describe(), session_id, err.strip()))
+            self._call("cannot kill session %s" % session_id, session.kill)
+        except (TmuxNoSuchSession, TmuxNoServer):
+            return False
         return True
+
+    def capture_pane(self, pane_id: str) -> str:
+        """The visible screen of a pane, trailing blank lines left out ("" when it is gone)."""
+        pane = self._pane(pane_id)
+        return "\n".join(self._call("capture-pane failed", pane.capture_pane) or [])
+
+    def _keys(self, pane: libtmux.Pane, *args: str) -> None:
+        """``send-keys`` to ``pane``, checked: libtmux's ``Pane.send_keys`` and ``enter``
+        do not look at tmux's answer, and a gone pane must not go unnoticed."""
+        from libtmux.common import raise_if_stderr
+
+        self._call("send-keys failed",
+                   lambda: raise_if_stderr(pane.cmd("send-keys", *[literal(a) for a in args]), "send-keys"))
+
+    def send_keys(self, pane_id: str, text: str, enter: bool = True) -> None:
+        """Type ``text`` literally into a pane (no key names), then Enter."""
+        pane = self._pane(pane_id)
+        self._keys(pane, "-l", text)
+        if enter:
+            self._keys(pane, "Enter")
+
+    def paste(self, pane_id: str, text: str, enter: bool = True) -> None:
+        """Paste ``text`` into a pane as one bracketed paste (a program reads it as typed
+        text, newlines included, not as keys), through a buffer of its own, then Enter.
+
+        The text reaches tmux through a private (0600) file, never its command line
+        (readable by anyone in /proc, and limited in length)."""
+        buffer = "agentloops-%s" % pane_id.lstrip("%")
+        pane = self._pane(pane_id)
+        self._call("load-buffer failed", lambda: self._load_buffer(buffer, text))
+        self._call("paste-buffer failed",
+                   lambda: pane.paste_buffer(buffer_name=buffer, delete_after=True, bracket=True))
+        if enter:
+            self._keys(pane, "Enter")
+
+    def _load_buffer(self, buffer: str, text: str) -> None:
+        import tempfile
+
+        with tempfile.NamedTemporaryFile("w", encoding="utf-8", prefix="agentloops-paste-") as handle:
+            handle.write(text)
+            handle.flush()
+            self._server.load_buffer(handle.name, buffer_name=buffer)

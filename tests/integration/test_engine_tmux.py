@@ -6,12 +6,15 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 
 import pytest
 from helpers import wait_for
 
 from ansible_collections.agentloops.orchestrator.plugins.module_utils import engine, sessions
-from ansible_collections.agentloops.orchestrator.plugins.module_utils.errors import ConfigError, TmuxError
+from ansible_collections.agentloops.orchestrator.plugins.module_utils.errors import (
+    ConfigError, TmuxError, TmuxNoServer, TmuxNoSuchSession, TmuxSessionExists)
 from ansible_collections.agentloops.orchestrator.plugins.module_utils.tmux import TmuxServer
 
 
@@ -45,8 +48,57 @@ def test_kill_is_by_id_and_exact(tmux):
 def test_duplicate_start_is_refused_by_tmux(tmux, tmp_path):
     server = TmuxServer(tmux.socket)
     server.start("one", "sleep 100", str(tmp_path), {})
-    with pytest.raises(TmuxError, match="duplicate session"):
+    with pytest.raises(TmuxSessionExists, match="duplicate session"):
         server.start("one", "sleep 100", str(tmp_path), {})
+
+
+def test_arguments_ending_with_a_semicolon_reach_the_session_whole(tmux, tmp_path):
+    server = TmuxServer(tmux.socket)
+    out = tmp_path / "seen.txt"
+    server.start("semi", "echo \"$ZED\" > %s; exec sleep 100;" % out, str(tmp_path), {"ZED": "z;"}, owner="o;")
+    assert wait_for(lambda: out.exists() and out.read_text())
+    assert out.read_text() == "z;\n" and server.sessions()["semi"].owner == "o;"
+
+
+def test_pane_operations_and_their_typed_errors(tmux, tmp_path):
+    server = TmuxServer(tmux.socket)
+    tmux.new("keep")  # the server outlives the session under test
+    server.start("cat", "exec cat", str(tmp_path), {})
+    pane = server.sessions()["cat"].first_pane.id
+    server.send_keys(pane, "typed $(not run);")
+    assert wait_for(lambda: server.capture_pane(pane).count("typed $(not run);") == 2)  # echo, then cat's copy
+    server.paste(pane, "pasted one\npasted two")
+    assert wait_for(lambda: server.capture_pane(pane).count("pasted two") == 2)
+    assert "agentloops-" not in tmux.run("list-buffers", check=False).stdout, "the buffer is deleted"
+    assert server.kill(server.sessions()["cat"].id) is True
+    assert server.capture_pane(pane) == ""
+    with pytest.raises(TmuxNoSuchSession, match="send-keys failed"):
+        server.send_keys(pane, "nobody")
+    with pytest.raises(TmuxNoSuchSession, match="paste-buffer failed"):
+        server.paste(pane, "nobody")
+    with pytest.raises(TmuxNoServer, match="send-keys failed: error connecting to "):
+        TmuxServer(tmux.socket + "-none").send_keys(pane, "nobody")
+
+
+def test_tmux_that_cannot_run_is_a_tmux_error_naming_the_server(tmux, tmp_path):
+    server = TmuxServer(tmux.socket, tmux_bin=str(tmp_path / "no-tmux"))
+    where = "tmux server -S %s" % tmux.socket
+    with pytest.raises(TmuxError, match="^%s: list-panes failed: cannot run " % where):
+        server.sessions()
+    with pytest.raises(TmuxError, match="^%s: cannot start session w: cannot run " % where):
+        server.start("w", "sleep 1", str(tmp_path), {})
+
+
+def test_status_imports_neither_libtmux_nor_subprocess(demo_project, tmux):
+    """``status`` is the hot path (monitors run it in a loop): one posix_spawn of tmux."""
+    engine.converge(*engine.open_project(str(demo_project / "agents.toml")), ["helper"], "started")
+    shim = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "agents.py")
+    probe = ("import runpy, sys\nsys.argv = ['agents.py', 'status']\ntry:\n"
+             "    runpy.run_path(%r, run_name='__main__')\nexcept SystemExit:\n    pass\n"
+             "print(sorted(m for m in ('libtmux', 'subprocess') if m in sys.modules))" % shim)
+    proc = subprocess.run([sys.executable, "-c", probe], cwd=demo_project, capture_output=True, text=True,
+                          check=False)
+    assert "RUNNING" in proc.stdout and proc.stdout.splitlines()[-1] == "[]", proc.stdout + proc.stderr
 
 
 def test_up_status_down_cycle(demo_project, tmux):

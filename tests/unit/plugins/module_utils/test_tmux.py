@@ -1,0 +1,254 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, agentloops.orchestrator contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The tmux driver without tmux: parsing, socket arguments, the commands it builds and how
+tmux's answers become typed errors (libtmux's objects run against a fake ``Server.cmd``)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from libtmux import exc as libtmux_exc
+from libtmux.server import Server
+
+from ansible_collections.agentloops.orchestrator.plugins.module_utils import tmux
+from ansible_collections.agentloops.orchestrator.plugins.module_utils.errors import (
+    TmuxError, TmuxNoServer, TmuxNoSuchSession, TmuxSessionExists)
+
+SOCK = "/run/t/tmux.sock"
+WHERE = "tmux server -S %s" % SOCK
+NO_SERVER = "no server running on %s" % SOCK
+
+
+class Proc:
+    """What libtmux's ``tmux_cmd`` holds after a run."""
+
+    def __init__(self, returncode: int = 0, stdout: tuple = (), stderr: tuple = ()) -> None:
+        self.returncode = returncode
+        self.stdout = list(stdout)
+        self.stderr = list(stderr)
+
+
+class FakeServer(Server):
+    """libtmux's Server with ``cmd`` answered from a script: each call takes the next answer
+    (a Proc, or an exception to raise); the argv of every call is kept."""
+
+    def __init__(self, answers: list) -> None:
+        super().__init__(socket_path=SOCK)
+        self.answers = list(answers)
+        self.calls: list = []
+        self.tmux_env: list = []
+        self.loaded: list = []
+
+    def cmd(self, cmd, *args, target=None):
+        argv = [cmd] + (["-t", str(target)] if target is not None else []) + [str(a) for a in args]
+        self.calls.append(argv)
+        self.tmux_env.append(os.environ.get("TMUX"))
+        if cmd == "load-buffer":
+            with open(argv[-1], encoding="utf-8") as handle:
+                self.loaded.append((oct(os.stat(argv[-1]).st_mode & 0o777), handle.read()))
+        answer = self.answers.pop(0) if self.answers else Proc()
+        if isinstance(answer, BaseException):
+            raise answer
+        return answer
+
+
+def driver(*answers) -> tuple:
+    server = tmux.TmuxServer(SOCK)
+    fake = FakeServer(list(answers))
+    server._libtmux_server = fake
+    return server, fake
+
+
+# -- reads ------------------------------------------------------------------------------
+
+def test_parse_panes_reads_every_field_and_skips_what_is_not_a_pane_line():
+    out = ("w\t$4\t1700000000\t2\t1\t%9\t4242\tclaude\t0\t\t1700000099\t/p/agents.toml\n"
+           "short\tline\n"
+           "d\t$5\tnot-a-number\t0\t0\t%10\t0\tbash\t1\t137\t\t\n")
+    sessions = tmux.parse_panes(out)
+    assert sessions["w"].as_dict() == {
+        "name": "w", "id": "$4", "created": 1700000000, "owner": "/p/agents.toml",
+        "panes": [{"id": "%9", "pid": 4242, "current_command": "claude", "dead": False, "dead_status": None,
+                   "window_index": 2, "index": 1, "activity": 1700000099}]}
+    dead = sessions["d"].first_pane
+    assert sessions["d"].created == 0 and (dead.dead, dead.dead_status, dead.activity) == (True, 137, 0)
+    assert tmux.parse_panes("") == {} and tmux.Session("x", "$1", 0, []).first_pane is None
+
+
+@pytest.mark.parametrize("socket, args, described", [
+    ("", [], "the default tmux server"),
+    ("loops", ["-L", "loops"], "tmux server -L loops"),
+    (SOCK, ["-S", SOCK], WHERE),
+])
+def test_socket_arguments_and_description(socket, args, described):
+    server = tmux.TmuxServer(socket)
+    assert server.socket_args == args and server.describe() == described
+    assert tmux.TmuxServer.from_socket_args(args).socket == socket
+    assert tmux.TmuxServer.from_socket_args(["-x"]).socket == ""
+
+
+def fake_capture(monkeypatch, answer):
+    seen = []
+
+    def capture(argv):
+        seen.append(argv)
+        if isinstance(answer, BaseException):
+            raise answer
+        return answer
+
+    monkeypatch.setattr(tmux, "capture", capture)
+    return seen
+
+
+def test_sessions_is_one_list_panes_call(monkeypatch):
+    seen = fake_capture(monkeypatch, (0, "a\t$1\t1\t0\t0\t%1\t10\tsleep\t0\t\t1\t\n", ""))
+    assert list(tmux.TmuxServer(SOCK).sessions()) == ["a"]
+    assert seen == [["tmux", "-S", SOCK, "list-panes", "-a", "-F", tmux._FORMAT]]
+
+
+@pytest.mark.parametrize("err", [NO_SERVER, "error connecting to %s (No such file or directory)" % SOCK,
+                                 "server exited unexpectedly", "no current target"])
+def test_no_server_or_an_empty_one_has_no_sessions(monkeypatch, err):
+    fake_capture(monkeypatch, (1, "", err + "\n"))
+    assert tmux.TmuxServer(SOCK).sessions() == {}
+
+
+def test_read_failures_name_the_server(monkeypatch):
+    fake_capture(monkeypatch, (1, "", "open terminal failed: not a terminal\n"))
+    with pytest.raises(TmuxError, match="^%s: list-panes failed: open terminal failed: not a terminal$" % WHERE):
+        tmux.TmuxServer(SOCK).sessions()
+    fake_capture(monkeypatch, FileNotFoundError(2, "No such file or directory"))
+    with pytest.raises(TmuxError, match="^%s: list-panes failed: cannot run tmux: No such file or directory$" % WHERE):
+        tmux.TmuxServer(SOCK).sessions()
+
+
+# -- errors and arguments -----------------------------------------------------------------
+
+@pytest.mark.parametrize("stderr, kind", [
+    ("duplicate session: w", TmuxSessionExists),
+    ("can't find session: $9", TmuxNoSuchSession),
+    ("can't find pane: %9", TmuxNoSuchSession),
+    (NO_SERVER, TmuxNoServer),
+    ("server exited unexpectedly", TmuxNoServer),
+    ("unknown command: x", TmuxError),
+])
+def test_stderr_becomes_a_typed_error_naming_the_server(stderr, kind):
+    error = tmux.error_for(WHERE, "cannot start session w", stderr + "\n")
+    assert type(error) is kind and str(error) == "%s: cannot start session w: %s" % (WHERE, stderr)
+
+
+@pytest.mark.parametrize("arg, sent", [("a", "a"), ("go on;", "go on\\;"), (";", "\\;"), ("x\\;", "x\\\\;"),
+                                       ("a;b", "a;b")])
+def test_arguments_ending_with_a_semicolon_are_escaped(arg, sent):
+    assert tmux.literal(arg) == sent
+
+
+# -- writes -----------------------------------------------------------------------------
+
+def test_start_is_one_command_with_explicit_environment_and_owner_tag(monkeypatch):
+    monkeypatch.setenv("TMUX", "/tmp/outer,1,0")
+    server, fake = driver(Proc(stdout=["$7"]))
+    sid = server.start("p-w", "run it;", "/srv/p", {"B": "2;", "A": "1"}, owner="/srv/p/agents.toml")
+    assert sid == "$7"
+    assert fake.calls == [["new-session", "-d", "-P", "-F", "#{session_id}", "-s", "p-w", "-c", "/srv/p",
+                           "-eA=1", "-eB=2\\;", "run it\\;", ";",
+                           "set-option", "-t", "=p-w:", "@agentloops_config", "/srv/p/agents.toml"]]
+    assert fake.tmux_env == [None] and os.environ["TMUX"] == "/tmp/outer,1,0", "TMUX is not inherited"
+
+
+def test_start_without_owner_sets_no_option():
+    server, fake = driver(Proc(stdout=["$1"]))
+    server.start("w", "sleep 1", "/", {})
+    assert fake.calls[0][-1] == "sleep 1" and ";" not in fake.calls[0]
+
+
+def test_duplicate_start_is_a_typed_error():
+    server, _fake = driver(Proc(1, stderr=["duplicate session: w"]))
+    with pytest.raises(TmuxSessionExists, match="^%s: cannot start session w: duplicate session: w$" % WHERE):
+        server.start("w", "sleep 1", "/", {})
+
+
+def test_start_tries_again_while_the_server_exits(monkeypatch):
+    naps = []
+    monkeypatch.setattr(tmux.time, "sleep", naps.append)
+    server, fake = driver(Proc(1, stderr=["server exited unexpectedly"]), Proc(1, stderr=[NO_SERVER]),
+                          Proc(stdout=["$0"]))
+    assert server.start("w", "sleep 1", "/", {}) == "$0"
+    assert len(fake.calls) == 3 and naps == [0.05, 0.1]
+
+    server, fake = driver(*[Proc(1, stderr=[NO_SERVER])] * tmux._START_ATTEMPTS)
+    with pytest.raises(TmuxNoServer, match="cannot start session w: no server running"):
+        server.start("w", "sleep 1", "/", {})
+    assert len(fake.calls) == tmux._START_ATTEMPTS
+
+
+def test_a_batch_that_creates_nothing_is_not_tried_again(monkeypatch):
+    monkeypatch.setattr(tmux.time, "sleep", pytest.fail)
+    server, fake = driver(Proc(1, stderr=[NO_SERVER]))
+    with pytest.raises(TmuxNoServer):
+        server.run_commands("cannot tag", [["set-option", "-t", "=a:", "@x", "1"],
+                                           ["set-option", "-t", "=b:", "@x", "2"]])
+    assert fake.calls == [["set-option", "-t", "=a:", "@x", "1", ";", "set-option", "-t", "=b:", "@x", "2"]]
+
+
+@pytest.mark.parametrize("failure, message", [
+    (OSError(13, "Permission denied"), "cannot run tmux: Permission denied"),
+    (libtmux_exc.TmuxCommandNotFound(), "cannot run tmux: command not found"),
+])
+def test_tmux_that_cannot_run_is_a_tmux_error_naming_the_server(failure, message):
+    server, _fake = driver(failure)
+    with pytest.raises(TmuxError, match="^%s: cannot start session w: %s$" % (WHERE, message)):
+        server.start("w", "sleep 1", "/", {})
+
+
+def test_start_refuses_names_tmux_would_mangle():
+    server, fake = driver()
+    with pytest.raises(TmuxError, match="cannot start session a.b: .*periods"):
+        server.start("a.b", "sleep 1", "/", {})
+    assert fake.calls == []
+
+
+def test_kill_is_by_id_only_and_gone_is_false():
+    server, fake = driver(Proc(), Proc(1, stderr=["can't find session: $9"]), Proc(1, stderr=[NO_SERVER]))
+    with pytest.raises(TmuxError, match=r"by id \(\$N\) only"):
+        server.kill("w")
+    assert server.kill("$3") is True and server.kill("$9") is False and server.kill("$4") is False
+    assert fake.calls == [["kill-session", "-t", "$3"], ["kill-session", "-t", "$9"], ["kill-session", "-t", "$4"]]
+    server, fake = driver(Proc(1, stderr=["lost server"]))
+    with pytest.raises(TmuxError, match="^%s: cannot kill session \\$3: lost server$" % WHERE):
+        server.kill("$3")
+
+
+# -- panes ------------------------------------------------------------------------------
+
+def test_capture_pane_is_the_screen_and_nothing_when_gone():
+    server, fake = driver(Proc(stdout=["$ claude", "> working"]), Proc(1, stderr=["can't find pane: %2"]))
+    assert server.capture_pane("%1") == "$ claude\n> working"
+    assert server.capture_pane("%2") == ""
+    assert fake.calls == [["capture-pane", "-t", "%1", "-p"], ["capture-pane", "-t", "%2", "-p"]]
+
+
+def test_send_keys_types_literally_then_enter_and_notices_a_gone_pane():
+    server, fake = driver()
+    server.send_keys("%1", "go on;")
+    server.send_keys("%1", "Enter", enter=False)
+    assert fake.calls == [["send-keys", "-t", "%1", "-l", "go on\\;"], ["send-keys", "-t", "%1", "Enter"],
+                          ["send-keys", "-t", "%1", "-l", "Enter"]]
+    server, fake = driver(Proc(1, stderr=["can't find pane: %1"]))
+    with pytest.raises(TmuxNoSuchSession, match="^%s: send-keys failed: can't find pane: %%1$" % WHERE):
+        server.send_keys("%1", "hello")
+    assert len(fake.calls) == 1, "no Enter after a failed send"
+
+
+def test_paste_goes_through_a_private_file_and_a_buffer_of_its_own():
+    server, fake = driver()
+    server.paste("%12", "line one\nline two;")
+    assert fake.calls[0][:3] == ["load-buffer", "-b", "agentloops-12"]
+    assert fake.loaded == [("0o600", "line one\nline two;")] and not os.path.exists(fake.calls[0][-1])
+    assert fake.calls[1:] == [["paste-buffer", "-t", "%12", "-d", "-p", "-b", "agentloops-12"],
+                              ["send-keys", "-t", "%12", "Enter"]]
+    server, fake = driver(Proc(), Proc(1, stderr=["can't find pane: %12"]))
+    with pytest.raises(TmuxNoSuchSession, match="paste-buffer failed: can't find pane"):
+        server.paste("%12", "x")
