@@ -24,7 +24,7 @@ STATES: dict[str, tuple[tuple[str, ...], str | None]] = {
     "claude-bypass-warning": (("WARNING: Claude Code running in Bypass Permissions mode", "Yes, I accept"), None),
     "claude-idle-first": (("Auto mode is now Claude Code's default permission mode", "shift+tab to cycle"),
                           "✳ Claude Code"),
-    "claude-typed": (("❯ Please count slowly", "shift+tab to cycle"), "✳ Claude Code"),
+    "claude-typed": (("❯\u00a0Please count slowly", "shift+tab to cycle"), "✳ Claude Code"),
     "claude-idle": (("shift+tab to cycle", "⏵⏵ auto mode on"), "✳ Claude Code"),
     "claude-idle-bypass": (("⏵⏵ bypass permissions on",), "✳ Claude Code"),
     "claude-working": (("esc to interrupt", "… (", "tokens)"), "✳ Claude Code"),
