@@ -96,9 +96,9 @@ class AgentHome:
         env.update(extra)
         return env
 
-    def end_leftovers(self) -> list[int]:
-        """End (by pid) every process still running with this HOME, e.g. a daemon a CLI forked."""
-        ended = []
+    def processes(self) -> list[int]:
+        """The pids of the processes running with this HOME (it is in their environment)."""
+        found = []
         marker = ("HOME=%s" % self.root).encode()
         for pid in _pids():
             try:
@@ -106,11 +106,23 @@ class AgentHome:
             except OSError:
                 continue
             if marker in environ:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                    ended.append(pid)
-                except ProcessLookupError:
-                    pass
+                found.append(pid)
+        return found
+
+    def end_leftovers(self, grace: float = 5.0) -> list[int]:
+        """Give what still runs with this HOME `grace` seconds to exit (a CLI saves its
+        state on SIGHUP: a file seeded before then may be overwritten), then end the rest
+        (e.g. a daemon a CLI forked) by pid. Returns the pids it had to end."""
+        deadline = time.monotonic() + grace
+        while self.processes() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        ended = []
+        for pid in self.processes():
+            try:
+                os.kill(pid, signal.SIGKILL)
+                ended.append(pid)
+            except ProcessLookupError:
+                pass
         return ended
 
 

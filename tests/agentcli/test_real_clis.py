@@ -91,6 +91,13 @@ def test_claude_resume_by_session_id_and_a_missing_id(claude, home, stub):
 # --- interactive claude ---------------------------------------------------------------------------
 
 
+def restart(agent_tmux: AgentTmux, home: AgentHome) -> None:
+    """End the server and wait for claude to be gone before seeding HOME again: on SIGHUP it
+    writes ~/.claude.json back, which would undo the new seed."""
+    agent_tmux.kill()
+    home.end_leftovers()
+
+
 def start_claude(agent_tmux: AgentTmux, home: AgentHome, stub: ModelStub, claude: str, *args: str,
                  **extra: str) -> None:
     agent_tmux.start("agent", [claude, *args], home.project, home.env(stub.url, **extra))
@@ -111,7 +118,7 @@ def test_claude_first_run_screens_theme_then_api_key(agent_tmux, home, stub, cla
     home.claude_json(onboarded=False, key_approved=True, trusted=True)
     start_claude(agent_tmux, home, stub, claude)
     agent_tmux.wait("agent", lambda s: "Choose the text style" in s.text, what="the theme screen")
-    agent_tmux.kill()
+    restart(agent_tmux, home)
     home.claude_json(onboarded=True, key_approved=False, trusted=True)
     start_claude(agent_tmux, home, stub, claude)
     screen = agent_tmux.wait("agent", lambda s: "Detected a custom API key" in s.text, what="the key dialog")
@@ -171,7 +178,7 @@ def test_claude_bypass_permissions_warning_then_accepted(agent_tmux, home, stub,
     start_claude(agent_tmux, home, stub, claude, "--dangerously-skip-permissions", IS_SANDBOX="1")
     screen = agent_tmux.wait("agent", lambda s: "Bypass Permissions mode" in s.text, what="the bypass warning")
     assert "Yes, I accept" in screen.text
-    agent_tmux.kill()
+    restart(agent_tmux, home)
     home.claude_bypass_accepted()
     start_claude(agent_tmux, home, stub, claude, "--dangerously-skip-permissions", IS_SANDBOX="1")
     screen = agent_tmux.wait("agent", is_claude_idle, what="the idle prompt")
