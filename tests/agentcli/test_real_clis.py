@@ -11,7 +11,6 @@ import json
 import subprocess
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 
 from harness import AgentHome, AgentTmux, Screen

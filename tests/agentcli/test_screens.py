@@ -39,7 +39,7 @@ STATES: dict[str, tuple[tuple[str, ...], str | None]] = {
     "codex-idle": (("› Ask Codex to do anything", "? for shortcuts"), "proj"),
     "codex-working": (("• Codex counting slowly",), None),  # title: test_codex_working_title_spins
     "codex-done": (("Worked for ",), "Please count slowly | proj"),
-    "codex-api-error": (("■ We’re currently experiencing high demand",), "Please count slowly | proj"),
+    "codex-api-error": (("■ We\u2019re currently experiencing high demand",), "Please count slowly | proj"),
     "codex-resume-missing": (("ERROR: No saved session found with ID ",), None),
 }
 
