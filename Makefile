@@ -15,7 +15,7 @@ export ANSIBLE_REMOTE_TEMP := $(ANSIBLE_HOME)/tmp
 export TMUX_TMPDIR := $(CURDIR)/.build/tmux
 unexport TMUX TMUX_PANE
 
-.PHONY: setup demo test test-types test-unit test-integration test-playbooks test-sanity test-lint test-ssh test-molecule bench clean
+.PHONY: setup demo test test-types test-unit test-integration test-playbooks test-sanity test-lint test-ssh test-molecule test-agents bench clean
 
 setup: $(STAMP) $(LINK)
 
@@ -55,6 +55,12 @@ test-lint: setup
 test-ssh: setup
 	scripts/fetch-sshd.sh .build/sshd
 	$(PYTEST) -q tests/ssh
+
+# The real claude and codex CLIs, offline against a model stub (tests/agentcli/README.md).
+# Not part of `make test` yet: the first fetch brings ~800 MB of npm packages into .build.
+test-agents: setup
+	scripts/fetch-agent-clis.sh .build/agent-clis
+	$(PYTEST) -q tests/agentcli
 
 test-molecule: setup
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/molecule test --all
