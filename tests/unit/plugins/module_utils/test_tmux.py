@@ -48,10 +48,14 @@ class FakeServer(Server):
         if cmd == "load-buffer":
             with open(argv[-1], encoding="utf-8") as handle:
                 self.loaded.append((oct(os.stat(argv[-1]).st_mode & 0o777), handle.read()))
-        answer = self.answers.pop(0) if self.answers else Proc()
-        if isinstance(answer, BaseException):
-            raise answer
-        return answer
+        return given(self.answers.pop(0) if self.answers else Proc())
+
+
+def given(answer):
+    """A scripted answer: returned, or raised when it is an exception."""
+    if isinstance(answer, BaseException):
+        raise answer
+    return answer
 
 
 def driver(*answers) -> tuple:
@@ -94,9 +98,7 @@ def fake_capture(monkeypatch, answer):
 
     def capture(argv):
         seen.append(argv)
-        if isinstance(answer, BaseException):
-            raise answer
-        return answer
+        return given(answer)
 
     monkeypatch.setattr(tmux, "capture", capture)
     return seen
@@ -136,7 +138,7 @@ def test_read_failures_name_the_server(monkeypatch):
 ])
 def test_stderr_becomes_a_typed_error_naming_the_server(stderr, kind):
     error = tmux.error_for(WHERE, "cannot start session w", stderr + "\n")
-    assert type(error) is kind and str(error) == "%s: cannot start session w: %s" % (WHERE, stderr)
+    assert error.__class__ is kind and str(error) == "%s: cannot start session w: %s" % (WHERE, stderr)
 
 
 @pytest.mark.parametrize("arg, sent", [("a", "a"), ("go on;", "go on\\;"), (";", "\\;"), ("x\\;", "x\\\\;"),
