@@ -79,6 +79,8 @@ def test_kill_9_is_healed_and_unwatched_agents_are_not(tmp_path, tmux):
     os.kill(before["w-worker"][2], signal.SIGKILL)
     os.kill(before["w-unwatched"][2], signal.SIGKILL)
     assert wait_for(lambda: "w-worker" in tmux.sessions() and tmux.sessions()["w-worker"][2] != before["w-worker"][2])
+    # the heal event is written just after the new session starts: wait for it, not only the session
+    assert wait_for(lambda: any(e["event"] == "heal" for e in events(project)))
     heal = [e for e in events(project) if e["event"] == "heal"]
     assert heal and heal[0]["agent"] == "worker" and heal[0]["outcome"] == "restarted"
     time.sleep(0.5)
