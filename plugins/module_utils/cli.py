@@ -118,7 +118,11 @@ class _Parser(argparse.ArgumentParser):
         return self.text or super().format_help()
 
     def error(self, message: str) -> NoReturn:
-        raise UsageError(self.hint) if self.hint else UsageError(message, USAGE)
+        if self.hint:
+            raise UsageError(self.hint)
+        if message.startswith("argument COMMAND: invalid choice: "):  # the message agents.py always gave
+            message = "unknown command %s" % message.split(": ", 2)[2].split(" (choose from", 1)[0]
+        raise UsageError(message, USAGE)
 
 
 def _global_options(parser: _Parser, top: bool = False) -> None:
