@@ -78,9 +78,9 @@ def default_config(engine_root: str) -> str:
 
 
 def project_agent_defaults():
-    from .config import Agent
+    from .config import Agent, CleanlogsSettings
 
-    return Agent("cleanlogs", "service", builtin="cleanlogs")
+    return Agent("cleanlogs", "service", builtin="cleanlogs", cleanlogs=CleanlogsSettings())
 
 
 def main(argv: list, engine_root: str) -> int:

@@ -31,7 +31,7 @@ import re
 import select
 import time
 
-from .config import Agent, Project
+from .config import Agent, Project, WatchSettings
 from .errors import OrchestratorError
 from .state import pause_file, read_run, read_watch, stopped_marker, write_watch
 from .tmux import TmuxServer
@@ -245,6 +245,7 @@ class Watchdog:
     def _heal(self, agent: Agent, sess, now: float, live: dict) -> list:
         """One dead agent; the caller holds the lock and read ``live`` under it."""
         project = self.project
+        heal = agent.healing or WatchSettings()  # every watched agent has them
         pending = self.next_try.pop(agent.name, None)
         if leave_alone(project, agent):  # an operator acted since the check
             return []
@@ -253,18 +254,18 @@ class Watchdog:
         if pending is None:  # a new death: account for it
             started = watch.get("last_start") or (sess.created if sess else 0)
             uptime = now - started if started else None
-            failures = [t for t in watch.get("failures", []) if now - t <= agent.fatal_window]
-            if uptime is not None and uptime < agent.start_seconds:
+            failures = [t for t in watch.get("failures", []) if now - t <= heal.fatal_window]
+            if uptime is not None and uptime < heal.start_seconds:
                 failures.append(now)
             watch["failures"] = failures
-            if len(failures) >= agent.fatal_after:
+            if len(failures) >= heal.fatal_after:
                 watch["state"] = "FATAL"
                 write_watch(project, agent, watch)
                 events.append(event(project, agent.name, "fatal", "%d quick deaths within %ss" % (
-                    len(failures), agent.fatal_window), "not restarted until reset"))
+                    len(failures), heal.fatal_window), "not restarted until reset"))
                 return events
             if len(failures) >= 2:
-                delay = min(agent.backoff_max, 2.0 ** (len(failures) - 2)) * random.uniform(0.8, 1.2)
+                delay = min(heal.backoff_max, 2.0 ** (len(failures) - 2)) * random.uniform(0.8, 1.2)
                 self.next_try[agent.name] = now + delay
                 watch["state"] = "BACKOFF"
                 watch["next_try"] = now + delay
@@ -294,29 +295,30 @@ class Watchdog:
         ``nudge_wait`` seconds later (the echo of the nudge itself does not count), it is
         restarted."""
         project = self.project
+        heal = agent.healing or WatchSettings()  # every watched agent has them
         watch = read_watch(project, agent)
         if watch.get("state") == "STALLED":
             return self._stalled(agent, sess, pane, now, watch)
         started = max(watch.get("last_start") or 0, sess.created)
-        if now - started < agent.stall_grace:
+        if now - started < heal.stall_grace:
             return []
         quiet_since = max(pane.activity or started, started)
-        if now - quiet_since < agent.stall_after:
+        if now - quiet_since < heal.stall_after:
             # output lately: real, or only a spinner? compare the screen less animation
             seen = self.screens.get(agent.name)
-            if seen is None or now - seen[2] >= min(agent.stall_after / 3.0, 10.0):
+            if seen is None or now - seen[2] >= min(heal.stall_after / 3.0, 10.0):
                 screen = self._screen(pane)
                 seen = (screen, now, now) if seen is None or screen != seen[0] else (seen[0], seen[1], now)
                 self.screens[agent.name] = seen
             quiet_since = max(seen[1], started)
-        if now - quiet_since < agent.stall_after:
+        if now - quiet_since < heal.stall_after:
             return []
         watch.update(state="STALLED", nudged=now)
         self.screens.pop(agent.name + "\0nudge", None)
         write_watch(project, agent, watch)
         self._nudge(agent, pane)
         return [event(project, agent.name, "stall", "no output for %.0fs" % (now - quiet_since),
-                      "nudged with %r" % agent.nudge)]
+                      "nudged with %r" % heal.nudge)]
 
     def _stalled(self, agent: Agent, sess, pane, now: float, watch: dict) -> list:
         project = self.project
@@ -336,7 +338,7 @@ class Watchdog:
             write_watch(project, agent, watch)
             return [event(project, agent.name, "recovered", "new output after the nudge", "ok")]
         waited = now - watch["nudged"]
-        if waited < agent.nudge_wait:
+        if waited < (agent.healing or WatchSettings()).nudge_wait:
             return []
         with self._locked():
             if leave_alone(project, agent) or not self._restart(agent, sess):  # an operator acted meanwhile
@@ -349,7 +351,7 @@ class Watchdog:
                       restarts=watch["restarts"])]
 
     def _nudge(self, agent: Agent, pane) -> None:
-        self.server.send_keys(pane.id, agent.nudge)
+        self.server.send_keys(pane.id, (agent.healing or WatchSettings()).nudge)
 
     def wait(self) -> None:
         timeout = self.poll
