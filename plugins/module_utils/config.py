@@ -93,8 +93,11 @@ class CleanlogsSettings:
     interval: float = 3600.0
 
 
+_NO_ENV: Mapping[str, str] = MappingProxyType({})
+
+
 def _no_env() -> Mapping[str, str]:
-    return MappingProxyType({})
+    return _NO_ENV
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,17 +108,17 @@ class Agent:
     ``healing`` its settings (None for a service), ``loop`` those of a loop agent (None
     for any other kind), ``cleanlogs`` those of the builtin cleanlogs service."""
 
-    name: str
+    name: str  # first the fields of every kind (see _Common)
     kind: str
+    enabled: bool = True
+    env: Mapping[str, str] = field(default_factory=_no_env)
+    description: str = ""
     backend: str = ""
     model: str = ""
     watch: str = "none"
-    enabled: bool = True
     kickoff: str = ""
-    env: Mapping[str, str] = field(default_factory=_no_env)
     builtin: str = ""
     command: str = ""
-    description: str = ""
     healing: WatchSettings | None = None
     loop: LoopSettings | None = None
     cleanlogs: CleanlogsSettings | None = None
@@ -227,7 +230,7 @@ _BACKEND_KEYS = {"bin": STR, "args": STRLIST, "model_arg": STR, "resume_arg": ST
 _AGENT_KEYS = {key: setting.value_type for key, setting in AGENT_SETTINGS.items()}
 _NOT_FOR_SERVICES = tuple(k for k, s in AGENT_SETTINGS.items() if s.takers in (PROGRAMS, LOOPS))
 _ONLY_FOR_SERVICES = tuple(k for k, s in AGENT_SETTINGS.items() if s.takers in (SERVICES, CLEANLOGS))
-_KEYS_INTO = {cls: tuple((k, s) for k, s in AGENT_SETTINGS.items() if s.into is cls)
+_KEYS_INTO = {cls: {k: s for k, s in AGENT_SETTINGS.items() if s.into is cls}
               for cls in (WatchSettings, LoopSettings, CleanlogsSettings)}
 _S = TypeVar("_S", WatchSettings, LoopSettings, CleanlogsSettings)
 _DEFAULTS: dict[type, Any] = {cls: cls() for cls in _KEYS_INTO}
@@ -347,6 +350,12 @@ def _agents(check: Checker, tables: object, backends: dict) -> tuple[Agent, ...]
     return tuple(agents)
 
 
+# The fields of every agent, whatever its kind, in the order Agent declares them: name,
+# kind, enabled, env, description. (A tuple: an Agent built from a dict of them costs twice
+# as much, and this is on the path of every status.)
+_Common = tuple[str, str, bool, Mapping[str, str], str]
+
+
 def _agent(check: Checker, name: str, table: object, backends: dict, builtins_seen: dict) -> Agent | None:
     """One ``[agents.NAME]`` table: the keys every kind takes here, the rest by kind."""
     kp = ("agents", name)
@@ -365,21 +374,22 @@ def _agent(check: Checker, name: str, table: object, backends: dict, builtins_se
             if not _ENV_NAME_RE.match(ename):
                 check.error(kp + ("env", ename), "not a valid environment variable name")
     enabled = spec.get("enabled", True)
-    common: dict[str, Any] = {"name": name, "kind": kind, "enabled": enabled if isinstance(enabled, bool) else True,
-              "env": MappingProxyType(dict(env) if has_type(env, STRMAP) else {}),
-              "description": get_str(spec, "description")}
+    common: _Common = (name, kind, enabled if isinstance(enabled, bool) else True,
+                       MappingProxyType(dict(env)) if env and has_type(env, STRMAP) else _NO_ENV,
+                       get_str(spec, "description"))
     if kind == "service":
         return _service(check, kp, spec, common, builtins_seen)
     if kind:
         return _program(check, kp, spec, common, backends)
-    return Agent(**common)
+    return Agent(*common)
 
 
-def _service(check: Checker, kp: tuple, spec: dict, common: dict, builtins_seen: dict) -> Agent:
+def _service(check: Checker, kp: tuple, spec: dict, common: _Common, builtins_seen: dict) -> Agent:
     """An agent of kind service: it runs a builtin of the engine or a command."""
-    for key in _NOT_FOR_SERVICES:
-        if key in spec:
-            check.error(kp + (key,), "not allowed for a service (services run 'builtin' or 'command')")
+    if not spec.keys().isdisjoint(_NOT_FOR_SERVICES):
+        for key in _NOT_FOR_SERVICES:
+            if key in spec:
+                check.error(kp + (key,), "not allowed for a service (services run 'builtin' or 'command')")
     has_builtin, has_command = "builtin" in spec, "command" in spec
     if has_builtin == has_command:
         check.error(kp, "a service needs exactly one of 'builtin' (%s) or 'command'" % " | ".join(BUILTIN_SERVICES))
@@ -393,25 +403,26 @@ def _service(check: Checker, kp: tuple, spec: dict, common: dict, builtins_seen:
         if builtin in builtins_seen:
             check.error(kp + ("builtin",), "builtin %r is already run by agent %r" % (builtin, builtins_seen[builtin]))
         builtins_seen.setdefault(builtin, kp[-1])
-    return Agent(**common, builtin=builtin, command=command,
+    return Agent(*common, builtin=builtin, command=command,
                  cleanlogs=cleanlogs if builtin == "cleanlogs" else None)
 
 
-def _program(check: Checker, kp: tuple, spec: dict, common: dict, backends: dict) -> Agent:
+def _program(check: Checker, kp: tuple, spec: dict, common: _Common, backends: dict) -> Agent:
     """An agent of kind persistent, loop or task: it runs a backend's program."""
-    for key in _ONLY_FOR_SERVICES:
-        if key in spec:
-            check.error(kp + (key,), "only services take %r" % key)
+    if not spec.keys().isdisjoint(_ONLY_FOR_SERVICES):
+        for key in _ONLY_FOR_SERVICES:
+            if key in spec:
+                check.error(kp + (key,), "only services take %r" % key)
     if "backend" not in spec:
         check.error(kp, "missing required key 'backend' (one of %s)" % ", ".join(sorted(backends)))
     backend = get_str(spec, "backend")
     if backend and backend not in backends and "backend" in spec:
         check.error(kp + ("backend",), "unknown backend %r (known: %s)" % (backend, ", ".join(sorted(backends))))
     watch = check.choice(spec, kp, "watch", WATCH_POLICIES, "none")
-    is_loop = common["kind"] == "loop"
+    is_loop = common[1] == "loop"
     loop = _settings(check, kp, spec, LoopSettings, is_loop, "only loop agents take %r")
     healing = _settings(check, kp, spec, WatchSettings, True, "")
-    return Agent(**common, backend=backend, model=get_str(spec, "model"), watch=watch,
+    return Agent(*common, backend=backend, model=get_str(spec, "model"), watch=watch,
                  kickoff=get_str(spec, "kickoff"), healing=healing, loop=loop if is_loop else None)
 
 
@@ -421,8 +432,10 @@ def _settings(check: Checker, kp: tuple, spec: dict, cls: type[_S], taken: bool,
     A number below its key's minimum is reported, and so is any number when the agent
     does not take these settings (``refusal % key``); values of the wrong type and
     numbers that are not finite are left to the table's check."""
+    if spec.keys().isdisjoint(_KEYS_INTO[cls]):  # the common case: all defaults
+        return _DEFAULTS[cls]
     values: dict = {}
-    for key, setting in _KEYS_INTO[cls]:
+    for key, setting in _KEYS_INTO[cls].items():
         if key not in spec:
             continue
         val = spec[key]

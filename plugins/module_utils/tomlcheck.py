@@ -214,7 +214,13 @@ class Checker:
             return None
         for key, val in value.items():
             expected = allowed.get(key)
-            if expected is None:
+            cls = val.__class__
+            if expected is STR and cls is str:  # the common cases first, made quick
+                if "\0" in val:
+                    self.error(key_path + (key,), NUL_MESSAGE)
+            elif (expected is BOOL and cls is bool) or (expected is TABLE and cls is dict):
+                continue
+            elif expected is None:
                 self.error(key_path + (key,), "unknown key (known: %s)" % ", ".join(sorted(allowed)))
             elif not has_type(val, expected):
                 self.error(key_path + (key,), "must be %s, not %s" % (expected, _type_name(val)))
@@ -294,8 +300,8 @@ def get_str(table: dict, key: str, default: str = "") -> str:
 def read_text(path: str, what: str = "config") -> str:
     """A config file's text; unreadable or non-UTF-8 files raise ``ConfigError``."""
     try:
-        with open(path, "rb") as handle:
-            raw = handle.read()
+        with open(path, "rb", buffering=0) as handle:  # unbuffered: one read, no buffer to set up
+            raw = handle.readall()
     except OSError as exc:
         reason = exc.strerror or str(exc)
         raise ConfigError([ConfigIssue(path, 0, 0, "", "cannot read %s: %s" % (what, reason))]) from None
