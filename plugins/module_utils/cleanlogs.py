@@ -13,7 +13,7 @@ import os
 import re
 import time
 
-from .config import Agent, Project
+from .config import Agent, CleanlogsSettings, Project
 from .errors import OrchestratorError
 from .fsutil import holds_home_or_root, inside
 
@@ -74,7 +74,7 @@ def plan(project: Project, max_age_days: float, max_total_mb: float, now: float 
 
 
 def clean(project: Project, agent: Agent | None = None, dry_run: bool = False, now: float | None = None) -> list:
-    settings = agent or Agent("cleanlogs", "service")
+    settings = (agent.cleanlogs if agent else None) or CleanlogsSettings()
     doomed = plan(project, settings.max_age_days, settings.max_total_mb, now)
     if not dry_run:
         for path, _size, _reason in doomed:
@@ -94,4 +94,4 @@ def main(project: Project, agent: Agent, dry_run: bool = False, once: bool = Fal
                 out.write("%s %s (%d bytes, %s)\n" % ("would delete" if dry_run else "deleted", path, size, reason))
         if once or dry_run:
             return 0
-        time.sleep(agent.interval)
+        time.sleep((agent.cleanlogs or CleanlogsSettings()).interval)

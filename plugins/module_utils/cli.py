@@ -363,9 +363,9 @@ def default_config(engine_root: str) -> str:
 
 
 def project_agent_defaults() -> Agent:
-    from .config import Agent
+    from .config import Agent, CleanlogsSettings
 
-    return Agent("cleanlogs", "service", builtin="cleanlogs")
+    return Agent("cleanlogs", "service", builtin="cleanlogs", cleanlogs=CleanlogsSettings())
 
 
 def run(args: argparse.Namespace, engine_root: str, out: TextIO) -> int:

@@ -7,12 +7,22 @@ Parsing uses the standard library's ``tomllib`` (fast: this is on the path of ev
 ``agents.py status``); style-preserving edits of the same files use tomlkit elsewhere.
 Every problem is reported with the file, line, column and dotted key, and all problems of
 a file are reported at once. Loading never writes anything.
+
+A project is frozen data: a ``Project`` of ``Phase``, ``Backend`` and ``Agent``. What an
+agent may set depends on its kind, and the model says so: every agent but a service has
+``WatchSettings`` (how the watchdog heals it), a loop agent ``LoopSettings``, the builtin
+cleanlogs service ``CleanlogsSettings``. ``AGENT_SETTINGS`` declares each key of an
+``[agents.NAME]`` table: its type, who takes it, its smallest value and where it goes.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import re
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Mapping, TypeVar
 
 from .errors import ConfigError, ConfigIssue
 from .tomlcheck import ARRAY, BOOL, INT, NUM, STR, STRLIST, STRMAP, TABLE, Checker, get_str, has_type, parse_toml, read_text
@@ -28,119 +38,116 @@ _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 _PREFIX_RE = re.compile(r"^[A-Za-z0-9_-]*$")
 _ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
-# Backends every project knows without declaring them. A project's [backends.NAME] table
-# replaces the built-in of the same name as a whole.
-BUILTIN_BACKENDS = {
-    "claude": {"bin": "claude", "model_arg": "--model", "resume_arg": "--resume",
-               "session_id_arg": "--session-id"},
-    "codex": {"bin": "codex", "model_arg": "--model"},
-    "aider": {"bin": "aider", "model_arg": "--model"},
-    "demo": {"bin": "echo '[demo] agent up' ; exec sleep 1000000", "prompt_delivery": "exec"},
-}
 
-_TOP_KEYS = {"project": TABLE, "phases": ARRAY, "backends": TABLE, "agents": TABLE}
-_PROJECT_KEYS = {"name": STR, "session_prefix": STR, "log_dir": STR, "state_dir": STR,
-                 "tmux_socket": STR}
-_PHASE_KEYS = {"name": STR, "plan": STR}
-_BACKEND_KEYS = {"bin": STR, "args": STRLIST, "model_arg": STR, "resume_arg": STR,
-                 "session_id_arg": STR, "prompt_delivery": STR}
-_AGENT_KEYS = {"kind": STR, "backend": STR, "model": STR, "watch": STR, "enabled": BOOL,
-               "kickoff": STR, "env": STRMAP, "builtin": STR, "command": STR,
-               "description": STR, "max_iterations": INT, "loop_delay": NUM,
-               "start_seconds": NUM, "backoff_max": NUM, "fatal_after": INT, "fatal_window": NUM,
-               "stall_after": NUM, "stall_grace": NUM, "nudge_wait": NUM, "nudge": STR,
-               "max_age_days": NUM, "max_total_mb": NUM, "interval": NUM}
-
-# Settings of the builtin cleanlogs service, with their defaults and smallest values.
-CLEANLOGS_SETTINGS = {"max_age_days": (14.0, 0), "max_total_mb": (500.0, 0), "interval": (3600.0, 1)}
-
-# Watchdog settings of an agent, with their defaults and smallest values.
-WATCH_SETTINGS = {"start_seconds": (5.0, 0), "backoff_max": (30.0, 0), "fatal_after": (5, 1),
-                  "fatal_window": (120.0, 1), "stall_after": (600.0, 1), "stall_grace": (120.0, 0),
-                  "nudge_wait": (120.0, 0)}
-
-
+@dataclass(frozen=True, slots=True)
 class Backend:
     """How to run one agent program: a command template and how it takes a prompt."""
 
-    __slots__ = ("name", "bin", "args", "model_arg", "resume_arg", "session_id_arg",
-                 "prompt_delivery")
-
-    def __init__(self, name: str, bin: str, args: tuple = (), model_arg: str = "",
-                 resume_arg: str = "", session_id_arg: str = "",
-                 prompt_delivery: str = "arg") -> None:
-        self.name = name
-        self.bin = bin
-        self.args = tuple(args)
-        self.model_arg = model_arg
-        self.resume_arg = resume_arg
-        self.session_id_arg = session_id_arg
-        self.prompt_delivery = prompt_delivery
+    name: str
+    bin: str
+    args: tuple[str, ...] = ()
+    model_arg: str = ""
+    resume_arg: str = ""
+    session_id_arg: str = ""
+    prompt_delivery: str = "arg"
 
 
+# Backends every project knows without declaring them. A project's [backends.NAME] table
+# replaces the built-in of the same name as a whole.
+BUILTIN_BACKENDS: Mapping[str, Backend] = MappingProxyType({b.name: b for b in (
+    Backend("claude", "claude", model_arg="--model", resume_arg="--resume", session_id_arg="--session-id"),
+    Backend("codex", "codex", model_arg="--model"),
+    Backend("aider", "aider", model_arg="--model"),
+    Backend("demo", "echo '[demo] agent up' ; exec sleep 1000000", prompt_delivery="exec"),
+)})
+
+
+@dataclass(frozen=True, slots=True)
+class WatchSettings:
+    """How the watchdog heals an agent whose ``watch`` policy is heal or heal+stall."""
+
+    start_seconds: float = 5.0  # a death sooner after its start is a quick death
+    backoff_max: float = 30.0  # the longest wait before restarting after quick deaths
+    fatal_after: int = 5  # this many quick deaths within fatal_window: FATAL, no restart
+    fatal_window: float = 120.0
+    stall_after: float = 600.0  # heal+stall: no output this long is a stall
+    stall_grace: float = 120.0  # heal+stall: no stall check this long after a start
+    nudge_wait: float = 120.0  # heal+stall: restart when the nudge changed nothing this long
+    nudge: str = "continue"  # heal+stall: text typed (then Enter) into a stalled agent's pane
+
+
+@dataclass(frozen=True, slots=True)
+class LoopSettings:
+    """How a loop agent repeats."""
+
+    max_iterations: int = 0  # 0 = no limit
+    loop_delay: float = 5.0  # seconds between iterations
+
+
+@dataclass(frozen=True, slots=True)
+class CleanlogsSettings:
+    """What the builtin cleanlogs service deletes, and how often it looks."""
+
+    max_age_days: float = 14.0
+    max_total_mb: float = 500.0
+    interval: float = 3600.0
+
+
+_NO_ENV: Mapping[str, str] = MappingProxyType({})
+
+
+def _no_env() -> Mapping[str, str]:
+    return _NO_ENV
+
+
+@dataclass(frozen=True, slots=True)
 class Agent:
-    """One ``[agents.NAME]`` table."""
+    """One ``[agents.NAME]`` table.
 
-    __slots__ = ("name", "kind", "backend", "model", "watch", "enabled", "kickoff", "env",
-                 "builtin", "command", "description", "max_iterations", "loop_delay", "start_seconds",
-                 "backoff_max", "fatal_after", "fatal_window", "stall_after", "stall_grace", "nudge_wait",
-                 "nudge", "max_age_days", "max_total_mb", "interval")
+    ``watch`` is the healing policy (none | heal | heal+stall; always none for a service);
+    ``healing`` its settings (None for a service), ``loop`` those of a loop agent (None
+    for any other kind), ``cleanlogs`` those of the builtin cleanlogs service."""
 
-    def __init__(self, name: str, kind: str, backend: str = "", model: str = "",
-                 watch: str = "none", enabled: bool = True, kickoff: str = "",
-                 env: dict | None = None, builtin: str = "", command: str = "",
-                 description: str = "") -> None:
-        self.name = name
-        self.kind = kind
-        self.backend = backend
-        self.model = model
-        self.watch = watch
-        self.enabled = enabled
-        self.kickoff = kickoff
-        self.env = dict(env or {})
-        self.builtin = builtin
-        self.command = command
-        self.description = description
-        self.max_iterations = 0  # loop agents: 0 = no limit
-        self.loop_delay = 5.0  # loop agents: seconds between iterations
-        for key, (default, _minimum) in WATCH_SETTINGS.items():
-            setattr(self, key, default)
-        self.nudge = "continue"  # heal+stall: text typed (then Enter) into a stalled agent's pane
-        for key, (default, _minimum) in CLEANLOGS_SETTINGS.items():
-            setattr(self, key, default)
+    name: str  # first the fields of every kind (see _Common)
+    kind: str
+    enabled: bool = True
+    env: Mapping[str, str] = field(default_factory=_no_env)
+    description: str = ""
+    backend: str = ""
+    model: str = ""
+    watch: str = "none"
+    kickoff: str = ""
+    builtin: str = ""
+    command: str = ""
+    healing: WatchSettings | None = None
+    loop: LoopSettings | None = None
+    cleanlogs: CleanlogsSettings | None = None
 
     @property
     def is_service(self) -> bool:
         return self.kind == "service"
 
 
+@dataclass(frozen=True, slots=True)
 class Phase:
-    __slots__ = ("name", "plan")
-
-    def __init__(self, name: str, plan: str) -> None:
-        self.name = name
-        self.plan = plan
+    name: str
+    plan: str
 
 
+@dataclass(frozen=True, slots=True)
 class Project:
     """A validated ``agents.toml``: everything the engine needs to act on a project."""
 
-    __slots__ = ("config_path", "root", "name", "session_prefix", "log_dir", "state_dir",
-                 "tmux_socket", "phases", "backends", "agents")
-
-    def __init__(self, config_path: str, root: str, name: str, session_prefix: str,
-                 log_dir: str, state_dir: str, tmux_socket: str, phases: tuple,
-                 backends: dict, agents: tuple) -> None:
-        self.config_path = config_path
-        self.root = root
-        self.name = name
-        self.session_prefix = session_prefix
-        self.log_dir = log_dir
-        self.state_dir = state_dir
-        self.tmux_socket = tmux_socket
-        self.phases = phases
-        self.backends = backends
-        self.agents = agents
+    config_path: str
+    root: str
+    name: str
+    session_prefix: str
+    log_dir: str
+    state_dir: str
+    tmux_socket: str
+    phases: tuple[Phase, ...]
+    backends: Mapping[str, Backend]
+    agents: tuple[Agent, ...]
 
     def session_name(self, agent: Agent | str) -> str:
         return self.session_prefix + (agent if isinstance(agent, str) else agent.name)
@@ -167,6 +174,68 @@ class Project:
         return [a for a in self.agents if a.name in wanted]
 
 
+# Who takes a key of an [agents.NAME] table.
+ANY_KIND = "any kind"
+PROGRAMS = "every kind but service"
+LOOPS = "loop agents"
+SERVICES = "services"
+CLEANLOGS = "the builtin cleanlogs service"
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """One key of an ``[agents.NAME]`` table: its type, who takes it, and for a number
+    its smallest value and the settings it goes to (None: the ``Agent`` itself). Its
+    default is that of the field of the same name."""
+
+    value_type: str
+    takers: str = ANY_KIND
+    minimum: int | None = None
+    into: type | None = None
+
+
+# In the order the errors about misplaced keys are reported.
+AGENT_SETTINGS: Mapping[str, Setting] = MappingProxyType({
+    "kind": Setting(STR),
+    "enabled": Setting(BOOL),
+    "env": Setting(STRMAP),
+    "description": Setting(STR),
+    "backend": Setting(STR, PROGRAMS),
+    "model": Setting(STR, PROGRAMS),
+    "watch": Setting(STR, PROGRAMS),
+    "kickoff": Setting(STR, PROGRAMS),
+    "max_iterations": Setting(INT, LOOPS, 1, LoopSettings),
+    "loop_delay": Setting(NUM, LOOPS, 0, LoopSettings),
+    "nudge": Setting(STR, PROGRAMS, None, WatchSettings),
+    "start_seconds": Setting(NUM, PROGRAMS, 0, WatchSettings),
+    "backoff_max": Setting(NUM, PROGRAMS, 0, WatchSettings),
+    "fatal_after": Setting(INT, PROGRAMS, 1, WatchSettings),
+    "fatal_window": Setting(NUM, PROGRAMS, 1, WatchSettings),
+    "stall_after": Setting(NUM, PROGRAMS, 1, WatchSettings),
+    "stall_grace": Setting(NUM, PROGRAMS, 0, WatchSettings),
+    "nudge_wait": Setting(NUM, PROGRAMS, 0, WatchSettings),
+    "builtin": Setting(STR, SERVICES),
+    "command": Setting(STR, SERVICES),
+    "max_age_days": Setting(NUM, CLEANLOGS, 0, CleanlogsSettings),
+    "max_total_mb": Setting(NUM, CLEANLOGS, 0, CleanlogsSettings),
+    "interval": Setting(NUM, CLEANLOGS, 1, CleanlogsSettings),
+})
+
+_TOP_KEYS = {"project": TABLE, "phases": ARRAY, "backends": TABLE, "agents": TABLE}
+_PROJECT_KEYS = {"name": STR, "session_prefix": STR, "log_dir": STR, "state_dir": STR,
+                 "tmux_socket": STR}
+_PHASE_KEYS = {"name": STR, "plan": STR}
+_BACKEND_KEYS = {"bin": STR, "args": STRLIST, "model_arg": STR, "resume_arg": STR,
+                 "session_id_arg": STR, "prompt_delivery": STR}
+_AGENT_KEYS = {key: setting.value_type for key, setting in AGENT_SETTINGS.items()}
+_NOT_FOR_SERVICES = tuple(k for k, s in AGENT_SETTINGS.items() if s.takers in (PROGRAMS, LOOPS))
+_ONLY_FOR_SERVICES = tuple(k for k, s in AGENT_SETTINGS.items() if s.takers in (SERVICES, CLEANLOGS))
+_KEYS_INTO = {cls: {k: s for k, s in AGENT_SETTINGS.items() if s.into is cls}
+              for cls in (WatchSettings, LoopSettings, CleanlogsSettings)}
+_S = TypeVar("_S", WatchSettings, LoopSettings, CleanlogsSettings)
+_DEFAULTS: dict[type, Any] = {cls: cls() for cls in _KEYS_INTO}
+
+
 def default_prefix(name: str) -> str:
     """The session prefix of a project that names none: its name made safe for tmux
     (``my.proj`` -> ``my-proj-``)."""
@@ -188,150 +257,199 @@ def load(path: str) -> Project:
 def parse(text: str, path: str) -> Project:
     """Validate TOML text as if read from ``path`` (the base of relative paths)."""
     data = parse_toml(text, path)
-
     check = Checker(path, text)
     check.table(data, (), _TOP_KEYS)
     root = os.path.dirname(path)
+    project = _project_keys(check, data, root)
+    phases = _phases(check, data.get("phases", []))
+    backends = _backends(check, data.get("backends", {}))
+    agents = _agents(check, data.get("agents", {}), backends)
+    check.finish()
+    return Project(config_path=path, root=root, name=project["name"], session_prefix=project["session_prefix"],
+                   log_dir=project["log_dir"], state_dir=project["state_dir"], tmux_socket=project["tmux_socket"],
+                   phases=phases, backends=MappingProxyType(backends), agents=agents)
 
-    project_t = data.get("project", {})
-    project_t = (check.table(project_t, ("project",), _PROJECT_KEYS) or {}) if "project" in data else {}
-    name = get_str(project_t, "name") or os.path.basename(root) or "project"
-    prefix = get_str(project_t, "session_prefix", default_prefix(name))
+
+def _project_keys(check: Checker, data: dict, root: str) -> dict[str, str]:
+    """The values of the ``[project]`` table (defaults for what it leaves out)."""
+    table = (check.table(data["project"], ("project",), _PROJECT_KEYS) or {}) if "project" in data else {}
+    name = get_str(table, "name") or os.path.basename(root) or "project"
+    prefix = get_str(table, "session_prefix", default_prefix(name))
     if not prefix:
         check.error(("project", "session_prefix"), "must not be empty: sessions are the project's by their prefix, "
                     "and an empty one would claim any session named like an agent")
     elif not _PREFIX_RE.match(prefix):
         check.error(("project", "session_prefix"),
                     "may hold only letters, digits, '-' and '_' (tmux mangles '.', ':' and spaces), got %r" % prefix)
-    socket = get_str(project_t, "tmux_socket")
+    socket = get_str(table, "tmux_socket")
     if socket and "/" not in socket and not _PREFIX_RE.match(socket):
         check.error(("project", "tmux_socket"), "a socket name may hold only letters, digits, '-' and '_'; "
                     "use a path (with '/') for anything else")
     if socket and "/" in socket:
         socket = resolve_path(root, socket)
+    return {"name": name, "session_prefix": prefix, "tmux_socket": socket,
+            "log_dir": resolve_path(root, get_str(table, "log_dir", ".ao-state")),
+            "state_dir": resolve_path(root, get_str(table, "state_dir", "state"))}
 
+
+def _phases(check: Checker, tables: object) -> tuple[Phase, ...]:
+    """The ``[[phases]]`` array."""
+    if not isinstance(tables, list):
+        return ()
     phases = []
-    phases_t = data.get("phases", [])
-    if isinstance(phases_t, list):
-        seen_phases: set = set()
-        for i, ph in enumerate(phases_t):
-            ph = check.table(ph, ("phases", i), _PHASE_KEYS)
-            if ph is None:
-                continue
-            for req in ("name", "plan"):
-                if req not in ph:
-                    check.error(("phases", i), "missing required key %r" % req)
-            pname = get_str(ph, "name")
-            if pname in seen_phases:
-                check.error(("phases", i, "name"), "duplicate phase name %r" % pname)
-            seen_phases.add(pname)
-            phases.append(Phase(pname, get_str(ph, "plan")))
+    seen: set = set()
+    for i, table in enumerate(tables):
+        table = check.table(table, ("phases", i), _PHASE_KEYS)
+        if table is None:
+            continue
+        for req in ("name", "plan"):
+            if req not in table:
+                check.error(("phases", i), "missing required key %r" % req)
+        name = get_str(table, "name")
+        if name in seen:
+            check.error(("phases", i, "name"), "duplicate phase name %r" % name)
+        seen.add(name)
+        phases.append(Phase(name, get_str(table, "plan")))
+    return tuple(phases)
 
-    backends = {n: Backend(n, **dict(spec)) for n, spec in BUILTIN_BACKENDS.items()}
-    backends_t = data.get("backends", {})
-    if isinstance(backends_t, dict):
-        for bname, spec in backends_t.items():
-            kp = ("backends", bname)
-            spec = check.table(spec, kp, _BACKEND_KEYS)
-            if spec is None:
-                continue
-            if "bin" not in spec:
-                check.error(kp, "missing required key 'bin'")
-            elif not get_str(spec, "bin").strip():
-                check.error(kp + ("bin",), "must not be empty")
-            delivery = check.choice(spec, kp, "prompt_delivery", PROMPT_DELIVERIES, "arg")
-            args = spec.get("args", [])
-            backends[bname] = Backend(
-                bname, get_str(spec, "bin"), tuple(args) if has_type(args, STRLIST) else (),
-                get_str(spec, "model_arg"), get_str(spec, "resume_arg"), get_str(spec, "session_id_arg"), delivery)
 
+def _backends(check: Checker, tables: object) -> dict:
+    """The built-in backends, replaced and extended by the ``[backends.NAME]`` tables."""
+    backends = dict(BUILTIN_BACKENDS)
+    if not isinstance(tables, dict):
+        return backends
+    for name, table in tables.items():
+        kp = ("backends", name)
+        if "\0" in name:
+            check.error(kp, "a backend name must not contain a NUL byte")
+        table = check.table(table, kp, _BACKEND_KEYS)
+        if table is None:
+            continue
+        if "bin" not in table:
+            check.error(kp, "missing required key 'bin'")
+        elif not get_str(table, "bin").strip():
+            check.error(kp + ("bin",), "must not be empty")
+        delivery = check.choice(table, kp, "prompt_delivery", PROMPT_DELIVERIES, "arg")
+        args = table.get("args", [])
+        backends[name] = Backend(
+            name, get_str(table, "bin"), tuple(args) if has_type(args, STRLIST) else (),
+            get_str(table, "model_arg"), get_str(table, "resume_arg"), get_str(table, "session_id_arg"), delivery)
+    return backends
+
+
+def _agents(check: Checker, tables: object, backends: dict) -> tuple[Agent, ...]:
+    """The ``[agents.NAME]`` tables, in file order."""
+    if not isinstance(tables, dict):
+        return ()
     agents = []
-    agents_t = data.get("agents", {})
-    builtins_seen: dict = {}
-    if isinstance(agents_t, dict):
-        for aname, spec in agents_t.items():
-            kp = ("agents", aname)
-            if not _NAME_RE.match(aname):
-                check.error(kp, "agent names may hold only letters, digits, '-' and '_' and start with a letter "
-                            "or digit (tmux mangles '.', ':' and whitespace)")
-            spec = check.table(spec, kp, _AGENT_KEYS)
-            if spec is None:
-                continue
-            if "kind" not in spec:
-                check.error(kp, "missing required key 'kind' (one of %s)" % ", ".join(KINDS))
-            kind = check.choice(spec, kp, "kind", KINDS, "")
-            env = spec.get("env", {})
-            if isinstance(env, dict):
-                for ename in env:
-                    if not _ENV_NAME_RE.match(ename):
-                        check.error(kp + ("env", ename), "not a valid environment variable name")
-            enabled = spec.get("enabled", True)
-            agent = Agent(aname, kind, enabled=enabled if isinstance(enabled, bool) else True,
-                          env=env if has_type(env, STRMAP) else {},
-                          description=get_str(spec, "description"))
-            if kind == "service":
-                for bad in ("backend", "model", "watch", "kickoff", "max_iterations", "loop_delay", "nudge",
-                            *WATCH_SETTINGS):
-                    if bad in spec:
-                        check.error(kp + (bad,), "not allowed for a service (services run 'builtin' or 'command')")
-                has_builtin, has_command = "builtin" in spec, "command" in spec
-                if has_builtin == has_command:
-                    check.error(kp, "a service needs exactly one of 'builtin' (%s) or 'command'"
-                                % " | ".join(BUILTIN_SERVICES))
-                agent.builtin = check.choice(spec, kp, "builtin", BUILTIN_SERVICES, "") if has_builtin else ""
-                for key, (_default, minimum) in CLEANLOGS_SETTINGS.items():
-                    if key not in spec or not has_type(spec[key], NUM):
-                        continue
-                    if agent.builtin != "cleanlogs":
-                        check.error(kp + (key,), "only the builtin cleanlogs service takes %r" % key)
-                    elif spec[key] < minimum:
-                        check.error(kp + (key,), "must be at least %d" % minimum)
-                    else:
-                        setattr(agent, key, spec[key])
-                agent.command = get_str(spec, "command")
-                if has_command and not agent.command.strip():
-                    check.error(kp + ("command",), "must not be empty")
-                if agent.builtin:
-                    if agent.builtin in builtins_seen:
-                        check.error(kp + ("builtin",), "builtin %r is already run by agent %r"
-                                    % (agent.builtin, builtins_seen[agent.builtin]))
-                    builtins_seen.setdefault(agent.builtin, aname)
-                agent.watch = "none"
-            elif kind:
-                for bad in ("builtin", "command", *CLEANLOGS_SETTINGS):
-                    if bad in spec:
-                        check.error(kp + (bad,), "only services take %r" % bad)
-                if "backend" not in spec:
-                    check.error(kp, "missing required key 'backend' (one of %s)" % ", ".join(sorted(backends)))
-                agent.backend = get_str(spec, "backend")
-                if agent.backend and agent.backend not in backends and "backend" in spec:
-                    check.error(kp + ("backend",), "unknown backend %r (known: %s)"
-                                % (agent.backend, ", ".join(sorted(backends))))
-                agent.model = get_str(spec, "model")
-                agent.watch = check.choice(spec, kp, "watch", WATCH_POLICIES, "none")
-                agent.kickoff = get_str(spec, "kickoff")
-                for key, minimum in (("max_iterations", 1), ("loop_delay", 0)):
-                    if key not in spec or not has_type(spec[key], NUM):
-                        continue
-                    if kind != "loop":
-                        check.error(kp + (key,), "only loop agents take %r" % key)
-                    elif spec[key] < minimum:
-                        check.error(kp + (key,), "must be at least %d" % minimum)
-                    else:
-                        setattr(agent, key, spec[key])
-                if "nudge" in spec and isinstance(spec["nudge"], str):
-                    agent.nudge = spec["nudge"]
-                for key, (_default, minimum) in WATCH_SETTINGS.items():
-                    if key in spec and has_type(spec[key], NUM):
-                        if spec[key] < minimum:
-                            check.error(kp + (key,), "must be at least %d" % minimum)
-                        else:
-                            setattr(agent, key, spec[key])
+    builtins_seen: dict = {}  # builtin service -> the agent that runs it
+    for name, table in tables.items():
+        agent = _agent(check, name, table, backends, builtins_seen)
+        if agent is not None:
             agents.append(agent)
+    return tuple(agents)
 
-    check.finish()
-    return Project(
-        config_path=path, root=root, name=name, session_prefix=prefix,
-        log_dir=resolve_path(root, get_str(project_t, "log_dir", ".ao-state")),
-        state_dir=resolve_path(root, get_str(project_t, "state_dir", "state")),
-        tmux_socket=socket, phases=tuple(phases), backends=backends, agents=tuple(agents))
+
+# The fields of every agent, whatever its kind, in the order Agent declares them: name,
+# kind, enabled, env, description. (A tuple: an Agent built from a dict of them costs twice
+# as much, and this is on the path of every status.)
+_Common = tuple[str, str, bool, Mapping[str, str], str]
+
+
+def _agent(check: Checker, name: str, table: object, backends: dict, builtins_seen: dict) -> Agent | None:
+    """One ``[agents.NAME]`` table: the keys every kind takes here, the rest by kind."""
+    kp = ("agents", name)
+    if not _NAME_RE.match(name):
+        check.error(kp, "agent names may hold only letters, digits, '-' and '_' and start with a letter "
+                    "or digit (tmux mangles '.', ':' and whitespace)")
+    spec = check.table(table, kp, _AGENT_KEYS)
+    if spec is None:
+        return None
+    if "kind" not in spec:
+        check.error(kp, "missing required key 'kind' (one of %s)" % ", ".join(KINDS))
+    kind = check.choice(spec, kp, "kind", KINDS, "")
+    env = spec.get("env", {})
+    if isinstance(env, dict):
+        for ename in env:
+            if not _ENV_NAME_RE.match(ename):
+                check.error(kp + ("env", ename), "not a valid environment variable name")
+    enabled = spec.get("enabled", True)
+    common: _Common = (name, kind, enabled if isinstance(enabled, bool) else True,
+                       MappingProxyType(dict(env)) if env and has_type(env, STRMAP) else _NO_ENV,
+                       get_str(spec, "description"))
+    if kind == "service":
+        return _service(check, kp, spec, common, builtins_seen)
+    if kind:
+        return _program(check, kp, spec, common, backends)
+    return Agent(*common)
+
+
+def _service(check: Checker, kp: tuple, spec: dict, common: _Common, builtins_seen: dict) -> Agent:
+    """An agent of kind service: it runs a builtin of the engine or a command."""
+    if not spec.keys().isdisjoint(_NOT_FOR_SERVICES):
+        for key in _NOT_FOR_SERVICES:
+            if key in spec:
+                check.error(kp + (key,), "not allowed for a service (services run 'builtin' or 'command')")
+    has_builtin, has_command = "builtin" in spec, "command" in spec
+    if has_builtin == has_command:
+        check.error(kp, "a service needs exactly one of 'builtin' (%s) or 'command'" % " | ".join(BUILTIN_SERVICES))
+    builtin = check.choice(spec, kp, "builtin", BUILTIN_SERVICES, "") if has_builtin else ""
+    cleanlogs = _settings(check, kp, spec, CleanlogsSettings, builtin == "cleanlogs",
+                          "only the builtin cleanlogs service takes %r")
+    command = get_str(spec, "command")
+    if has_command and not command.strip():
+        check.error(kp + ("command",), "must not be empty")
+    if builtin:
+        if builtin in builtins_seen:
+            check.error(kp + ("builtin",), "builtin %r is already run by agent %r" % (builtin, builtins_seen[builtin]))
+        builtins_seen.setdefault(builtin, kp[-1])
+    return Agent(*common, builtin=builtin, command=command,
+                 cleanlogs=cleanlogs if builtin == "cleanlogs" else None)
+
+
+def _program(check: Checker, kp: tuple, spec: dict, common: _Common, backends: dict) -> Agent:
+    """An agent of kind persistent, loop or task: it runs a backend's program."""
+    if not spec.keys().isdisjoint(_ONLY_FOR_SERVICES):
+        for key in _ONLY_FOR_SERVICES:
+            if key in spec:
+                check.error(kp + (key,), "only services take %r" % key)
+    if "backend" not in spec:
+        check.error(kp, "missing required key 'backend' (one of %s)" % ", ".join(sorted(backends)))
+    backend = get_str(spec, "backend")
+    if backend and backend not in backends and "backend" in spec:
+        check.error(kp + ("backend",), "unknown backend %r (known: %s)" % (backend, ", ".join(sorted(backends))))
+    watch = check.choice(spec, kp, "watch", WATCH_POLICIES, "none")
+    is_loop = common[1] == "loop"
+    loop = _settings(check, kp, spec, LoopSettings, is_loop, "only loop agents take %r")
+    healing = _settings(check, kp, spec, WatchSettings, True, "")
+    return Agent(*common, backend=backend, model=get_str(spec, "model"), watch=watch,
+                 kickoff=get_str(spec, "kickoff"), healing=healing, loop=loop if is_loop else None)
+
+
+def _settings(check: Checker, kp: tuple, spec: dict, cls: type[_S], taken: bool, refusal: str) -> _S:
+    """The ``cls`` settings of an agent's table (defaults for the keys it leaves out).
+
+    A number below its key's minimum is reported, and so is any number when the agent
+    does not take these settings (``refusal % key``); values of the wrong type and
+    numbers that are not finite are left to the table's check."""
+    if spec.keys().isdisjoint(_KEYS_INTO[cls]):  # the common case: all defaults
+        return _DEFAULTS[cls]
+    values: dict = {}
+    for key, setting in _KEYS_INTO[cls].items():
+        if key not in spec:
+            continue
+        val = spec[key]
+        if setting.minimum is None:
+            if has_type(val, setting.value_type):
+                values[key] = val
+        elif not has_type(val, NUM):
+            continue
+        elif not taken:
+            check.error(kp + (key,), refusal % key)
+        elif not math.isfinite(val):
+            continue
+        elif val < setting.minimum:
+            check.error(kp + (key,), "must be at least %d" % setting.minimum)
+        else:
+            values[key] = val
+    return cls(**values) if values else _DEFAULTS[cls]

@@ -215,12 +215,12 @@ def main(project: Project, agent: Agent) -> int:
         phase = project.phases[index].name if project.phases else ""
         prompt = kickoff.render_for(project, agent, index) if agent.kickoff else None
         code = run_once(project, agent, prompt, iteration, phase)
-        if agent.kind != "loop":
+        if agent.kind != "loop" or agent.loop is None:
             return code
-        if agent.max_iterations and iteration >= agent.max_iterations:
-            _log(project, agent, "stopping after max_iterations=%d" % agent.max_iterations)
+        if agent.loop.max_iterations and iteration >= agent.loop.max_iterations:
+            _log(project, agent, "stopping after max_iterations=%d" % agent.loop.max_iterations)
             record = read_run(project, agent) or {}
             record["finished"] = True  # the watchdog leaves a finished loop alone
             write_run(project, agent, record)
             return 0
-        time.sleep(agent.loop_delay)
+        time.sleep(agent.loop.loop_delay)

@@ -5,11 +5,15 @@
 and reporting every problem with file, line, column and dotted key.
 
 tomllib gives no positions for keys, so a small scan of the source maps key paths to
-(line, column) — only when there is an error to report.
+(line, column) — only when there is an error to report. The scan reads string tokens of
+every form (basic, literal, multi-line, escapes), so a quote inside a string never
+shifts the positions of the keys after it.
 """
 
 from __future__ import annotations
 
+import bisect
+import math
 import re
 
 from .errors import ConfigError, ConfigIssue
@@ -22,75 +26,150 @@ STRLIST = "an array of strings"
 STRMAP = "a table of strings"
 TABLE = "a table"
 ARRAY = "an array of tables"
+_CLEANED = (STR, NUM, STRLIST, STRMAP)  # the types that can hold a NUL byte, NaN or infinity
 
-_BARE_KEY = r"[A-Za-z0-9_-]+"
-_BARE_KEY_RE = re.compile(r"^%s$" % _BARE_KEY)
-_LOCATOR_RES: list = []
+NUL_MESSAGE = "must not contain a NUL byte"
+
+_BARE_KEY_RE = re.compile(r"^[A-Za-z0-9_-]+$")
+_SCAN_RES: list = []
 
 
-def _locator_res() -> tuple:
+def _scan_res() -> tuple:
     """Regexes of the position scan, compiled on first use: only errors need them, and
-    compiling them costs more than the rest of a ``status`` call's parsing."""
-    if not _LOCATOR_RES:
-        part = r'(?:%s|"(?:[^"\\]|\\.)*"|\'[^\']*\')' % _BARE_KEY
-        dotted = r"%s(?:\s*\.\s*%s)*" % (part, part)
-        _LOCATOR_RES.extend((re.compile(r"^\s*(\[\[?)\s*(%s)\s*\]\]?" % dotted),
-                             re.compile(r"^(\s*)(%s)\s*=" % dotted),
-                             re.compile(part)))
-    return tuple(_LOCATOR_RES)
+    compiling them costs more than the rest of a ``status`` call's parsing.
+
+    In order: a key part (bare, basic or literal string); the tokens a value skips over
+    as a whole (the four string forms, comments); an escape of a basic string."""
+    if not _SCAN_RES:
+        _SCAN_RES.extend((
+            re.compile(r'[A-Za-z0-9_-]+|"(?:[^"\\\n]|\\.)*"|\'[^\'\n]*\''),
+            re.compile(r'"""(?:[^"\\]|\\.|"(?!""))*"{3,5}|\'\'\'(?:[^\']|\'(?!\'\'))*\'{3,5}'
+                       r'|"(?:[^"\\\n]|\\.)*"|\'[^\'\n]*\'|#[^\n]*', re.S),
+            re.compile(r"\\(?:u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8})|(.))", re.S)))
+    return tuple(_SCAN_RES)
 
 
-def _split_key(dotted: str) -> tuple:
-    parts = []
-    for m in _locator_res()[2].finditer(dotted):
-        p = m.group(0)
-        if p[0] in "\"'":
-            p = p[1:-1]
-        parts.append(p)
-    return tuple(parts)
+_ESCAPES = {"b": "\b", "t": "\t", "n": "\n", "f": "\f", "r": "\r", '"': '"', "\\": "\\"}
+
+
+def _unescape(match: re.Match) -> str:
+    code = match.group(1) or match.group(2)
+    if code:
+        point = int(code, 16)
+        return chr(point) if point <= 0x10FFFF else match.group(0)
+    return _ESCAPES.get(match.group(3), match.group(0))
+
+
+def _key_part(token: str) -> str:
+    """A key part as tomllib reads it: quotes taken off, a basic string's escapes decoded."""
+    if token[0] == "'":
+        return token[1:-1]
+    if token[0] == '"':
+        return _scan_res()[2].sub(_unescape, token[1:-1])
+    return token
 
 
 class _Locator:
-    def __init__(self, text: str) -> None:
-        self.pos: dict = {}
-        array_counts: dict = {}
-        current: tuple = ()
-        in_multiline = False
-        header_re, keyline_re, _part = _locator_res()
-        for lineno, line in enumerate(text.splitlines(), start=1):
-            # skip the bodies of multi-line strings
-            quotes = line.count('"""') + line.count("'''")
-            if in_multiline:
-                if quotes % 2 == 1:
-                    in_multiline = False
-                continue
-            header = header_re.match(line)
-            if header:
-                path = _split_key(header.group(2))
-                if header.group(1) == "[[":
-                    idx = array_counts.get(path, -1) + 1
-                    array_counts[path] = idx
-                    current = path + (idx,)
-                    self.pos.setdefault(path, (lineno, line.index("[") + 1))
-                else:
-                    # [a.b] under an array of tables [[a]] refers to its last element
-                    current = self._resolve(path, array_counts)
-                self.pos.setdefault(current, (lineno, line.index("[") + 1))
-            else:
-                keyline = keyline_re.match(line)
-                if keyline:
-                    self.pos.setdefault(current + _split_key(keyline.group(2)),
-                                        (lineno, len(keyline.group(1)) + 1))
-            if quotes % 2 == 1:
-                in_multiline = True
+    """Where each key and table header of a document starts: ``{key path: (line, col)}``.
 
-    @staticmethod
-    def _resolve(path: tuple, array_counts: dict) -> tuple:
+    Keys count as a table's own keys only where a statement starts (not inside an inline
+    table or array); the first place a path appears wins."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.pos: dict = {}
+        self._array_counts: dict = {}
+        self._current: tuple = ()
+        self._line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
+        i = 0
+        while i < len(text):
+            i = self._statement(i)
+
+    def _where(self, index: int) -> tuple:
+        line = bisect.bisect_right(self._line_starts, index)
+        return (line, index - self._line_starts[line - 1] + 1)
+
+    def _skip_blank(self, i: int) -> int:
+        text = self.text
+        while i < len(text) and text[i] in " \t\r":
+            i += 1
+        return i
+
+    def _statement(self, i: int) -> int:
+        """Read one line's statement from ``i``; return where the next one starts."""
+        text = self.text
+        i = self._skip_blank(i)
+        if i < len(text) and text[i] == "[":
+            i = self._header(i)
+        elif i < len(text) and text[i] not in "#\n":
+            i = self._keyvalue(i)
+        end = text.find("\n", i)  # what is left of the line: blanks, a comment
+        return len(text) if end < 0 else end + 1
+
+    def _key(self, i: int) -> tuple:
+        """The dotted key at ``i`` as (parts, index after it); no parts when none is there."""
+        part_re = _scan_res()[0]
+        parts: list = []
+        while True:
+            i = self._skip_blank(i)
+            m = part_re.match(self.text, i)
+            if m is None:
+                return (), i
+            parts.append(_key_part(m.group(0)))
+            i = self._skip_blank(m.end())
+            if not self.text.startswith(".", i):
+                return tuple(parts), i
+            i += 1
+
+    def _header(self, start: int) -> int:
+        is_array = self.text.startswith("[[", start)
+        path, i = self._key(start + (2 if is_array else 1))
+        if not path:
+            return i
+        where = self._where(start)
+        if is_array:
+            array = self._resolve(path[:-1]) + path[-1:]
+            idx = self._array_counts.get(array, -1) + 1
+            self._array_counts[array] = idx
+            self._current = array + (idx,)
+            self.pos.setdefault(array, where)
+        else:
+            # [a.b] under an array of tables [[a]] refers to its last element
+            self._current = self._resolve(path)
+        self.pos.setdefault(self._current, where)
+        return i
+
+    def _keyvalue(self, start: int) -> int:
+        path, i = self._key(start)
+        if not path or not self.text.startswith("=", i):
+            return i
+        self.pos.setdefault(self._current + path, self._where(start))
+        return self._skip_value(i + 1)
+
+    def _skip_value(self, i: int) -> int:
+        """Past the value at ``i`` (strings, arrays and inline tables over any lines)."""
+        text, token_re = self.text, _scan_res()[1]
+        depth = 0
+        while i < len(text):
+            char = text[i]
+            if char in "\"'#":
+                if char == "#" and depth <= 0:
+                    return i
+                m = token_re.match(text, i)
+                i = m.end() if m else i + 1
+                continue
+            if char == "\n" and depth <= 0:
+                return i
+            depth += 1 if char in "[{" else -1 if char in "]}" else 0
+            i += 1
+        return i
+
+    def _resolve(self, path: tuple) -> tuple:
         out: tuple = ()
         for part in path:
             out = out + (part,)
-            if out in array_counts:
-                out = out + (array_counts[out],)
+            if out in self._array_counts:
+                out = out + (self._array_counts[out],)
         return out
 
     def locate(self, path: tuple) -> tuple:
@@ -107,7 +186,8 @@ def _dotted(path: tuple) -> str:
         if isinstance(part, int):
             out += "[%d]" % (part + 1)
         else:
-            out += ("." if out else "") + (part if _BARE_KEY_RE.match(part) else '"%s"' % part)
+            part = part if _BARE_KEY_RE.match(part) else '"%s"' % part.replace("\0", "\\u0000")
+            out += ("." if out else "") + part
     return out
 
 
@@ -125,18 +205,46 @@ class Checker:
         self.issues.append(ConfigIssue(self.path, line, col, _dotted(key_path), message))
 
     def table(self, value: object, key_path: tuple, allowed: dict) -> dict | None:
-        """Check a table's keys and value types; return it (None when it is no table)."""
+        """Check a table's keys and value types; return it (None when it is no table).
+
+        Values of the right type are checked further: no NaN or infinity for a number,
+        no NUL byte in a string (nor in an array's strings, a table's keys and strings)."""
         if not isinstance(value, dict):
             self.error(key_path, "must be a table")
             return None
         for key, val in value.items():
-            kp = key_path + (key,)
             expected = allowed.get(key)
-            if expected is None:
-                self.error(kp, "unknown key (known: %s)" % ", ".join(sorted(allowed)))
+            cls = val.__class__
+            if expected is STR and cls is str:  # the common cases first, made quick
+                if "\0" in val:
+                    self.error(key_path + (key,), NUL_MESSAGE)
+            elif (expected is BOOL and cls is bool) or (expected is TABLE and cls is dict):
+                continue
+            elif expected is None:
+                self.error(key_path + (key,), "unknown key (known: %s)" % ", ".join(sorted(allowed)))
             elif not has_type(val, expected):
-                self.error(kp, "must be %s, not %s" % (expected, _type_name(val)))
+                self.error(key_path + (key,), "must be %s, not %s" % (expected, _type_name(val)))
+            elif expected in _CLEANED:
+                self.clean(key_path + (key,), val)
         return value
+
+    def clean(self, key_path: tuple, val: object) -> None:
+        """Report a non-finite number, or a NUL byte in a string, in a string of an
+        array, or in a string of a table of strings. (Keys that are names, not fixed
+        words, have rules of their own that keep NUL bytes out: see config.py.)"""
+        if isinstance(val, str):
+            if "\0" in val:
+                self.error(key_path, NUL_MESSAGE)
+        elif isinstance(val, float):
+            if not math.isfinite(val):
+                self.error(key_path, "must be a finite number, not %s" % val)
+        elif isinstance(val, list):
+            if any(isinstance(v, str) and "\0" in v for v in val):
+                self.error(key_path, NUL_MESSAGE)
+        elif isinstance(val, dict):
+            for key, item in val.items():
+                if isinstance(item, str) and "\0" in item:
+                    self.error(key_path + (key,), NUL_MESSAGE)
 
     def finish(self) -> None:
         """Raise every issue found, in file order; do nothing when there is none."""
@@ -192,11 +300,14 @@ def get_str(table: dict, key: str, default: str = "") -> str:
 def read_text(path: str, what: str = "config") -> str:
     """A config file's text; unreadable or non-UTF-8 files raise ``ConfigError``."""
     try:
-        with open(path, "rb") as handle:
-            raw = handle.read()
+        with open(path, "rb", buffering=0) as handle:  # unbuffered: one read, no buffer to set up
+            raw = handle.readall()
     except OSError as exc:
         reason = exc.strerror or str(exc)
         raise ConfigError([ConfigIssue(path, 0, 0, "", "cannot read %s: %s" % (what, reason))]) from None
+    except ValueError:  # a NUL byte in the path
+        shown = path.replace("\0", "\\0")
+        raise ConfigError([ConfigIssue(shown, 0, 0, "", "cannot read %s: its path contains a NUL byte" % what)]) from None
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from .bookkeeping import clear_watch, is_paused, is_stopped, read_run, read_watch, write_watch
-from .config import Agent, Project
+from .config import Agent, Project, WatchSettings
 from .errors import AlreadyRunning, OrchestratorError
 from .fsutil import LockBusy, append_line, locked
 from .layout import StateLayout
@@ -269,13 +269,14 @@ class Watchdog:
     def _heal(self, agent: Agent, sess, now: float, live: dict) -> list:
         """One dead agent; the caller holds the lock and read ``live`` under it."""
         project = self.project
+        heal = agent.healing or WatchSettings()  # every watched agent has them
         pending = self.next_try.pop(agent.name, None)
         if leave_alone(project, agent):  # an operator acted since the check
             return []
         watch = read_watch(project, agent)
         if pending is None:  # a new death: account for it
             started = watch.get("last_start") or (sess.created if sess else 0)
-            verdict = judge_death(agent, watch.get("failures", []), started, now, self.jitter())
+            verdict = judge_death(heal, watch.get("failures", []), started, now, self.jitter())
             watch["failures"] = list(verdict.failures)
             if verdict.action != RESTART:
                 return [self._hold_back(agent, watch, verdict, now)]
@@ -294,7 +295,8 @@ class Watchdog:
         if verdict.action == FATAL:
             watch["state"] = "FATAL"
             write_watch(project, agent, watch)
-            return event(project, agent.name, "fatal", "%d quick deaths within %ss" % (count, agent.fatal_window),
+            window = (agent.healing or WatchSettings()).fatal_window
+            return event(project, agent.name, "fatal", "%d quick deaths within %ss" % (count, window),
                          "not restarted until reset")
         self.next_try[agent.name] = now + verdict.delay
         watch["state"] = "BACKOFF"
@@ -316,29 +318,30 @@ class Watchdog:
         ``nudge_wait`` seconds later (the echo of the nudge itself does not count), it is
         restarted."""
         project = self.project
+        heal = agent.healing or WatchSettings()  # every watched agent has them
         watch = read_watch(project, agent)
         if watch.get("state") == "STALLED":
             return self._stalled(agent, sess, pane, now, watch)
         started = max(watch.get("last_start") or 0, sess.created)
-        if now - started < agent.stall_grace:
+        if now - started < heal.stall_grace:
             return []
         quiet_since = max(pane.activity or started, started)
-        if now - quiet_since < agent.stall_after:
+        if now - quiet_since < heal.stall_after:
             # output lately: real, or only a spinner? compare the screen less animation
             seen = self.screens.get(agent.name)
-            if seen is None or now - seen[2] >= min(agent.stall_after / 3.0, 10.0):
+            if seen is None or now - seen[2] >= min(heal.stall_after / 3.0, 10.0):
                 screen = self._screen(pane)
                 seen = (screen, now, now) if seen is None or screen != seen[0] else (seen[0], seen[1], now)
                 self.screens[agent.name] = seen
             quiet_since = max(seen[1], started)
-        if now - quiet_since < agent.stall_after:
+        if now - quiet_since < heal.stall_after:
             return []
         watch.update(state="STALLED", nudged=now)
         self.screens.pop(agent.name + "\0nudge", None)
         write_watch(project, agent, watch)
         self._nudge(agent, pane)
         return [event(project, agent.name, "stall", "no output for %.0fs" % (now - quiet_since),
-                      "nudged with %r" % agent.nudge)]
+                      "nudged with %r" % heal.nudge)]
 
     def _stalled(self, agent: Agent, sess, pane, now: float, watch: dict) -> list:
         project = self.project
@@ -358,7 +361,7 @@ class Watchdog:
             write_watch(project, agent, watch)
             return [event(project, agent.name, "recovered", "new output after the nudge", "ok")]
         waited = now - watch["nudged"]
-        if waited < agent.nudge_wait:
+        if waited < (agent.healing or WatchSettings()).nudge_wait:
             return []
         with self._locked():
             if leave_alone(project, agent) or not self._restart(agent, sess):  # an operator acted meanwhile
@@ -371,7 +374,7 @@ class Watchdog:
                       restarts=watch["restarts"])]
 
     def _nudge(self, agent: Agent, pane) -> None:
-        self.server.send_keys(pane.id, agent.nudge)
+        self.server.send_keys(pane.id, (agent.healing or WatchSettings()).nudge)
 
     def wait(self) -> None:
         timeout = self.poll

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -189,8 +190,8 @@ def test_invalid_config_starts_stops_and_writes_nothing(demo_project, tmux):
 
 def test_environment_of_agents(demo_project):
     project, _server = engine.open_project(str(demo_project / "agents.toml"))
-    agent = project.agent("worker")
-    agent.env["HOME_CFG"] = "~/.cfg"
+    worker = project.agent("worker")
+    agent = dataclasses.replace(worker, env={**worker.env, "HOME_CFG": "~/.cfg"})  # agents are frozen
     env = sessions.environment_for(project, agent, {"PATH": "/bin", "TMUX": "x", "ANSIBLE_FOO": "1",
                                                     "HOME": "/home/u"})
     assert "TMUX" not in env and "ANSIBLE_FOO" not in env

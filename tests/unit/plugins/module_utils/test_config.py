@@ -252,3 +252,95 @@ def test_select_unknown_agent_lists_known_ones():
 def test_an_empty_prefix_is_refused():
     (issue,) = issues_of('[project]\nsession_prefix = ""\n')
     assert issue.key == "project.session_prefix" and "must not be empty" in issue.message
+
+
+def test_settings_live_where_the_kind_takes_them():
+    project = parse('''
+        [agents.l]
+        kind = "loop"
+        backend = "demo"
+        watch = "heal+stall"
+        max_iterations = 3
+        stall_after = 30
+        nudge = "go on"
+
+        [agents.p]
+        kind = "persistent"
+        backend = "demo"
+
+        [agents.c]
+        kind = "service"
+        builtin = "cleanlogs"
+        interval = 60
+
+        [agents.s]
+        kind = "service"
+        command = "sleep 1"
+        ''')
+    loop, persistent, cleanlogs, service = project.agents
+    assert loop.loop == config.LoopSettings(max_iterations=3, loop_delay=5.0)
+    assert loop.healing == config.WatchSettings(stall_after=30, nudge="go on")
+    assert (loop.watch, persistent.watch, service.watch) == ("heal+stall", "none", "none")
+    assert persistent.loop is None and persistent.healing == config.WatchSettings()
+    assert cleanlogs.cleanlogs == config.CleanlogsSettings(interval=60) and cleanlogs.healing is None
+    assert service.cleanlogs is None and service.healing is None and service.loop is None
+
+
+def test_the_settings_table_matches_the_settings_classes():
+    for key, setting in config.AGENT_SETTINGS.items():
+        if setting.into is not None:
+            assert key in setting.into.__dataclass_fields__, key
+    for cls in (config.WatchSettings, config.LoopSettings, config.CleanlogsSettings):
+        assert all(config.AGENT_SETTINGS[name].into is cls for name in cls.__dataclass_fields__)
+
+
+def test_a_project_is_frozen():
+    import dataclasses
+
+    project = parse(SPEC_EXAMPLE)
+    orch = project.agent("orchestrator")
+    for obj, attr in ((project, "name"), (orch, "watch"), (orch.healing, "nudge"), (project.phases[0], "plan"),
+                      (project.backends["claude"], "bin")):
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(obj, attr, "x")
+    with pytest.raises(TypeError):
+        orch.env["X"] = "y"
+    with pytest.raises(TypeError):
+        project.backends["x"] = project.backends["claude"]
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "+nan"])
+@pytest.mark.parametrize("key", ["stall_after", "fatal_window", "nudge_wait", "loop_delay"])
+def test_numbers_must_be_finite(key, value):
+    issues = issues_of('[agents.l]\nkind = "loop"\nbackend = "demo"\n%s = %s\n' % (key, value))
+    assert [(i.line, i.col, i.key, i.message) for i in issues] == [
+        (4, 1, "agents.l." + key, "must be a finite number, not %s" % value.lstrip("+"))]
+
+
+@pytest.mark.parametrize("text, key, line", [
+    ('[project]\nstate_dir = "state\\u0000x"\n', "project.state_dir", 2),
+    ('[project]\nname = "a"\nlog_dir = """\nlogs\\u0000"""\n', "project.log_dir", 3),
+    ('[[phases]]\nname = "\\u0000"\nplan = "p.md"\n', "phases[1].name", 2),
+    ('[backends.b]\nbin = "x"\nargs = [\n  "ok",\n  "\\u0000",\n]\n', "backends.b.args", 3),
+    ('[backends."b\\u0000"]\nbin = "x"\n', 'backends."b\\u0000"', 1),
+    ('[agents.a]\nkind = "task"\nbackend = "demo"\nkickoff = "k\\u0000.md"\n', "agents.a.kickoff", 4),
+    ('[agents.a]\nkind = "task"\nbackend = "demo"\n\n[agents.a.env]\nK = "v\\u0000"\n', "agents.a.env.K", 6),
+])
+def test_nul_bytes_are_refused_where_they_stand(text, key, line):
+    (issue,) = issues_of(text)
+    assert (issue.key, issue.line, issue.col) == (key, line, 1)
+    assert "NUL byte" in issue.message
+    assert "\0" not in str(issue)
+
+
+def test_a_quote_inside_a_string_keeps_later_positions():
+    issues = issues_of(
+        '[project]\n'
+        'name = \'x"""y\'   # a literal string that holds a basic multi-line opener\n'
+        'log_dir = "a\'\'\'b"\n'
+        '\n'
+        '[agents.w]\n'
+        'kind = "persistent"\n'
+        'backend = "demo"\n'
+        '  modle = "x"\n')
+    assert [(i.key, i.line, i.col) for i in issues] == [("agents.w.modle", 8, 3)]

@@ -134,3 +134,131 @@ def test_random_documents_give_a_clean_result(tree):
     except Exception:
         return
     _check_clean(text)
+
+
+# Strings written in every form TOML has, with contents that trip a naive scan: quotes
+# of both kinds (three in a row too), backslashes, '#', '=', brackets, line breaks.
+CONTENTS = st.text(alphabet='ab "\'\\#=[]{}.\n\t\u00e9', max_size=12)
+
+
+def _basic(text, escape_all):
+    out = []
+    for char in text:
+        if char in '"\\':
+            out.append("\\" + char)
+        elif char == "\n":
+            out.append("\\n")
+        elif escape_all or char == "\t":
+            out.append("\\u%04X" % ord(char) if ord(char) < 0x10000 else "\\U%08X" % ord(char))
+        else:
+            out.append(char)
+    return '"%s"' % "".join(out)
+
+
+def _multiline_basic(text):
+    out = []  # quotes stay raw but for the third of a row, which would end the string
+    for char in text:
+        if char == "\\" or (char == '"' and out[-2:] == ['"', '"']):
+            char = "\\" + char
+        out.append(char)
+    return '"""%s%s"""' % ("\n" if text.startswith("\n") else "", "".join(out))  # a first line break is trimmed
+
+
+def _multiline_literal(text):
+    return "'''%s%s'''" % ("\n" if text.startswith("\n") else "", text)
+
+
+@st.composite
+def toml_strings(draw, single_line=False):
+    """(TOML source of a string, the string it reads as)."""
+    text = draw(CONTENTS)
+    forms = ["basic", "escaped"]
+    if "'" not in text and "\n" not in text:
+        forms.append("literal")
+    if not single_line:
+        forms.append("multiline basic")
+        if "'''" not in text:
+            forms.append("multiline literal")
+    form = draw(st.sampled_from(forms))
+    if form == "basic":
+        return _basic(text, False), text
+    if form == "escaped":
+        return _basic(text, True), text
+    if form == "literal":
+        return "'%s'" % text, text
+    if form == "multiline basic":
+        return _multiline_basic(text), text
+    return _multiline_literal(text), text
+
+
+@st.composite
+def key_forms(draw, key):
+    """A key as TOML may write it: bare, quoted, escaped or literal."""
+    return draw(st.sampled_from([key, '"%s"' % key, "'%s'" % key,
+                                 '"%s"' % "".join("\\u%04x" % ord(c) for c in key)]))
+
+
+@st.composite
+def documents(draw):
+    """An agents.toml with strings of every form, and one unknown key ``modle`` in one
+    agent: (text, the agent's name, the line and column of that key)."""
+    lines = []
+
+    def assign(key, single_line=False):
+        source, _value = draw(toml_strings(single_line))
+        comment = draw(st.sampled_from(["", "  # '''", ' # """ = [x]', " #"]))
+        lines.append("%s%s = %s%s" % (draw(st.sampled_from(["", "  ", "\t"])), key, source, comment))
+
+    lines.append("[project]")
+    assign("name")
+    assign("log_dir")
+    lines.append("[backends.b]")
+    lines.append('bin = "b"')
+    lines.append("args = [")
+    for _ in range(draw(st.integers(0, 3))):
+        lines.append("  %s, # '''" % draw(toml_strings())[0])
+    lines.append("]")
+    names = ["a%d" % i for i in range(draw(st.integers(1, 3)))]
+    faulty = draw(st.sampled_from(names))
+    where = None
+    for name in names:
+        lines.append("")
+        lines.append("[agents.%s]" % draw(key_forms(name)))
+        body = ['kind = "persistent"', 'backend = "b"']
+        for key in draw(st.lists(st.sampled_from(["description", "model", "kickoff", "nudge"]), unique=True)):
+            body.append(key)
+        at = draw(st.integers(0, len(body))) if name == faulty else None
+        for i, entry in enumerate(body + [None]):
+            if i == at:
+                indent = draw(st.sampled_from(["", "  "]))
+                where = ("\n".join(lines).count("\n") + 2, len(indent) + 1)
+                lines.append("%s%s = 1" % (indent, draw(key_forms("modle"))))
+            if entry is None:
+                break
+            if " = " in entry:
+                lines.append(entry)
+            else:
+                assign(entry)
+    return "\n".join(lines) + "\n", faulty, where
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(toml_strings())
+def test_the_string_forms_read_as_meant(pair):
+    import tomllib
+
+    source, value = pair
+    assert tomllib.loads("k = %s\n" % source)["k"] == value
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(documents())
+def test_an_error_is_reported_at_the_exact_line_of_its_key(doc):
+    text, agent, (line, col) = doc
+    try:
+        config.parse(text, "/tmp/prop/agents.toml")
+    except ConfigError as exc:
+        found = [(i.line, i.col) for i in exc.issues if i.key == "agents.%s.modle" % agent]
+        assert found == [(line, col)], (text, [str(i) for i in exc.issues])
+    else:
+        raise AssertionError("the unknown key was not reported:\n" + text)
