@@ -32,7 +32,7 @@ $(LINK):
 demo: setup
 	$(BIN)/python scripts/demo.py
 
-test: setup test-unit test-integration test-sanity test-lint test-ssh test-molecule
+test: setup test-types test-unit test-integration test-sanity test-lint test-ssh test-molecule
 
 # The engine core's types (mypy.ini).
 test-types: setup
