@@ -107,7 +107,7 @@ def test_a_failure_is_a_git_error_without_the_identity_arguments(monkeypatch):
     fake_run(monkeypatch, returncode=128, stderr="fatal: bad thing\n")
     with pytest.raises(gitutil.GitError) as info:
         gitutil.git(list(gitutil.FALLBACK_IDENTITY) + ["commit", "-m", "x"])
-    assert str(info.value) == "git -c -c commit -m x failed: fatal: bad thing"
+    assert str(info.value) == "git commit -m x failed: fatal: bad thing"
     assert isinstance(info.value, OrchestratorError)
     assert gitutil.git(["status"], check=False) == ""
 
