@@ -37,9 +37,19 @@ def _run(args: list, cwd: str | None, text: bool) -> subprocess.CompletedProcess
 def git(args: list, cwd: str | None = None, check: bool = True) -> str:
     proc = _run(args, cwd, text=True)
     if check and proc.returncode != 0:
-        raise GitError("git %s failed: %s" % (" ".join(a for a in args if not a.startswith("user.")),
-                                              (proc.stderr or proc.stdout).strip()))
+        raise GitError("git %s failed: %s" % (" ".join(_shown(args)), (proc.stderr or proc.stdout).strip()))
     return proc.stdout.strip()
+
+
+def _shown(args: list) -> list:
+    """The arguments as an error shows them: ``-c user.*=...`` pairs (an identity) left out."""
+    out: list = []
+    for arg in args:
+        if arg.startswith("user.") and out and out[-1] == "-c":
+            out.pop()
+        elif not arg.startswith("user."):
+            out.append(arg)
+    return out
 
 
 def identity_args(cwd: str | None = None) -> tuple[str, ...]:

@@ -1,0 +1,225 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, agentloops.orchestrator contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The runner without tmux and without starting a program: the argv (the prompt as data),
+conversation ids on a temp state folder, and what a run records, with a fake ``Popen``.
+Real programs in real panes: tests/integration/test_runner.py."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+
+import pytest
+
+from ansible_collections.agentloops.orchestrator.plugins.module_utils import bookkeeping, config, runner
+from ansible_collections.agentloops.orchestrator.plugins.module_utils.errors import OrchestratorError
+
+PROMPT = "line one 'q' \"dq\" `tick` $(touch /tmp/x) ${HOME}\nline two ✓\n"
+CONFIG = """
+[project]
+session_prefix = "r-"
+
+[backends.fake]
+bin = "%(bin)s"
+args = ["--flag", "a b"]
+model_arg = "--model"
+prompt_delivery = "%(delivery)s"
+%(extra)s
+
+[agents.a]
+kind = "%(kind)s"
+backend = "fake"
+model = "m-1"
+%(agent_extra)s
+"""
+
+
+def make(tmp_path, bin_="fake-cli", delivery="arg", kind="task", extra="", agent_extra=""):
+    (tmp_path / "agents.toml").write_text(CONFIG % dict(bin=bin_, delivery=delivery, kind=kind, extra=extra,
+                                                        agent_extra=agent_extra))
+    project = config.load(str(tmp_path / "agents.toml"))
+    return project, project.agent("a")
+
+
+RESUMABLE = 'resume_arg = "--resume"\nsession_id_arg = "--session-id"'
+
+
+class FakeProc:
+    """What run_once sees of a started program; it records what it was given."""
+
+    started: list = []
+    exit_codes: list = []  # the codes the next programs exit with (0 when none is left)
+
+    def __init__(self, argv, cwd=None, env=None, stdin=None, preexec_fn=None):
+        self.argv, self.cwd, self.env = list(argv), cwd, dict(env or {})
+        self.pid = 4242
+        self.stdin = io.BytesIO() if stdin == subprocess.PIPE else None
+        if self.stdin is not None:
+            self.stdin.close = lambda: None  # keep the bytes readable after the runner closes it
+        self.exit = FakeProc.exit_codes.pop(0) if FakeProc.exit_codes else 0
+        FakeProc.started.append(self)
+
+    def poll(self):
+        return self.exit
+
+    def wait(self):
+        return self.exit
+
+
+@pytest.fixture
+def popen(monkeypatch):
+    FakeProc.started, FakeProc.exit_codes = [], []
+    monkeypatch.setattr(runner.subprocess, "Popen", FakeProc)
+    return FakeProc
+
+
+def test_argv_of_a_simple_bin_ends_with_the_prompt_as_one_element(tmp_path):
+    project, agent = make(tmp_path)
+    assert runner.argv_for(project, agent, PROMPT, ["--resume", "c1"]) == [
+        "fake-cli", "--flag", "a b", "--model", "m-1", "--resume", "c1", PROMPT]
+    assert runner.argv_for(project, agent, None, []) == ["fake-cli", "--flag", "a b", "--model", "m-1"]
+
+
+def test_argv_of_shell_text_passes_every_argument_as_a_positional_parameter(tmp_path):
+    project, agent = make(tmp_path, bin_="cd sub && exec fake-cli")
+    assert runner.argv_for(project, agent, PROMPT, []) == [
+        "/bin/sh", "-c", 'cd sub && exec fake-cli "$@"', "fake", "--flag", "a b", "--model", "m-1", PROMPT]
+
+
+@pytest.mark.parametrize("bin_", ["/opt/bin/fake-cli", "./node_modules/.bin/x+y", "a_b-c.d"])
+def test_paths_are_simple_bins(tmp_path, bin_):
+    project, agent = make(tmp_path, bin_=bin_)
+    assert runner.argv_for(project, agent, None, [])[0] == bin_
+
+
+def test_conversation_is_assigned_once_then_resumed(tmp_path):
+    project, agent = make(tmp_path, kind="persistent", extra=RESUMABLE)
+    first = runner.conversation_args(project, agent)
+    assert first[0] == "--session-id" and len(first[1]) == 36
+    assert bookkeeping.resume_id(project, agent) == first[1]
+    assert oct(os.stat(os.path.join(project.state_dir, "a.resume-id")).st_mode & 0o777) == "0o600"
+    assert runner.conversation_args(project, agent) == ["--resume", first[1]]
+    assert runner.conversation_args(project, agent) == ["--resume", first[1]]
+
+
+def test_a_known_conversation_is_resumed(tmp_path):
+    project, agent = make(tmp_path, kind="persistent", extra=RESUMABLE)
+    bookkeeping.write_resume_id(project, agent, "conv-7")
+    assert runner.conversation_args(project, agent) == ["--resume", "conv-7"]
+
+
+def test_no_conversation_args_without_resume_support(tmp_path):
+    project, agent = make(tmp_path, kind="persistent")
+    assert runner.conversation_args(project, agent) == []
+    project, agent = make(tmp_path, kind="persistent", extra='resume_arg = "--resume"')
+    assert runner.conversation_args(project, agent) == [], "no id can be assigned without session_id_arg"
+    assert not os.path.exists(os.path.join(project.state_dir, "a.resume-id"))
+
+
+@pytest.mark.parametrize("delivery", ["arg", "stdin", "exec"])
+def test_run_once_delivers_the_prompt_as_data(tmp_path, popen, delivery):
+    project, agent = make(tmp_path, delivery=delivery)
+    assert runner.run_once(project, agent, PROMPT, 1, "one") == 0
+    (proc,) = popen.started
+    assert proc.argv[:5] == ["fake-cli", "--flag", "a b", "--model", "m-1"]
+    assert proc.argv[5:] == ([PROMPT] if delivery == "arg" else [])
+    if delivery == "stdin":
+        assert proc.stdin.getvalue().decode("utf-8") == PROMPT
+    else:
+        assert proc.stdin is None
+    assert proc.cwd == project.root
+    prompt_file = proc.env["AGENTLOOPS_PROMPT_FILE"]
+    assert prompt_file == os.path.join(project.state_dir, "a.kickoff.md")
+    assert open(prompt_file, encoding="utf-8").read() == PROMPT
+    assert os.stat(prompt_file).st_mode & 0o777 == 0o600
+
+
+def test_run_once_records_the_run_and_logs_start_and_end(tmp_path, popen, monkeypatch):
+    monkeypatch.delenv("AGENTLOOPS_PROMPT_FILE", raising=False)
+    project, agent = make(tmp_path)
+    popen.exit_codes = [3]
+    assert runner.run_once(project, agent, None, 2, "two") == 3
+    record = bookkeeping.read_run(project, agent)
+    assert {k: record[k] for k in ("agent", "kind", "iteration", "phase", "exit", "pid")} == {
+        "agent": "a", "kind": "task", "iteration": 2, "phase": "two", "exit": 3, "pid": 4242}
+    assert record["started"] <= record["ended"]
+    assert "AGENTLOOPS_PROMPT_FILE" not in popen.started[0].env, "no prompt, no prompt file"
+    assert not os.path.exists(os.path.join(project.state_dir, "a.kickoff.md"))
+    lines = open(os.path.join(project.log_dir, "a.log")).read().splitlines()
+    assert [line.split(" ", 1)[1] for line in lines][0] == "iteration 2 phase two start delivery=arg"
+    assert lines[1].split(" ", 1)[1].startswith("iteration 2 phase two end exit=3 seconds=")
+
+
+def test_a_signal_is_128_plus_its_number_and_no_phase_is_a_dash(tmp_path, popen):
+    project, agent = make(tmp_path)
+    popen.exit_codes = [-9]
+    assert runner.run_once(project, agent, None, 1, "") == 137
+    assert bookkeeping.read_run(project, agent)["exit"] == 137
+    assert "iteration 1 phase - end exit=137" in open(os.path.join(project.log_dir, "a.log")).read()
+
+
+def test_a_program_that_cannot_start_exits_127(tmp_path, monkeypatch):
+    def refuse(argv, **_kw):
+        raise FileNotFoundError(2, "No such file or directory")
+
+    monkeypatch.setattr(runner.subprocess, "Popen", refuse)
+    project, agent = make(tmp_path)
+    assert runner.run_once(project, agent, None, 1, "one") == 127
+    record = bookkeeping.read_run(project, agent)
+    assert (record["exit"], record["pid"]) == (127, None)
+    assert "iteration 1 cannot start fake-cli: No such file or directory" in \
+        open(os.path.join(project.log_dir, "a.log")).read()
+
+
+def test_loops_take_no_conversation_args(tmp_path, popen):
+    project, agent = make(tmp_path, kind="loop", extra=RESUMABLE)
+    runner.run_once(project, agent, None, 1, "")
+    assert popen.started[0].argv == ["fake-cli", "--flag", "a b", "--model", "m-1"]
+    assert bookkeeping.resume_id(project, agent) == ""
+
+
+def test_persistent_agents_start_with_their_conversation(tmp_path, popen):
+    project, agent = make(tmp_path, kind="persistent", extra=RESUMABLE)
+    runner.run_once(project, agent, PROMPT, 1, "")
+    runner.run_once(project, agent, PROMPT, 1, "")
+    conv = bookkeeping.resume_id(project, agent)
+    assert popen.started[0].argv[5:] == ["--session-id", conv, PROMPT]
+    assert popen.started[1].argv[5:] == ["--resume", conv, PROMPT]
+
+
+def test_keys_delivery_needs_a_tmux_pane(tmp_path, popen, monkeypatch):
+    monkeypatch.delenv("TMUX_PANE", raising=False)
+    project, agent = make(tmp_path, delivery="keys")
+    with pytest.raises(OrchestratorError, match='prompt_delivery = "keys" needs the agent to run in a tmux pane'):
+        runner.run_once(project, agent, PROMPT, 1, "")
+    assert popen.started == []
+
+
+def test_main_runs_a_loop_until_max_iterations_and_marks_it_finished(tmp_path, popen, monkeypatch):
+    monkeypatch.setattr(runner.time, "sleep", lambda _s: None)
+    project, agent = make(tmp_path, kind="loop", agent_extra="max_iterations = 3\nloop_delay = 5")
+    popen.exit_codes = [1, 0, 2]
+    assert runner.main(project, agent) == 0
+    assert len(popen.started) == 3
+    record = bookkeeping.read_run(project, agent)
+    assert (record["iteration"], record["exit"], record["finished"]) == (3, 2, True)
+    assert open(os.path.join(project.log_dir, "a.log")).read().splitlines()[-1].endswith(
+        "stopping after max_iterations=3")
+
+
+def test_main_runs_a_task_once_and_returns_its_exit(tmp_path, popen):
+    project, agent = make(tmp_path)
+    popen.exit_codes = [5]
+    assert runner.main(project, agent) == 5
+    assert len(popen.started) == 1
+    assert "finished" not in bookkeeping.read_run(project, agent)
+
+
+def test_main_refuses_services(tmp_path):
+    (tmp_path / "agents.toml").write_text('[agents.s]\nkind = "service"\ncommand = "sleep 1"\n')
+    project = config.load(str(tmp_path / "agents.toml"))
+    with pytest.raises(OrchestratorError, match="agent 's' is a service; services run their own command"):
+        runner.main(project, project.agent("s"))
+
