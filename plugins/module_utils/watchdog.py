@@ -45,8 +45,6 @@ _ANIMATION = re.compile(r"[0-9\u2800-\u28ff|/\\\-◐◓◑◒◴◷◶◵✶✻�
 RESTART, BACKOFF, FATAL = "restart", "backoff", "fatal"
 
 
-
-
 def event(project: Project, agent: str, kind: str, reason: str, outcome: str, **extra) -> dict:
     """Append one event to the project's JSON-lines event log."""
     record = {"ts": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "time": round(time.time(), 3), "agent": agent,

@@ -215,7 +215,7 @@ def documents(draw):
     lines.append("[backends.b]")
     lines.append('bin = "b"')
     lines.append("args = [")
-    for _ in range(draw(st.integers(0, 3))):
+    for _item in range(draw(st.integers(0, 3))):
         lines.append("  %s, # '''" % draw(toml_strings())[0])
     lines.append("]")
     names = ["a%d" % i for i in range(draw(st.integers(1, 3)))]
