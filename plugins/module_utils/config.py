@@ -22,7 +22,11 @@ import os
 import re
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Mapping, TypeVar
+from collections.abc import Mapping
+
+TYPE_CHECKING = False  # not typing's: importing typing costs every `agents.py status` a few ms
+if TYPE_CHECKING:  # pragma: no cover
+    from typing import Any, TypeVar
 
 from .errors import ConfigError, ConfigIssue
 from .tomlcheck import ARRAY, BOOL, INT, NUM, STR, STRLIST, STRMAP, TABLE, Checker, get_str, has_type, parse_toml, read_text
@@ -232,7 +236,8 @@ _NOT_FOR_SERVICES = tuple(k for k, s in AGENT_SETTINGS.items() if s.takers in (P
 _ONLY_FOR_SERVICES = tuple(k for k, s in AGENT_SETTINGS.items() if s.takers in (SERVICES, CLEANLOGS))
 _KEYS_INTO = {cls: {k: s for k, s in AGENT_SETTINGS.items() if s.into is cls}
               for cls in (WatchSettings, LoopSettings, CleanlogsSettings)}
-_S = TypeVar("_S", WatchSettings, LoopSettings, CleanlogsSettings)
+if TYPE_CHECKING:  # pragma: no cover
+    _S = TypeVar("_S", WatchSettings, LoopSettings, CleanlogsSettings)
 _DEFAULTS: dict[type, Any] = {cls: cls() for cls in _KEYS_INTO}
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import enum
 import os
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
 
 from . import config as config_mod
 from . import phase, status
@@ -24,7 +23,10 @@ from .errors import OrchestratorError, StateError
 from .layout import StateLayout
 from .tmux import TmuxServer, resolve_socket
 
+TYPE_CHECKING = False  # not typing's: the status path does not import typing
 if TYPE_CHECKING:  # pragma: no cover
+    from collections.abc import Callable
+
     from .sessions import Action
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+TYPE_CHECKING = False  # not typing's: the status path does not import typing
 
 if TYPE_CHECKING:  # layout stays importable from config.py itself
     from .config import Agent, Project

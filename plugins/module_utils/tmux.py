@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+TYPE_CHECKING = False  # not typing's: the status path does not import typing
 
 from .errors import TmuxError, TmuxNoServer, TmuxNoSuchSession, TmuxSessionExists
 

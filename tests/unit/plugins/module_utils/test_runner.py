@@ -222,4 +222,3 @@ def test_main_refuses_services(tmp_path):
     project = config.load(str(tmp_path / "agents.toml"))
     with pytest.raises(OrchestratorError, match="agent 's' is a service; services run their own command"):
         runner.main(project, project.agent("s"))
-
