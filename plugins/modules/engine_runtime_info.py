@@ -54,17 +54,17 @@ supported:
   type: bool
   sample: true
 missing:
-  description: The engine's requirements this interpreter cannot import.
+  description: The engine's requirements this interpreter cannot import, or has only in an older version than required.
   returned: always
   type: list
   elements: str
-  sample: ["libtmux>=0.40", "tomlkit>=0.12"]
+  sample: ["libtmux>=0.57", "tomlkit>=0.12"]
 requirements:
   description: All of the engine's Python requirements.
   returned: always
   type: list
   elements: str
-  sample: ["libtmux>=0.40", "tomlkit>=0.12"]
+  sample: ["libtmux>=0.57", "tomlkit>=0.12"]
 venv:
   description: The venv's absolute path on the target.
   returned: always

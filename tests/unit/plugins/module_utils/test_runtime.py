@@ -31,3 +31,19 @@ def test_this_interpreter_has_everything_and_the_venv_is_absolute(run_module, mo
 def test_a_missing_library_is_named(monkeypatch):
     monkeypatch.setattr(runtime, "REQUIREMENTS", ("libtmux>=0.40", "no_such_library_xyz>=1"))
     assert runtime.inspect("/srv/v")["missing"] == ["no_such_library_xyz>=1"]
+
+
+def test_an_old_version_counts_as_missing(monkeypatch):
+    monkeypatch.setattr(runtime, "REQUIREMENTS", ("libtmux>=999.1", "tomlkit>=0.12"))
+    assert runtime.inspect("/srv/v")["missing"] == ["libtmux>=999.1"]
+
+
+def test_version_comparison():
+    assert runtime.satisfied("libtmux>=0.57", "0.57")
+    assert runtime.satisfied("libtmux>=0.57", "0.62.0")
+    assert not runtime.satisfied("libtmux>=0.57", "0.56.9")
+    assert not runtime.satisfied("libtmux>=0.57", "0.40")
+    assert runtime.satisfied("libtmux>=0.57", "1.0rc1")
+    assert not runtime.satisfied("libtmux>=0.57", None)
+    assert runtime.satisfied("tomlkit", "0.1")
+    assert not runtime.satisfied("tomlkit>=0.12", "0")
