@@ -38,9 +38,9 @@ BUILTIN_SERVICES = ("watchdog", "cleanlogs")
 
 # Names become tmux session names: tmux turns '.' and ':' into '_' (they are target
 # separators) and whitespace makes shell use fragile. Refuse rather than mangle.
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
-_PREFIX_RE = re.compile(r"^[A-Za-z0-9_-]*$")
-_ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*\Z")
+_PREFIX_RE = re.compile(r"^[A-Za-z0-9_-]*\Z")
+_ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
 @dataclass(frozen=True, slots=True)

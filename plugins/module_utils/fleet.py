@@ -27,8 +27,8 @@ from .fsutil import atomic_write, locked
 from .tomlcheck import BOOL, INT, STR, TABLE, Checker, get_str, parse_toml, read_text
 
 SCHEMA = 1
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
-_ENGINE_RE = re.compile(r"^[^@\s]+@[^@\s]+$")
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*\Z")
+_ENGINE_RE = re.compile(r"^[^@\s]+@[^@\s]+\Z")
 _TOP_KEYS = {"schema": INT, "projects": TABLE}
 _ENTRY_KEYS = {"dir": STR, "engine": STR, "enabled": BOOL, "description": STR}
 HEADER = ("# fleet.toml: the projects this host or operator manages (schema v1).\n"

@@ -30,7 +30,7 @@ _CLEANED = (STR, NUM, STRLIST, STRMAP)  # the types that can hold a NUL byte, Na
 
 NUL_MESSAGE = "must not contain a NUL byte"
 
-_BARE_KEY_RE = re.compile(r"^[A-Za-z0-9_-]+$")
+_BARE_KEY_RE = re.compile(r"^[A-Za-z0-9_-]+\Z")
 _SCAN_RES: list = []
 
 

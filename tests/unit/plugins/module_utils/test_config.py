@@ -344,3 +344,13 @@ def test_a_quote_inside_a_string_keeps_later_positions():
         'backend = "demo"\n'
         '  modle = "x"\n')
     assert [(i.key, i.line, i.col) for i in issues] == [("agents.w.modle", 8, 3)]
+
+
+@pytest.mark.parametrize("table", ['[agents."a\\n"]\nkind = "service"\ncommand = "x"\n',
+                                   '[project]\nsession_prefix = "p-\\n"\n',
+                                   '[agents.a]\nkind = "service"\ncommand = "x"\n[agents.a.env]\n"E\\n" = "v"\n'])
+def test_a_trailing_newline_does_not_pass_a_name_check(tmp_path, table):
+    path = tmp_path / "agents.toml"
+    path.write_text(table)
+    with pytest.raises(ConfigError):
+        config.load(str(path))
