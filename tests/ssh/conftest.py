@@ -92,6 +92,11 @@ def ssh_target():
         pytest.fail("no sshd at %s: run scripts/fetch-sshd.sh (make test-ssh does)" % sshd)
     base = tempfile.mkdtemp(prefix="agentloops-ssh-")
     os.chmod(base, 0o755)
+    # The server runs as the test user, who may not reach the checkout (a clone under a 0700
+    # folder, such as root's home): it runs from a copy in the test's own folder.
+    root = os.path.join(base, "sshd")
+    shutil.copytree(SSHD_ROOT, root, symlinks=True)
+    sshd = os.path.join(root, "usr", "sbin", "sshd")
     user = "alssh%s" % secrets.token_hex(3)
     home = os.path.join(base, "home")
     subprocess.run(["useradd", "--create-home", "--home-dir", home, "--shell", "/bin/sh", "--user-group", user],
@@ -110,7 +115,7 @@ def ssh_target():
         target.give(ssh_dir)
         os.chown(os.path.join(base, "host_key"), target.uid, target.gid)
         arch = {"x86_64": "x86_64-linux-gnu", "aarch64": "aarch64-linux-gnu"}.get(platform.machine(), "")
-        sftp = os.path.join(SSHD_ROOT, "usr", "lib", "openssh", "sftp-server")
+        sftp = os.path.join(root, "usr", "lib", "openssh", "sftp-server")
         config = os.path.join(base, "sshd_config")
         with open(config, "w", encoding="utf-8") as handle:
             handle.write("\n".join([
@@ -132,7 +137,7 @@ def ssh_target():
                 "-o IdentitiesOnly=yes -o BatchMode=yes\n"
                 "      ansible_python_interpreter: /usr/bin/python3\n" % (target.port, user, base, known_hosts))
         log = os.path.join(base, "sshd.log")
-        env = {"PATH": "/usr/bin:/bin", "LD_LIBRARY_PATH": os.path.join(SSHD_ROOT, "usr", "lib", arch)}
+        env = {"PATH": "/usr/bin:/bin", "LD_LIBRARY_PATH": os.path.join(root, "usr", "lib", arch)}
         with open(log, "w", encoding="utf-8") as out:
             proc = subprocess.Popen([sshd, "-D", "-e", "-f", config], user=target.uid, group=target.gid,
                                     extra_groups=[], env=env, stdout=out, stderr=subprocess.STDOUT,
