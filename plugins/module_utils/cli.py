@@ -337,11 +337,32 @@ def build_parser() -> _Parser:
     return parser
 
 
+GLOBAL_OPTIONS = ("--config", "--tmux-socket")
+
+
+def _globals_first(argv: list[str]) -> list[str]:
+    """The global options (with their values) moved before everything else: agents.py has
+    always taken them anywhere, also between agent names (``up a --config x b``)."""
+    front: list[str] = []
+    rest: list[str] = []
+    it = iter(argv)
+    for arg in it:
+        if arg.partition("=")[0] not in GLOBAL_OPTIONS:
+            rest.append(arg)
+            continue
+        value = "" if "=" in arg else next(it, None)
+        if value is None:  # the last word, with no value: argparse says so where it stands
+            rest.append(arg)
+        else:
+            front += [arg] if "=" in arg else [arg, value]
+    return front + rest
+
+
 def parse(argv: list[str]) -> argparse.Namespace:
     """The parsed command line; bad usage raises ``UsageError``, ``--help`` raises
     ``HelpRequested``."""
     parser = build_parser()
-    args, extra = parser.parse_known_args(argv)
+    args, extra = parser.parse_known_args(_globals_first(argv))
     unknown = next((a for a in extra if a.startswith("-") and a != "-"), None)
     if unknown is not None:
         raise UsageError("unknown option %s" % unknown, USAGE)

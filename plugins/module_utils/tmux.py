@@ -239,6 +239,10 @@ class TmuxServer:
             raise error_for(self.describe(), what, "\n".join(str(a) for a in err.args) or repr(err)) from None
         except OSError as err:
             raise self._cannot_run(what, err) from None
+        except TmuxError:
+            raise
+        except Exception as err:  # anything else from libtmux is a failed operation, not the caller's crash
+            raise error_for(self.describe(), what, str(err) or repr(err)) from None
 
     def _pane(self, pane_id: str) -> libtmux.Pane:
         from libtmux.pane import Pane as LibtmuxPane

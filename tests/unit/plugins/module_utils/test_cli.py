@@ -61,6 +61,16 @@ def test_global_options_before_or_after_the_command(argv):
     assert (args["config"], args["tmux_socket"], args["command"]) == ("x.toml", "s", "status")
 
 
+@pytest.mark.parametrize("argv", [
+    ["up", "a", "--config", "x.toml", "b"],
+    ["up", "a", "--config=x.toml", "b"],
+    ["down", "a", "--tmux-socket", "s", "b", "--config", "x.toml"],
+])
+def test_global_options_between_agent_names(argv):
+    args = parse(*argv)
+    assert args["config"] == "x.toml" and args["agents"] == ["a", "b"]
+
+
 def test_an_empty_socket_is_the_default_server_not_a_missing_value():
     assert parse("--tmux-socket", "", "up")["tmux_socket"] == ""
     assert parse("--tmux-socket=", "up")["tmux_socket"] == ""

@@ -254,3 +254,10 @@ def test_paste_goes_through_a_private_file_and_a_buffer_of_its_own():
     server, fake = driver(Proc(), Proc(1, stderr=["can't find pane: %12"]))
     with pytest.raises(TmuxNoSuchSession, match="paste-buffer failed: can't find pane"):
         server.paste("%12", "x")
+
+
+def test_any_other_libtmux_failure_is_a_tmux_error_naming_the_server():
+    # the watchdog survives TmuxError (an event, then a retry); a raw exception would end it
+    server, _fake = driver(ValueError("odd answer"))
+    with pytest.raises(TmuxError, match="^%s: .*odd answer" % WHERE):
+        server.kill("$3")
