@@ -54,6 +54,16 @@ class Backend:
     resume_arg: str = ""
     session_id_arg: str = ""
     prompt_delivery: str = "arg"
+    profile: str = ""  # the agent profile (profiles.py); "" = chosen by bin's name
+
+    @property
+    def profile_name(self) -> str:
+        """The profile this backend's agents get: its own ``profile``, else by ``bin``."""
+        if self.profile:
+            return self.profile
+        from .profiles import default_for_bin
+
+        return default_for_bin(self.bin)
 
 
 # Backends every project knows without declaring them. A project's [backends.NAME] table
@@ -123,6 +133,7 @@ class Agent:
     kickoff: str = ""
     builtin: str = ""
     command: str = ""
+    answers: Mapping[str, str] = field(default_factory=_no_env)  # dialog -> the answer the operator allows
     healing: WatchSettings | None = None
     loop: LoopSettings | None = None
     cleanlogs: CleanlogsSettings | None = None
@@ -152,6 +163,14 @@ class Project:
     phases: tuple[Phase, ...]
     backends: Mapping[str, Backend]
     agents: tuple[Agent, ...]
+    profiles: Mapping[str, Mapping] = field(default_factory=_no_env)  # checked [profiles.NAME] tables
+
+    def profile_of(self, agent: Agent):
+        """The agent's profile (``profiles.Profile``; generic for services), read on demand."""
+        from . import profiles
+
+        name = self.backends[agent.backend].profile_name if agent.backend in self.backends else profiles.GENERIC
+        return profiles.resolve(name, self.profiles, profiles.folder_for(self.root))
 
     def session_name(self, agent: Agent | str) -> str:
         return self.session_prefix + (agent if isinstance(agent, str) else agent.name)
@@ -218,6 +237,7 @@ AGENT_SETTINGS: Mapping[str, Setting] = MappingProxyType({
     "stall_after": Setting(NUM, PROGRAMS, 1, WatchSettings),
     "stall_grace": Setting(NUM, PROGRAMS, 0, WatchSettings),
     "nudge_wait": Setting(NUM, PROGRAMS, 0, WatchSettings),
+    "answers": Setting(STRMAP, PROGRAMS),
     "builtin": Setting(STR, SERVICES),
     "command": Setting(STR, SERVICES),
     "max_age_days": Setting(NUM, CLEANLOGS, 0, CleanlogsSettings),
@@ -225,12 +245,12 @@ AGENT_SETTINGS: Mapping[str, Setting] = MappingProxyType({
     "interval": Setting(NUM, CLEANLOGS, 1, CleanlogsSettings),
 })
 
-_TOP_KEYS = {"project": TABLE, "phases": ARRAY, "backends": TABLE, "agents": TABLE}
+_TOP_KEYS = {"project": TABLE, "phases": ARRAY, "backends": TABLE, "agents": TABLE, "profiles": TABLE}
 _PROJECT_KEYS = {"name": STR, "session_prefix": STR, "log_dir": STR, "state_dir": STR,
                  "tmux_socket": STR}
 _PHASE_KEYS = {"name": STR, "plan": STR}
 _BACKEND_KEYS = {"bin": STR, "args": STRLIST, "model_arg": STR, "resume_arg": STR,
-                 "session_id_arg": STR, "prompt_delivery": STR}
+                 "session_id_arg": STR, "prompt_delivery": STR, "profile": STR}
 _AGENT_KEYS = {key: setting.value_type for key, setting in AGENT_SETTINGS.items()}
 _NOT_FOR_SERVICES = tuple(k for k, s in AGENT_SETTINGS.items() if s.takers in (PROGRAMS, LOOPS))
 _ONLY_FOR_SERVICES = tuple(k for k, s in AGENT_SETTINGS.items() if s.takers in (SERVICES, CLEANLOGS))
@@ -267,12 +287,16 @@ def parse(text: str, path: str) -> Project:
     root = os.path.dirname(path)
     project = _project_keys(check, data, root)
     phases = _phases(check, data.get("phases", []))
-    backends = _backends(check, data.get("backends", {}))
+    profiles = _profiles(check, data["profiles"]) if "profiles" in data else {}
+    backends = _backends(check, data.get("backends", {}), profiles)
     agents = _agents(check, data.get("agents", {}), backends)
+    if any(a.answers for a in agents):
+        _answers(check, agents, backends, profiles)
     check.finish()
     return Project(config_path=path, root=root, name=project["name"], session_prefix=project["session_prefix"],
                    log_dir=project["log_dir"], state_dir=project["state_dir"], tmux_socket=project["tmux_socket"],
-                   phases=phases, backends=MappingProxyType(backends), agents=agents)
+                   phases=phases, backends=MappingProxyType(backends), agents=agents,
+                   profiles=MappingProxyType(profiles) if profiles else _NO_ENV)
 
 
 def _project_keys(check: Checker, data: dict, root: str) -> dict[str, str]:
@@ -318,7 +342,57 @@ def _phases(check: Checker, tables: object) -> tuple[Phase, ...]:
     return tuple(phases)
 
 
-def _backends(check: Checker, tables: object) -> dict:
+def _profiles(check: Checker, tables: object) -> dict:
+    """The ``[profiles.NAME]`` tables: each checked as a profile file is (profiles.py)."""
+    from .profiles import BUILTIN_PROFILES, check_table
+
+    out: dict = {}
+    if not isinstance(tables, dict):
+        check.error(("profiles",), "must be a table")
+        return out
+    for name, table in tables.items():
+        kp = ("profiles", name)
+        if not _NAME_RE.match(name):
+            check.error(kp, "a profile name may hold only letters, digits, '-' and '_'")
+        checked = check_table(check, kp, table)
+        if checked is None:
+            continue
+        base = get_str(checked, "base")
+        if base and base not in BUILTIN_PROFILES and base not in tables:
+            check.error(kp + ("base",), "unknown profile %r (known: %s)"
+                        % (base, ", ".join(sorted(set(BUILTIN_PROFILES) | set(tables)))))
+        out[name] = checked
+    return out
+
+
+def _answers(check: Checker, agents: tuple, backends: dict, profiles: dict) -> None:
+    """An agent's ``answers`` name dialogs of its profile and answers those dialogs know."""
+    from . import profiles as profiles_mod
+
+    for agent in agents:
+        if not agent.answers or agent.backend not in backends:
+            continue
+        name = backends[agent.backend].profile_name
+        folder = profiles_mod.folder_for(os.path.dirname(check.path))
+        if name in profiles_mod.BUILTIN_PROFILES and name not in profiles and not profiles_mod.available(folder):
+            continue  # the profile files are not here (a module's zip, no engine checkout)
+        try:
+            profile = profiles_mod.resolve(name, profiles, folder)
+        except ConfigError as exc:
+            check.issues.extend(exc.issues)
+            continue
+        for dialog, answer in agent.answers.items():
+            kp = ("agents", agent.name, "answers", dialog)
+            known = profile.dialog(dialog)
+            if known is None:
+                check.error(kp, "profile %r knows no dialog %r (it knows: %s)"
+                            % (name, dialog, ", ".join(d.name for d in profile.dialogs) or "none"))
+            elif answer not in known.answers:
+                check.error(kp, "dialog %r of profile %r has no answer %r (it has: %s)"
+                            % (dialog, name, answer, ", ".join(known.answers) or "none"))
+
+
+def _backends(check: Checker, tables: object, profiles: dict | None = None) -> dict:
     """The built-in backends, replaced and extended by the ``[backends.NAME]`` tables."""
     backends = dict(BUILTIN_BACKENDS)
     if not isinstance(tables, dict):
@@ -336,10 +410,21 @@ def _backends(check: Checker, tables: object) -> dict:
             check.error(kp + ("bin",), "must not be empty")
         delivery = check.choice(table, kp, "prompt_delivery", PROMPT_DELIVERIES, "arg")
         args = table.get("args", [])
+        profile = get_str(table, "profile")
+        if profile and profile not in _known_profiles(profiles):
+            check.error(kp + ("profile",), "unknown profile %r (known: %s)"
+                        % (profile, ", ".join(sorted(_known_profiles(profiles)))))
         backends[name] = Backend(
             name, get_str(table, "bin"), tuple(args) if has_type(args, STRLIST) else (),
-            get_str(table, "model_arg"), get_str(table, "resume_arg"), get_str(table, "session_id_arg"), delivery)
+            get_str(table, "model_arg"), get_str(table, "resume_arg"), get_str(table, "session_id_arg"), delivery,
+            profile)
     return backends
+
+
+def _known_profiles(profiles: dict | None) -> set:
+    from .profiles import BUILTIN_PROFILES
+
+    return set(BUILTIN_PROFILES) | set(profiles or ())
 
 
 def _agents(check: Checker, tables: object, backends: dict) -> tuple[Agent, ...]:
@@ -427,8 +512,10 @@ def _program(check: Checker, kp: tuple, spec: dict, common: _Common, backends: d
     is_loop = common[1] == "loop"
     loop = _settings(check, kp, spec, LoopSettings, is_loop, "only loop agents take %r")
     healing = _settings(check, kp, spec, WatchSettings, True, "")
+    answers = spec.get("answers")
     return Agent(*common, backend=backend, model=get_str(spec, "model"), watch=watch,
-                 kickoff=get_str(spec, "kickoff"), healing=healing, loop=loop if is_loop else None)
+                 kickoff=get_str(spec, "kickoff"), healing=healing, loop=loop if is_loop else None,
+                 answers=MappingProxyType(dict(answers)) if answers and has_type(answers, STRMAP) else _NO_ENV)
 
 
 def _settings(check: Checker, kp: tuple, spec: dict, cls: type[_S], taken: bool, refusal: str) -> _S:

@@ -19,7 +19,7 @@ from .bookkeeping import clear_watch, set_stopped
 from .config import Agent, Project
 from .fsutil import atomic_write, locked
 from .layout import StateLayout
-from .tmux import TmuxServer
+from .tmux import PROGRAM_OPTION, TmuxServer
 
 START, STOP, RESTART, NONE, SKIP = "start", "stop", "restart", "none", "skip"
 STATES = ("started", "stopped", "restarted")
@@ -66,7 +66,7 @@ def needs_runner(project: Project, agent: Agent) -> bool:
         return False
     backend = project.backends[agent.backend]
     return (agent.kind in ("loop", "task") or bool(agent.kickoff) or bool(backend.resume_arg)
-            or backend.prompt_delivery in ("stdin", "keys"))
+            or backend.prompt_delivery in ("stdin", "keys") or backend.profile_name != "generic")
 
 
 def unsupported_reason(project: Project, agent: Agent, engine_script: str = "") -> str:
@@ -221,7 +221,19 @@ def start_session(project: Project, server: TmuxServer, agent: Agent, engine_scr
     path = StateLayout.of(project).env(agent)
     atomic_write(path, "\n".join(lines) + "\n", 0o600)
     command = ". %s; %s" % (shlex.quote(path), command_for(project, agent, server, engine_script))
-    return server.start(project.session_name(agent), command, project.root, identity, owner_of(project))
+    return server.start(project.session_name(agent), command, project.root, identity, owner_of(project),
+                        program_option(project, agent))
+
+
+def program_option(project: Project, agent: Agent) -> dict[str, str]:
+    """The session's ``@agentloops_program`` (``codex codex node``: the profile's program,
+    then the pane commands that are it), when the agent's profile names its program."""
+    if agent.is_service:
+        return {}
+    profile = project.profile_of(agent)
+    if not profile.program:
+        return {}
+    return {PROGRAM_OPTION: " ".join((profile.program,) + tuple(profile.commands or (profile.program,)))}
 
 
 def execute(project: Project, server: TmuxServer, actions: list, report=None, desired: str = "",

@@ -10,11 +10,17 @@ then aligned columns AGENT KIND BACKEND MODEL WATCH STATE.
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass, fields
 
 from .config import Agent, Project
 
 COLUMNS = ("AGENT", "KIND", "BACKEND", "MODEL", "WATCH", "STATE")
+# A classification the watchdog has not confirmed for this long is not shown (its watchdog
+# is gone, or no longer sees the agent): the watchdog re-publishes every agent's state
+# at least every PUBLISH_EVERY seconds.
+PUBLISH_EVERY = 30.0
+STALE_AFTER = 3 * PUBLISH_EVERY
 
 
 @dataclass(slots=True, frozen=True)
@@ -35,6 +41,9 @@ class Row:
     pid: int | None = None
     command: str | None = None
     builtin: str | None = None
+    activity: str | None = None  # what the agent does, by its profile: working, idle, blocked, starting
+    since: float | None = None  # since when (epoch seconds)
+    dialog: str | None = None  # the dialog a blocked agent waits on
 
     def cells(self) -> tuple[str, ...]:
         return (self.agent, self.kind, self.backend, self.model, self.watch, self.state)
@@ -58,19 +67,59 @@ def rows(project: Project, live: dict, watchdog_pids: list[int] | None = None) -
         present = set()
     pids = _Pids(project, watchdog_pids)
     out = []
+    now = time.time()
     for agent in project.agents:
         name = project.session_name(agent)
         sess = live.get(name)
         pane = sess.first_pane if sess else None
         service = agent.is_service
+        seen = observed(sess, now) if sess is not None and sess.state else None
         out.append(Row(
             agent=agent.name, kind=agent.kind,
             backend="-" if service else agent.backend, model="-" if service else (agent.model or "-"),
-            watch="-" if service else agent.watch, state=_state(project, agent, sess, present, pids),
+            watch="-" if service else agent.watch, state=_state(project, agent, sess, present, pids, seen, now),
             enabled=agent.enabled, session=name, running=sess is not None, session_id=sess.id if sess else None,
             created=sess.created if sess else None, pid=pane.pid if pane else None,
-            command=pane.current_command if pane else None, builtin=agent.builtin or None))
+            command=pane.current_command if pane else None, builtin=agent.builtin or None,
+            activity=seen[0] if seen else None, since=seen[1] if seen else None,
+            dialog=(seen[2] or None) if seen else None))
     return out
+
+
+def observed(sess, now: float) -> tuple[str, float, str] | None:
+    """``(state, since, dialog)`` the watchdog published for a session (its
+    ``@agentloops_state``: ``<state[:dialog]> <since> <seen>``); None when there is none or it
+    is stale."""
+    parts = sess.state.split(" ")
+    if len(parts) != 3:
+        return None
+    try:
+        since, seen = float(parts[1]), float(parts[2])
+    except ValueError:
+        return None
+    if now - seen > STALE_AFTER:
+        return None
+    state, _, dialog = parts[0].partition(":")
+    return state, since, dialog
+
+
+def ago(seconds: float) -> str:
+    """A short duration: ``45s``, ``12m``, ``3h``, ``2d``."""
+    seconds = max(0, int(seconds))
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return "%d%s" % (seconds // size, unit)
+    return "%ds" % seconds
+
+
+def shown_command(sess, pane) -> str:
+    """The pane's command as status shows it: the profile's program name for the commands
+    that are it (``codex`` for codex's node wrapper), else tmux's own."""
+    if sess.program:
+        words = sess.program.split(" ")
+        if pane.current_command in words[1:]:
+            return words[0]
+    return pane.current_command
 
 
 @dataclass(slots=True)
@@ -88,7 +137,8 @@ class _Pids:
         return self.pids
 
 
-def _state(project: Project, agent: Agent, sess, present: set, pids: _Pids) -> str:
+def _state(project: Project, agent: Agent, sess, present: set, pids: _Pids,
+           seen: tuple[str, float, str] | None = None, now: float = 0.0) -> str:
     """The STATE cell of one agent."""
     from .bookkeeping import read_run, read_watch
     from .layout import StateLayout
@@ -106,10 +156,14 @@ def _state(project: Project, agent: Agent, sess, present: set, pids: _Pids) -> s
             state += " (disabled)"
         if watch.get("state") == "STALLED":
             state = "STALLED"
+        if seen is not None and seen[0] == "blocked" and state == "RUNNING":
+            state = "BLOCKED"
         if not agent.is_service and pane is not None:
-            state += " [%s]" % pane.current_command
+            state += " [%s]" % shown_command(sess, pane)
         if agent.kind == "loop" and run:
             state += " #%s %s" % (run.get("iteration"), run.get("phase") or "-")
+        if seen is not None:
+            state += _activity(seen, now)
         if agent.builtin == "watchdog":
             count = len(pids.get())
             state += " (%d watchdogs)" % count if count > 1 else ""
@@ -121,6 +175,18 @@ def _state(project: Project, agent: Agent, sess, present: set, pids: _Pids) -> s
     if agent.builtin == "watchdog" and pids.get():
         return "RUNNING (foreground)"
     return "stopped" if agent.enabled else "stopped (disabled)"
+
+
+def _activity(seen: tuple[str, float, str], now: float) -> str:
+    """What follows the command in STATE for a classified agent."""
+    state, since, dialog = seen
+    if state == "blocked":
+        return " " + (dialog or "dialog")
+    if state == "idle":
+        return " idle " + ago(now - since)
+    if state in ("working", "starting"):
+        return " " + state
+    return ""
 
 
 def phase_info(project: Project, index: int) -> dict | None:

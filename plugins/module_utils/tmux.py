@@ -31,11 +31,18 @@ if TYPE_CHECKING:
     _T = TypeVar("_T")
 _FIELDS = ("session_name", "session_id", "session_created", "window_index", "pane_index",
            "pane_id", "pane_pid", "pane_current_command", "pane_dead", "pane_dead_status",
-           "window_activity", "@agentloops_config")
+           "window_activity", "@agentloops_config", "@agentloops_program", "@agentloops_state",
+           "pane_title")  # the title last: a program sets it, and it may hold a tab
 _FORMAT = "\t".join("#{%s}" % f for f in _FIELDS)
 # The session option naming the agents.toml whose engine started a session: an engine acts
 # only on sessions it owns (or that no engine tagged, such as a hand-run system's).
 OWNER_OPTION = "@agentloops_config"
+# What the agent's profile calls its program, then the pane commands that are it
+# (``codex codex node``), set at start: status shows ``[codex]`` for codex's node wrapper.
+PROGRAM_OPTION = "@agentloops_program"
+# What the watchdog last saw the agent do: ``<state> <since> <seen>`` (``idle 1764636000
+# 1764636100``), from its profile's rules; status reads it in the same list-panes call.
+STATE_OPTION = "@agentloops_state"
 # What tmux says on stderr, by the error it means (the first match wins).
 _NO_SERVER = ("no server running", "error connecting to", "server exited unexpectedly")
 _ERRORS = ((("duplicate session",), TmuxSessionExists),
@@ -60,11 +67,12 @@ class Pane:
     window_index: int
     index: int
     activity: int
+    title: str = ""
 
     def as_dict(self) -> dict:
         return {"id": self.id, "pid": self.pid, "current_command": self.current_command, "dead": self.dead,
                 "dead_status": self.dead_status, "window_index": self.window_index, "index": self.index,
-                "activity": self.activity}
+                "activity": self.activity, "title": self.title}
 
 
 @dataclass(slots=True, frozen=True)
@@ -77,6 +85,8 @@ class Session:
     created: int
     panes: list[Pane]
     owner: str = ""
+    program: str = ""  # PROGRAM_OPTION's value ("" when the agent has no profile)
+    state: str = ""  # STATE_OPTION's value ("" when no watchdog classified it)
 
     def foreign_to(self, owner: str) -> bool:
         """Whether another config's engine started this session (untagged ones are nobody's)."""
@@ -88,7 +98,7 @@ class Session:
 
     def as_dict(self) -> dict:
         return {"name": self.name, "id": self.id, "created": self.created, "owner": self.owner,
-                "panes": [p.as_dict() for p in self.panes]}
+                "program": self.program, "state": self.state, "panes": [p.as_dict() for p in self.panes]}
 
 
 def _int(value: str, default: int = 0) -> int:
@@ -101,17 +111,18 @@ def _int(value: str, default: int = 0) -> int:
 def parse_panes(output: str) -> dict[str, Session]:
     """Sessions by exact name from ``list-panes -a -F _FORMAT`` output."""
     sessions: dict[str, Session] = {}
-    for line in output.splitlines():
-        parts = line.split("\t")
+    for line in output.split("\n"):
+        parts = line.split("\t", len(_FIELDS) - 1)
         if len(parts) != len(_FIELDS):
             continue
-        (name, sid, created, widx, pidx, pane_id, pid, cmd, dead, dead_status, activity, owner) = parts
+        (name, sid, created, widx, pidx, pane_id, pid, cmd, dead, dead_status, activity, owner, program,
+         state, title) = parts
         sess = sessions.get(name)
         if sess is None:
-            sess = sessions[name] = Session(name, sid, _int(created), [], owner)
+            sess = sessions[name] = Session(name, sid, _int(created), [], owner, program, state)
         sess.panes.append(Pane(pane_id, _int(pid), cmd, dead == "1",
                                _int(dead_status) if dead_status != "" else None,
-                               _int(widx), _int(pidx), _int(activity)))
+                               _int(widx), _int(pidx), _int(activity), title))
     for sess in sessions.values():
         sess.panes.sort(key=lambda p: (p.window_index, p.index))
     return sessions
@@ -287,7 +298,8 @@ class TmuxServer:
             raise exc.LibTmuxException("\n".join(proc.stderr) or "exit %s" % proc.returncode)
         return list(proc.stdout)
 
-    def start(self, name: str, command: str, cwd: str, environment: dict[str, str], owner: str = "") -> str:
+    def start(self, name: str, command: str, cwd: str, environment: dict[str, str], owner: str = "",
+              options: dict[str, str] | None = None) -> str:
         """Create detached session ``name`` running ``command``; return its id (``$N``).
 
         The environment is passed explicitly (``-e``): a tmux server keeps the environment
@@ -305,6 +317,8 @@ class TmuxServer:
         commands = [new + [command]]
         if owner:
             commands.append(["set-option", "-t", "=%s:" % name, OWNER_OPTION, owner])
+        for option, value in sorted((options or {}).items()):
+            commands.append(["set-option", "-t", "=%s:" % name, option, value])
         out = self.run_commands(what, commands)
         if not out or not out[0].strip():
             raise TmuxError("%s: %s: tmux printed no session id" % (self.describe(), what))
@@ -322,6 +336,59 @@ class TmuxServer:
         except (TmuxNoSuchSession, TmuxNoServer):
             return False
         return True
+
+    def capture_panes(self, pane_ids: list[str]) -> dict[str, str]:
+        """The visible screens of several panes in ONE tmux call (``capture-pane`` for each,
+        a marker line between them); a pane gone meanwhile is left out."""
+        out: dict[str, str] = {}
+        if not pane_ids:
+            return out
+        marker = "\x1eagentloops-screen-end\x1e"
+        commands: list[list[str]] = []
+        for pane_id in pane_ids:
+            commands += [["capture-pane", "-p", "-t", pane_id], ["display-message", "-p", "-t", pane_id, marker]]
+        try:
+            lines = self.run_commands("capture-pane failed", commands)
+        except TmuxNoSuchSession:  # one pane went away: read them one by one
+            for pane_id in pane_ids:
+                try:
+                    out[pane_id] = self.capture_pane(pane_id)
+                except TmuxError:
+                    continue
+            return out
+        screen: list[str] = []
+        queue = list(pane_ids)
+        for line in lines:
+            if line == marker and queue:
+                out[queue.pop(0)] = "\n".join(screen).rstrip("\n")
+                screen = []
+            else:
+                screen.append(line)
+        return out
+
+    def set_session_options(self, values: list[tuple[str, str, str]]) -> None:
+        """Set ``(session name, option, value)`` triples in ONE tmux call; sessions gone
+        meanwhile are no error (tmux stops at the first failing command: the rest is set one
+        by one then)."""
+        if not values:
+            return
+        commands = [["set-option", "-t", "=%s:" % name, option, value] for name, option, value in values]
+        try:
+            self.run_commands("set-option failed", commands)
+        except TmuxNoSuchSession:
+            for command in commands:
+                try:
+                    self.run_commands("set-option failed", [command])
+                except TmuxNoSuchSession:
+                    continue
+
+    def press(self, pane_id: str, keys: list[str], gap: float = 0.15) -> None:
+        """Press tmux keys (``Down``, ``Enter``) in a pane one by one, ``gap`` seconds apart
+        (a TUI redrawing between two keys may drop the second one)."""
+        for i, key in enumerate(keys):
+            if i:
+                time.sleep(gap)
+            self.run_commands("send-keys failed", [["send-keys", "-t", pane_id, key]])
 
     def capture_pane(self, pane_id: str) -> str:
         """The visible screen of a pane, trailing blank lines left out ("" when it is gone)."""

@@ -104,10 +104,10 @@ def test_bad_phase_index_is_a_clear_error(tmp_path, content, words):
 
 
 def test_parse_panes_groups_and_orders_panes():
-    out = ("a\t$1\t10\t1\t0\t%3\t30\tbash\t0\t\t11\t/p/agents.toml\n"
-           "a\t$1\t10\t0\t1\t%2\t20\tvim\t0\t\t11\t/p/agents.toml\n"
-           "a\t$1\t10\t0\t0\t%1\t10\tsleep\t1\t3\t11\t/p/agents.toml\n"
-           "b\t$2\t12\t0\t0\t%4\t40\tsleep\t0\t\t12\t\n"
+    out = ("a\t$1\t10\t1\t0\t%3\t30\tbash\t0\t\t11\t/p/agents.toml\t\t\t\n"
+           "a\t$1\t10\t0\t1\t%2\t20\tvim\t0\t\t11\t/p/agents.toml\t\t\t\n"
+           "a\t$1\t10\t0\t0\t%1\t10\tsleep\t1\t3\t11\t/p/agents.toml\t\t\t\n"
+           "b\t$2\t12\t0\t0\t%4\t40\tsleep\t0\t\t12\t\t\t\t\n"
            "garbage line\n")
     sessions = tmux.parse_panes(out)
     assert list(sessions) == ["a", "b"]
