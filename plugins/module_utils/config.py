@@ -108,6 +108,7 @@ class CleanlogsSettings:
 
 
 _NO_ENV: Mapping[str, str] = MappingProxyType({})
+_NO_PROFILES: Mapping[str, Mapping] = MappingProxyType({})
 
 
 def _no_env() -> Mapping[str, str]:
@@ -163,7 +164,7 @@ class Project:
     phases: tuple[Phase, ...]
     backends: Mapping[str, Backend]
     agents: tuple[Agent, ...]
-    profiles: Mapping[str, Mapping] = field(default_factory=_no_env)  # checked [profiles.NAME] tables
+    profiles: Mapping[str, Mapping] = field(default_factory=lambda: _NO_PROFILES)  # checked [profiles.NAME] tables
 
     def profile_of(self, agent: Agent):
         """The agent's profile (``profiles.Profile``; generic for services), read on demand."""
@@ -296,7 +297,7 @@ def parse(text: str, path: str) -> Project:
     return Project(config_path=path, root=root, name=project["name"], session_prefix=project["session_prefix"],
                    log_dir=project["log_dir"], state_dir=project["state_dir"], tmux_socket=project["tmux_socket"],
                    phases=phases, backends=MappingProxyType(backends), agents=agents,
-                   profiles=MappingProxyType(profiles) if profiles else _NO_ENV)
+                   profiles=MappingProxyType(profiles) if profiles else _NO_PROFILES)
 
 
 def _project_keys(check: Checker, data: dict, root: str) -> dict[str, str]:

@@ -246,7 +246,7 @@ def _rule(check: Checker, kp: tuple, spec: dict) -> None:
         check.error(kp, "a rule needs a 'title' or a 'screen' regex")
     _regex(check, kp + ("title",), spec.get("title"))
     screen = spec.get("screen")
-    if has_type(screen, STRLIST):
+    if isinstance(screen, list) and has_type(screen, STRLIST):
         for i, pattern in enumerate(screen):
             _regex(check, kp + ("screen", i), pattern)
 
@@ -370,7 +370,7 @@ def resolve(name: str, project_tables: Mapping[str, Mapping], folder: str = "") 
     table = project_tables.get(name)
     if table is None:
         return builtin(name, folder)
-    base_name = get_str(table, "base", name if name in BUILTIN_PROFILES else "")
+    base_name = get_str(dict(table), "base", name if name in BUILTIN_PROFILES else "")
     if base_name == name and name not in BUILTIN_PROFILES:
         base_name = ""
     rest = {k: v for k, v in project_tables.items() if k != name}

@@ -55,11 +55,14 @@ class FakePane:
 
 
 class FakeSession:
-    def __init__(self, name: str, id: str = "$1", owner: str = "", created: int = 1700000000) -> None:
+    def __init__(self, name: str, id: str = "$1", owner: str = "", created: int = 1700000000,
+                 program: str = "", state: str = "") -> None:
         self.name = name
         self.id = id
         self.owner = owner
         self.created = created
+        self.program = program
+        self.state = state
         self.panes = [FakePane()]
 
     @property
@@ -86,9 +89,9 @@ class FakeServer:
         self.reads += 1
         return dict(self.live)
 
-    def start(self, name, command, cwd, env, owner="") -> str:
+    def start(self, name, command, cwd, env, owner="", options=None) -> str:
         sid = "$%d" % (100 + len(self.started))
-        self.live[name] = FakeSession(name, sid, owner)
+        self.live[name] = FakeSession(name, sid, owner, program=(options or {}).get("@agentloops_program", ""))
         self.started.append((name, command, cwd, env, owner))
         return sid
 
