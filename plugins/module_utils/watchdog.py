@@ -38,6 +38,8 @@ from .config import Agent, Project, WatchSettings
 from .errors import AlreadyRunning, OrchestratorError
 from .fsutil import LockBusy, append_line, locked
 from .layout import StateLayout
+from .observe import Observer, Seen
+from .profiles import WORKING
 from .tmux import TmuxServer
 
 # What a screen that only "animates" changes: spinner glyphs, digits (timers, counters).
@@ -163,6 +165,7 @@ class Watchdog:
         self.pidfds: dict = {}
         self.next_try: dict = {}
         self.screens: dict = {}  # agent -> (normalised screen, when it last changed, when read)
+        self.observer = Observer(project, server, event)
 
     def _locked(self):
         """The project's lock, which ``up``, ``down``, ``reset`` and the modules take too: a
@@ -184,7 +187,8 @@ class Watchdog:
             self.server.kill(sess.id)
         self.screens.pop(agent.name, None)
         self.screens.pop(agent.name + "\0nudge", None)
-        sessions.start_session(self.project, self.server, agent, self.engine_script)
+        new = sessions.start_session(self.project, self.server, agent, self.engine_script)
+        self.observer.seen[agent.name] = Seen(new, since=self.clock())
         return True
 
     def _watch_pid(self, agent: Agent, pid: int) -> None:
@@ -212,7 +216,7 @@ class Watchdog:
         from .sessions import owner_of
 
         owner = owner_of(self.project)
-        out = []
+        out = self._observe(live, owner, now)
         dead = []
         for agent in watched(self.project):
             name = self.project.session_name(agent)
@@ -223,8 +227,8 @@ class Watchdog:
             pane = sess.first_pane if sess else None
             if pane is not None and not pane.dead and _alive(pane.pid):
                 self._watch_pid(agent, pane.pid)
-                if agent.watch == "heal+stall" and not leave_alone(self.project, agent) and \
-                        not self._between_iterations(agent):
+                if agent.watch == "heal+stall" and self._may_stall(agent) and \
+                        not leave_alone(self.project, agent) and not self._between_iterations(agent):
                     out.extend(self._guard(agent, self._stall, agent, sess, pane, now))
                 continue
             self._unwatch(agent.name)
@@ -233,6 +237,44 @@ class Watchdog:
         if dead:
             out.extend(self._heal_all(dead, now))
         return out
+
+    def _observe(self, live: dict, owner: str, now: float) -> list:
+        """Classify the agents that have a profile (observe.py); a failure is an event."""
+        try:
+            return self.observer.observe(live, owner, now)
+        except (OrchestratorError, OSError) as exc:
+            try:
+                return [event(self.project, "watchdog", "error", "observing: %s" % str(exc).splitlines()[0],
+                              "will retry")]
+            except OrchestratorError:
+                return []
+
+    def _may_stall(self, agent: Agent) -> bool:
+        """Whether the agent can be stalled now. An agent whose profile classifies it can
+        stall only while it is working: idle at its prompt is healthy, blocked on a dialog
+        waits for an operator, and a batch run (``claude -p``) has no screen to judge."""
+        if not self.observer.classifies(agent):
+            return True  # no profile: stalls are judged by output alone, as always
+        current = self.observer.current(agent)
+        if self.observer.batch(agent) or current is None or current.state != WORKING:
+            self.screens.pop(agent.name, None)
+            return False
+        return True
+
+    def _unready_fatal(self, agent: Agent, watch: dict) -> dict | None:
+        """Count restarts of an agent that never got to work (never seen working or idle
+        since its start); ``fatal_after`` of them in a row make it FATAL. None: restart."""
+        if not self.observer.classifies(agent) or self.observer.batch(agent):
+            return None
+        count = 0 if self.observer.was_ready(agent) else watch.get("unready", 0) + 1
+        watch["unready"] = count
+        limit = (agent.healing or WatchSettings()).fatal_after
+        if count < limit:
+            return None
+        watch["state"] = "FATAL"
+        write_watch(self.project, agent, watch)
+        return event(self.project, agent.name, "fatal", "restarted %d times without ever reaching working or idle"
+                     % count, "not restarted until reset")
 
     def _between_iterations(self, agent: Agent) -> bool:
         """A loop agent waiting for its next iteration is quiet on purpose."""
@@ -278,6 +320,9 @@ class Watchdog:
             watch["failures"] = list(verdict.failures)
             if verdict.action != RESTART:
                 return [self._hold_back(agent, watch, verdict, now)]
+            fatal = self._unready_fatal(agent, watch)
+            if fatal is not None:
+                return [fatal]
         if not self._restart(agent, sess, live):
             return []
         watch.update(state="ok", last_start=self.clock(), restarts=watch.get("restarts", 0) + 1)
@@ -362,9 +407,14 @@ class Watchdog:
         if waited < (agent.healing or WatchSettings()).nudge_wait:
             return []
         with self._locked():
-            if leave_alone(project, agent) or not self._restart(agent, sess):  # an operator acted meanwhile
+            if leave_alone(project, agent):  # an operator acted meanwhile
                 return []
             watch = read_watch(project, agent)
+            fatal = self._unready_fatal(agent, watch)
+            if fatal is not None:
+                return [fatal]
+            if not self._restart(agent, sess):
+                return []
             watch.update(state="ok", last_start=self.clock(), restarts=watch.get("restarts", 0) + 1)
             watch.pop("nudged", None)
             write_watch(project, agent, watch)

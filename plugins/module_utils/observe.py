@@ -1,0 +1,190 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, agentloops.orchestrator contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What each agent is doing, by its profile: the watchdog's eyes.
+
+Every pass, the ``Observer`` classifies the panes of the project's agents whose profile
+knows states (profiles.py): it captures, in ONE tmux call, only the panes whose output or
+title changed since it last looked (or that it has not looked at for ``RECHECK`` seconds),
+classifies each as working, idle, blocked on a named dialog, or starting, and publishes
+the result on the session (``@agentloops_state``: ``<state> <since> <seen>``), where status
+reads it with its one ``list-panes`` call. Publishing is one tmux call for every change,
+and every agent's state is confirmed at least every ``status.PUBLISH_EVERY`` seconds.
+
+It never types blindly: the only keys it ever sends answer a dialog for which the operator
+configured an answer (``answers = { trust = "accept" }``), once per appearance of that
+dialog, after it has been on screen for ``SETTLE`` seconds. A blocked agent raises one event.
+A CLI run in batch mode (``claude -p``, ``codex exec``) has no screen to read: it is working
+while its program is the pane's command.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .config import Agent, Project
+from .profiles import BLOCKED, IDLE, STARTING, UNKNOWN, WORKING, Observation, Profile
+from .status import PUBLISH_EVERY
+from .tmux import STATE_OPTION, TmuxServer
+
+RECHECK = 10.0  # look again at a pane this often even without new output
+SETTLE = 1.0  # a dialog on screen this long may be answered (keys sent sooner can be lost)
+
+
+@dataclass(slots=True)
+class Seen:
+    """What the observer remembers of one agent's current session."""
+
+    session_id: str
+    label: str = ""
+    since: float = 0.0
+    published: float = 0.0
+    activity: int = -1
+    title: str = ""
+    looked: float = 0.0
+    ready: bool = False  # seen working or idle since this session started
+    screen: str = ""
+    answered: str = ""  # the dialog answered in its current appearance
+
+
+class Observer:
+    def __init__(self, project: Project, server: TmuxServer, event: Callable[..., dict]) -> None:
+        self.project = project
+        self.server = server
+        self.event = event
+        self.seen: dict[str, Seen] = {}
+        self._profiles: dict[str, Profile] = {}
+
+    def reload(self, project: Project) -> None:
+        self.project = project
+        self._profiles.clear()
+
+    def profile(self, agent: Agent) -> Profile:
+        if agent.name not in self._profiles:
+            self._profiles[agent.name] = self.project.profile_of(agent)
+        return self._profiles[agent.name]
+
+    def classifies(self, agent: Agent) -> bool:
+        return not agent.is_service and self.profile(agent).knows_states
+
+    def batch(self, agent: Agent) -> bool:
+        """Whether the agent's CLI runs in batch mode (no screen: working while it lives)."""
+        backend = self.project.backends.get(agent.backend)
+        return backend is not None and self.profile(agent).batch(backend.args)
+
+    def current(self, agent: Agent) -> Observation | None:
+        """The agent's state as last classified (None when it is not classified)."""
+        seen = self.seen.get(agent.name)
+        return Observation.from_label(seen.label) if seen and seen.label else None
+
+    def was_ready(self, agent: Agent) -> bool:
+        """Whether the agent's last session was ever seen working or idle."""
+        seen = self.seen.get(agent.name)
+        return bool(seen and seen.ready)
+
+    def observe(self, live: dict, owner: str, now: float) -> list:
+        """One pass: classify, publish, answer what the operator allows. Returns events."""
+        out: list = []
+        look: list = []
+        for agent in self.project.agents:
+            if not self.classifies(agent):
+                continue
+            sess = live.get(self.project.session_name(agent))
+            pane = sess.first_pane if sess is not None else None
+            if sess is None or pane is None or pane.dead or sess.foreign_to(owner):
+                continue  # what an earlier session showed stays until a new one is seen (was_ready)
+            seen = self.seen.get(agent.name)
+            if seen is None or seen.session_id != sess.id:
+                seen = self.seen[agent.name] = _remembered(sess, now)
+            if self.batch(agent):
+                running = pane.current_command in self.profile(agent).commands
+                out += self._update(agent, seen, Observation(WORKING if running else ""), now)
+            elif not seen.label or pane.activity != seen.activity or pane.title != seen.title \
+                    or now - seen.looked >= RECHECK:
+                look.append((agent, seen, pane))
+        screens = self.server.capture_panes([pane.id for _agent, _seen, pane in look]) if look else {}
+        for agent, seen, pane in look:
+            if pane.id not in screens:
+                continue
+            seen.activity, seen.title, seen.looked, seen.screen = pane.activity, pane.title, now, screens[pane.id]
+            out += self._update(agent, seen, self.profile(agent).classify(pane.title, seen.screen), now)
+            out += self._answer(agent, seen, pane.id, now)
+        self._publish(now)
+        return out
+
+    def _update(self, agent: Agent, seen: Seen, observation: Observation, now: float) -> list:
+        if observation.state in (WORKING, IDLE):
+            seen.ready = True
+        label = observation.label or (UNKNOWN if seen.ready else STARTING)
+        if label == seen.label:
+            return []
+        previous, seen.label, seen.since, seen.published = seen.label, label, now, 0.0
+        if observation.state != BLOCKED:
+            seen.answered = ""
+            if previous.startswith(BLOCKED + ":"):
+                return [self.event(self.project, agent.name, "unblocked", previous.partition(":")[2], label)]
+            return []
+        dialog = self.profile(agent).dialog(observation.dialog)
+        answer = agent.answers.get(observation.dialog, "")
+        return [self.event(self.project, agent.name, "blocked", "%s: %s" % (
+            observation.dialog, dialog.description if dialog else ""),
+            "will answer %r (configured)" % answer if answer else "waiting for an operator", dialog=observation.dialog)]
+
+    def _answer(self, agent: Agent, seen: Seen, pane_id: str, now: float) -> list:
+        """Answer the dialog on screen if, and only if, the operator configured an answer."""
+        state, _, dialog_name = seen.label.partition(":")
+        wanted = agent.answers.get(dialog_name, "") if state == BLOCKED else ""
+        if not wanted or seen.answered == dialog_name or now - seen.since < SETTLE:
+            return []
+        seen.answered = dialog_name
+        dialog = self.profile(agent).dialog(dialog_name)
+        answer = dialog.answers.get(wanted) if dialog else None
+        keys = self.profile(agent).answer_keys(answer, seen.screen) if answer else []
+        if not keys:
+            return [self.event(self.project, agent.name, "answer", dialog_name,
+                               "not answered: %r is not on the screen" % wanted)]
+        self.server.press(pane_id, keys)
+        seen.looked = 0.0  # look again next pass
+        return [self.event(self.project, agent.name, "answer", dialog_name, "answered %r (%s)" % (
+            wanted, " ".join(keys)))]
+
+    def _publish(self, now: float) -> None:
+        values = []
+        for name, seen in self.seen.items():
+            if seen.label and (not seen.published or now - seen.published >= PUBLISH_EVERY):
+                seen.published = now
+                values.append((self.project.session_name(name), STATE_OPTION,
+                               "%s %d %d" % (seen.label, seen.since, now)))
+        if values:
+            self.server.set_session_options(values)
+
+
+def _remembered(sess, now: float) -> Seen:
+    """A session seen for the first time; what an earlier watchdog published on it (its
+    state and since when) is kept, so a restarted watchdog does not reset "idle 12m"."""
+    seen = Seen(sess.id, since=float(sess.created or now))
+    parts = sess.state.split(" ")
+    if len(parts) == 3 and parts[0]:
+        try:
+            seen.label, seen.since = parts[0], float(parts[1])
+        except ValueError:
+            return seen
+        seen.ready = parts[0].partition(":")[0] in (WORKING, IDLE)
+    return seen
+
+
+def observe_once(project: Project, server: TmuxServer, agent: Agent, live: dict | None = None) -> Observation | None:
+    """The agent's state now, read directly (for ``agents.py wait``): None when its session
+    is not running; its profile's ``unknown``/``starting`` when nothing matches."""
+    live = server.sessions() if live is None else live
+    sess = live.get(project.session_name(agent))
+    pane = sess.first_pane if sess is not None else None
+    if sess is None or pane is None or pane.dead:
+        return None
+    profile = project.profile_of(agent)
+    backend = project.backends.get(agent.backend)
+    if backend is not None and profile.batch(backend.args):
+        return Observation(WORKING if pane.current_command in profile.commands else UNKNOWN)
+    observation = profile.classify(pane.title, server.capture_pane(pane.id))
+    return observation if observation.state else Observation(STARTING)
