@@ -56,6 +56,10 @@ def write_resume_id(project: Project, agent: Agent, text: str) -> None:
     atomic_write(StateLayout.of(project).resume(agent), text + "\n", 0o600)
 
 
+def clear_resume_id(project: Project, agent: Agent) -> None:
+    remove(StateLayout.of(project).resume(agent))
+
+
 # The watchdog's bookkeeping of an agent (see watchdog.py).
 
 def read_watch(project: Project, agent: Agent) -> dict:

@@ -20,6 +20,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -28,13 +29,15 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 
-from .bookkeeping import is_paused, read_run, resume_id, write_resume_id, write_run
+from .bookkeeping import clear_resume_id, is_paused, read_run, resume_id, write_resume_id, write_run
 from .config import Agent, Project
 from .errors import OrchestratorError, TmuxError
 from .fsutil import append_line, atomic_write
 from .layout import StateLayout
 from .phase import read_phase_index
+from .profiles import Profile
 from .sessions import backend_args
 
 _SIMPLE_BIN = re.compile(r"^[A-Za-z0-9_./+-]+$")
@@ -42,11 +45,28 @@ _SIMPLE_BIN = re.compile(r"^[A-Za-z0-9_./+-]+$")
 
 def conversation_args(project: Project, agent: Agent) -> list:
     """``--resume ID`` when the agent has a conversation, else ``--session-id NEW`` (the
-    new id is kept), else nothing (a backend without resume support)."""
+    new id is kept), else nothing (a backend without resume support).
+
+    The profile's resume model decides what "has a conversation" means: for claude
+    (``session-id``) the transcript of that id must exist (a run that died before its first
+    turn never made one, and ``--resume`` of it fails: a fresh id then, and an event says
+    so); for codex (``subcommand``) the id is the one codex recorded (``record_conversation``),
+    resumed with its ``resume`` subcommand."""
     backend = project.backends[agent.backend]
+    profile = project.profile_of(agent)
+    if profile.resume.model == "subcommand":
+        known = resume_id(project, agent)
+        if known and profile.resume.record and not _recorded(profile.resume.record, known):
+            _forget(project, agent, known, profile.resume.record)
+            return []
+        return [a.replace("{id}", known) for a in profile.resume.args] if known else []
     if not backend.resume_arg:
         return []
     known = resume_id(project, agent)
+    if known and profile.resume.model == "session-id" and profile.resume.transcript \
+            and not _conversation_exists(profile.resume.transcript, known):
+        _forget(project, agent, known, profile.resume.transcript.replace("{id}", known))
+        known = ""
     if known:
         return [backend.resume_arg, known]
     if not backend.session_id_arg:
@@ -56,12 +76,87 @@ def conversation_args(project: Project, agent: Agent) -> list:
     return [backend.session_id_arg, new]
 
 
+def _forget(project: Project, agent: Agent, known: str, where: str) -> None:
+    """A kept resume id whose conversation is not on disk: say so, start afresh."""
+    from .watchdog import event
+
+    event(project, agent.name, "resume", "conversation %s was never saved (no %s)" % (known, where),
+          "starting a new conversation")
+    _log(project, agent, "resume id %s has no conversation on disk: starting a new one" % known)
+    clear_resume_id(project, agent)
+
+
+def _recorded(pattern: str, conversation: str) -> bool:
+    import glob
+
+    return any(conversation in os.path.basename(p) for p in glob.glob(os.path.expanduser(pattern)))
+
+
+def _conversation_exists(pattern: str, conversation: str) -> bool:
+    import glob
+
+    return bool(glob.glob(os.path.expanduser(pattern.replace("{id}", glob.escape(conversation)))))
+
+
+def record_conversation(project: Project, agent: Agent, started: float, proc: subprocess.Popen | None = None,
+                        wait: float = 60.0, step: float = 1.0) -> str:
+    """For a CLI that names its conversations itself (the ``subcommand`` resume model:
+    codex), find the one this run started (the newest ``record`` file written since
+    ``started`` that names the project's folder) and keep its id; "" when none showed up
+    within ``wait`` seconds (or the program ended first)."""
+    import glob
+
+    resume = project.profile_of(agent).resume
+    if resume.model != "subcommand" or not resume.record or not resume.record_id:
+        return ""
+    pattern, id_re = os.path.expanduser(resume.record), re.compile(resume.record_id)
+    needle = json.dumps(project.root)
+    deadline = time.monotonic() + wait
+    while True:
+        for path in sorted(glob.glob(pattern), key=_mtime, reverse=True):
+            if _mtime(path) < started - 1:
+                break
+            match = id_re.search(os.path.basename(path))
+            if match and _mentions(path, needle):
+                write_resume_id(project, agent, match.group(1))
+                return match.group(1)
+        if time.monotonic() >= deadline or (proc is not None and proc.poll() is not None):
+            return ""
+        time.sleep(step)
+
+
+def _mtime(path: str) -> float:
+    try:
+        return os.stat(path).st_mtime
+    except OSError:
+        return 0.0
+
+
+def _mentions(path: str, needle: str) -> bool:
+    """Whether the first line of a record file names the folder (``"cwd": "<root>"``)."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return needle in handle.readline(65536)
+    except OSError:
+        return False
+
+
 def argv_for(project: Project, agent: Agent, prompt: str | None, extra: list) -> list:
     """The program's argv. A ``bin`` that is shell text runs under ``sh -c`` with every
-    argument (the prompt included) passed as a positional parameter, never interpolated."""
+    argument (the prompt included) passed as a positional parameter, never interpolated.
+    The prompt follows the profile's ``prompt_separator`` (``--``) when it has one, so a
+    kickoff that starts with ``-`` (YAML front matter, a list) is text, not an option."""
     backend = project.backends[agent.backend]
-    args = backend_args(project, agent) + list(extra)
+    args = backend_args(project, agent)
+    profile = project.profile_of(agent)
+    if extra and profile.resume.model == "subcommand":
+        at = next((i + 1 for i, a in enumerate(args) if a in profile.batch_args), 0)  # codex exec resume ID
+        args[at:at] = list(extra)
+    else:
+        args += list(extra)
     if prompt is not None:
+        if profile.prompt_separator:
+            args.append(profile.prompt_separator)
         args.append(prompt)
     if _SIMPLE_BIN.match(backend.bin):
         return [backend.bin] + args
@@ -113,12 +208,23 @@ class _Foreground:
                 pass
 
 
-def _paste_when_ready(prompt: str, proc: subprocess.Popen, timeout: float = 30.0) -> None:
-    """Type the prompt into our own pane once the program's screen has settled."""
+def _paste_when_ready(prompt: str, proc: subprocess.Popen, timeout: float = 30.0, profile: Profile | None = None,
+                      log: Callable[[str], None] | None = None) -> None:
+    """Type the prompt into our own pane once the program is ready for it.
+
+    With a profile that classifies screens, ready means idle at its prompt, seen twice in a
+    row: a dialog on screen (trust, API key ...) is never typed into; the wait goes on while
+    the agent is blocked (the prompt follows once an operator answered), and when the
+    program is neither idle nor blocked for ``timeout`` seconds the prompt is not typed at all.
+    Without one, ready means a screen unchanged for 0.3 s."""
     pane = os.environ["TMUX_PANE"]
     from .tmux import TmuxServer
 
     server = TmuxServer.from_socket_args(shlex.split(os.environ.get("AGENTLOOPS_TMUX_ARGS", "")))
+    if profile is not None and profile.knows_states:
+        if _wait_for_idle(server, pane, proc, profile, timeout, log or (lambda _line: None)):
+            server.paste(pane, prompt)
+        return
     last, stable, deadline = None, 0, time.monotonic() + timeout
     while time.monotonic() < deadline and proc.poll() is None:
         screen = server.capture_pane(pane)
@@ -130,6 +236,32 @@ def _paste_when_ready(prompt: str, proc: subprocess.Popen, timeout: float = 30.0
     if proc.poll() is not None:
         return
     server.paste(pane, prompt)
+
+
+def _wait_for_idle(server, pane: str, proc: subprocess.Popen, profile: Profile, timeout: float,
+                   log: Callable[[str], None]) -> bool:
+    """Whether the program in ``pane`` became idle (see ``_paste_when_ready``)."""
+    from .profiles import BLOCKED, IDLE
+
+    idle, blocked_on, deadline = 0, "", time.monotonic() + timeout
+    while proc.poll() is None:
+        observation = profile.classify(server.pane_title(pane), server.capture_pane(pane))
+        if observation.state == BLOCKED:
+            if observation.dialog != blocked_on:
+                log("blocked on the %s dialog: the prompt waits until it is answered" % observation.dialog)
+                blocked_on = observation.dialog
+            idle, deadline = 0, time.monotonic() + timeout
+        elif observation.state == IDLE:
+            idle += 1
+            if idle >= 2:
+                return True
+        else:
+            idle = 0
+        if time.monotonic() >= deadline:
+            log("not idle after %.0fs: the prompt was not typed" % timeout)
+            return False
+        time.sleep(0.25)
+    return False
 
 
 def run_once(project: Project, agent: Agent, prompt: str | None, iteration: int, phase: str) -> int:
@@ -160,6 +292,10 @@ def run_once(project: Project, agent: Agent, prompt: str | None, iteration: int,
         record["pid"] = proc.pid
         write_run(project, agent, record)
         fg.give(proc.pid)
+        if agent.kind != "loop" and project.profile_of(agent).resume.model == "subcommand":
+            import threading
+
+            threading.Thread(target=record_conversation, args=(project, agent, started, proc), daemon=True).start()
         if prompt is not None:
             _deliver(project, agent, proc, prompt, iteration)
         code = _wait(proc, fg)
@@ -181,7 +317,8 @@ def _deliver(project: Project, agent: Agent, proc: subprocess.Popen, prompt: str
             pass
     elif project.backends[agent.backend].prompt_delivery == "keys":
         try:
-            _paste_when_ready(prompt, proc)
+            _paste_when_ready(prompt, proc, profile=project.profile_of(agent),
+                              log=lambda line: _log(project, agent, "iteration %d %s" % (iteration, line)))
         except (OSError, TmuxError) as exc:  # the program runs on, unprompted
             _log(project, agent, "iteration %d could not type the prompt: %s" % (iteration, exc))
 

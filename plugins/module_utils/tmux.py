@@ -390,6 +390,11 @@ class TmuxServer:
                 time.sleep(gap)
             self.run_commands("send-keys failed", [["send-keys", "-t", pane_id, key]])
 
+    def pane_title(self, pane_id: str) -> str:
+        """A pane's title (``#{pane_title}``)."""
+        out = self.run_commands("display-message failed", [["display-message", "-p", "-t", pane_id, "#{pane_title}"]])
+        return out[0] if out else ""
+
     def capture_pane(self, pane_id: str) -> str:
         """The visible screen of a pane, trailing blank lines left out ("" when it is gone)."""
         pane = self._pane(pane_id)
