@@ -48,6 +48,8 @@ commands:
                     `up` starts it in <prefix>watchdog; run it under a service manager too)
   reset AGENT       clear an agent's BACKOFF/FATAL state so the watchdog heals it again
   events [N]        the last N (default 20) watchdog events
+  wait [AGENT...] --until idle|working|blocked|exited [--timeout S]
+                    wait until the agents are in that state (by their profiles)
   cleanlogs [--dry-run] [--once]
                     prune log_dir by age and total size (the builtin service loops)
 
@@ -283,6 +285,18 @@ def cmd_events(inv: Invocation) -> int:
     return 0
 
 
+def cmd_wait(inv: Invocation) -> int:
+    """Wait until the agents (all but services when none is named) are idle, working,
+    blocked on a dialog, or exited; print each one's state as it gets there. Exit 1 when
+    --timeout seconds pass first, naming who is not there yet."""
+    from . import engine
+
+    reached = engine.wait_for(inv.project, inv.server, inv.args.agents, inv.args.until, inv.args.timeout)
+    for name, label in reached.items():
+        inv.out.write("%s %s\n" % (name, label))
+    return 0
+
+
 def cmd_cleanlogs(inv: Invocation) -> int:
     """Prune log_dir by age and total size, as the builtin cleanlogs service does (it loops
     unless --once; --dry-run only says what it would delete)."""
@@ -330,6 +344,11 @@ def build_parser() -> _Parser:
     _add(verbs, cmd_watchdog, "watchdog takes no arguments")
     _add(verbs, cmd_events, "use events [N]").add_argument(
         "count", nargs="?", type=_count, default=20, metavar="N", help="how many (default 20; 0 = all)")
+    wait = _add(verbs, cmd_wait, "use wait [AGENT...] --until idle|working|blocked|exited [--timeout S]")
+    wait.add_argument("agents", nargs="*", metavar="AGENT", help="an agent of the config (all but services when none)")
+    wait.add_argument("--until", required=True, choices=("idle", "working", "blocked", "exited"),
+                      help="the state to wait for")
+    wait.add_argument("--timeout", type=float, default=0.0, metavar="S", help="give up after S seconds (0: never)")
     cleanlogs = _add(verbs, cmd_cleanlogs, "use cleanlogs [--dry-run] [--once]")
     cleanlogs.add_argument("--dry-run", action="store_true", help="say what would be deleted; delete nothing")
     cleanlogs.add_argument("--once", action="store_true", help="one pass, then exit")

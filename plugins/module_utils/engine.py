@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import enum
 import os
+import time
 from dataclasses import dataclass
 
 from . import config as config_mod
@@ -195,6 +196,51 @@ def reset(project: Project, name: str) -> bool:
 
 
 _EVENT_KEYS = ("ts", "time", "agent", "event", "reason", "outcome")
+
+
+WAIT_STATES = ("idle", "working", "blocked", "exited")
+
+
+def wait_for(project: Project, server: TmuxServer, names: list[str] | None, until: str, timeout: float = 0.0,
+             poll: float = 0.5, clock: Callable[[], float] = time.monotonic,
+             sleep: Callable[[float], None] = time.sleep) -> dict[str, str]:
+    """Wait until every named agent (all but services when none is named) is ``until``:
+    idle, working, blocked (on any dialog) or exited (its session gone, or its pane dead).
+    Returns each agent's state when it got there (``blocked:trust``); raises ``WaitTimeout``
+    naming those that did not within ``timeout`` seconds (0: no limit). States are read as
+    the watchdog reads them (observe.observe_once); an agent whose profile cannot tell idle
+    from working can only be waited for until it exited."""
+    from .errors import ConfigError, ConfigIssue, WaitTimeout
+    from .observe import observe_once
+
+    if until not in WAIT_STATES:
+        raise ValueError("until must be one of %s" % ", ".join(WAIT_STATES))
+    agents = [a for a in project.select(names) if names or not a.is_service]
+    if until != "exited":
+        blind = [a.name for a in agents if a.is_service or not project.profile_of(a).knows_states]
+        if blind:
+            raise ConfigError([ConfigIssue(project.config_path, 0, 0, "", "cannot wait for %s: no profile tells "
+                                           "what %s is doing (wait --until exited works for any agent)"
+                                           % (until, ", ".join(blind)))])
+    reached: dict[str, str] = {}
+    last: dict[str, str] = {}
+    deadline = clock() + timeout if timeout else None
+    while True:
+        live = server.sessions()
+        for agent in agents:
+            if agent.name in reached:
+                continue
+            observation = observe_once(project, server, agent, live)
+            label = "exited" if observation is None else observation.label
+            last[agent.name] = label
+            if label.partition(":")[0] == until:
+                reached[agent.name] = label
+        if len(reached) == len(agents):
+            return reached
+        if deadline is not None and clock() >= deadline:
+            raise WaitTimeout("timed out after %gs waiting for %s: %s" % (timeout, until, ", ".join(
+                "%s is %s" % (name, last[name]) for name in sorted(last) if name not in reached)))
+        sleep(poll)
 
 
 def event_lines(project: Project, limit: int = 20) -> list[str]:

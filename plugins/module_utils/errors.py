@@ -67,3 +67,7 @@ class StateError(OrchestratorError):
 
 class AlreadyRunning(OrchestratorError):
     """Another watchdog holds the project's lock (the CLI exits 3)."""
+
+
+class WaitTimeout(OrchestratorError):
+    """``agents.py wait`` (or a module's wait) ran out of time; the message names who is where."""
