@@ -26,6 +26,8 @@ A profile says:
 - ``prompt_separator``: put before an ``arg`` prompt, so text starting with ``-`` is text;
 - ``program`` (what status shows in ``[...]``) for the pane commands in ``commands``
   (codex's npm wrapper is ``node``);
+- ``progress``: what on a working screen counts as progress though it changes like a timer
+  (claude's ``↓ 120 tokens``): a stall is working without progress;
 - ``batch_args``: backend arguments that make the CLI run one prompt to its end without a
   screen (``claude -p``, ``codex exec``): such a run is working while its process lives.
 """
@@ -55,7 +57,7 @@ _PROFILE_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.p
 
 _TOP_KEYS = {"name": STR, "base": STR, "description": STR, "program": STR, "commands": STRLIST,
              "bins": STRLIST, "prompt_separator": STR, "batch_args": STRLIST, "screen_lines": INT,
-             "menu_cursor": STR, "resume": TABLE, "dialogs": TABLE, "states": ARRAY}
+             "menu_cursor": STR, "progress": STRLIST, "resume": TABLE, "dialogs": TABLE, "states": ARRAY}
 _RESUME_KEYS = {"model": STR, "transcript": STR, "args": STRLIST, "record": STR, "record_id": STR}
 _RULE_KEYS = {"title": STR, "screen": STRLIST}
 _DIALOG_KEYS = dict(_RULE_KEYS, description=STR, answers=TABLE)
@@ -138,6 +140,7 @@ class Profile:
     batch_args: tuple[str, ...] = ()
     screen_lines: int = 40
     menu_cursor: str = ""
+    progress: tuple[re.Pattern, ...] = ()  # what on a working screen is progress though it ticks
     resume: Resume = Resume()
     dialogs: tuple[Dialog, ...] = ()
     states: tuple[tuple[str, Rule], ...] = ()
@@ -162,6 +165,11 @@ class Profile:
             if rule.matches(title, bottom):
                 return Observation(state)
         return Observation("")
+
+    def progress_of(self, screen: str) -> str:
+        """The screen's progress marks (``↓ 120 tokens``): a stall check keeps them, while it
+        takes out what merely animates (spinners, timers)."""
+        return "\n".join(m.group(0) for p in self.progress for m in p.finditer(screen))
 
     def batch(self, args: tuple[str, ...] | list[str]) -> bool:
         """Whether a backend with these arguments runs the CLI in batch mode."""
@@ -204,6 +212,8 @@ def check_table(check: Checker, kp: tuple, table: object) -> dict | None:
     table = check.table(table, kp, _TOP_KEYS)
     if table is None:
         return None
+    for i, pattern in enumerate(table.get("progress", ()) if has_type(table.get("progress", ()), STRLIST) else ()):
+        _regex(check, kp + ("progress", i), pattern)
     if "screen_lines" in table and has_type(table["screen_lines"], INT) and not 1 <= table["screen_lines"] <= 1000:
         check.error(kp + ("screen_lines",), "must be between 1 and 1000")
     if "resume" in table:
@@ -305,6 +315,7 @@ def build(name: str, table: Mapping, base: Profile | None = None) -> Profile:
         batch_args=pick("batch_args", base.batch_args),  # type: ignore[arg-type]
         screen_lines=int(pick("screen_lines", base.screen_lines)),  # type: ignore[call-overload]
         menu_cursor=str(pick("menu_cursor", base.menu_cursor)), resume=resume,
+        progress=tuple(_compile(p) for p in table["progress"]) if "progress" in table else base.progress,
         dialogs=tuple(own) + tuple(d for d in base.dialogs if d.name not in names),
         states=states + base.states)
 

@@ -348,10 +348,12 @@ class Watchdog:
         return event(project, agent.name, "backoff", "died %.1fs after start (%d quick deaths)"
                      % (verdict.uptime or 0, count), "restart in %.1fs" % verdict.delay)
 
-    def _screen(self, pane) -> str:
-        """The pane's text with what merely animates (spinner glyphs, counters) taken out."""
+    def _screen(self, pane, agent: Agent | None = None) -> str:
+        """The pane's text with what merely animates (spinner glyphs, counters) taken out,
+        plus what the agent's profile calls progress (a token count)."""
         text = self.server.capture_pane(pane.id)
-        return _ANIMATION.sub("", text)
+        progress = self.observer.profile(agent).progress_of(text) if agent is not None else ""
+        return _ANIMATION.sub("", text) + ("\0" + progress if progress else "")
 
     def _stall(self, agent: Agent, sess, pane, now: float) -> list:
         """Stall detection for heal+stall agents: no pane output for ``stall_after`` seconds
@@ -373,7 +375,7 @@ class Watchdog:
             # output lately: real, or only a spinner? compare the screen less animation
             seen = self.screens.get(agent.name)
             if seen is None or now - seen[2] >= min(heal.stall_after / 3.0, 10.0):
-                screen = self._screen(pane)
+                screen = self._screen(pane, agent)
                 seen = (screen, now, now) if seen is None or screen != seen[0] else (seen[0], seen[1], now)
                 self.screens[agent.name] = seen
             quiet_since = max(seen[1], started)
@@ -391,7 +393,7 @@ class Watchdog:
         settle = watch["nudged"] + 2.0  # the nudge's own echo lands on the screen first
         if now < settle:
             return []
-        screen = self._screen(pane)
+        screen = self._screen(pane, agent)
         baseline = self.screens.get(agent.name + "\0nudge")
         if baseline is None:
             self.screens[agent.name + "\0nudge"] = screen
