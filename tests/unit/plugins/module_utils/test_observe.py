@@ -1,0 +1,115 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, agentloops.orchestrator contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The observer without tmux: a fake server shows screens captured from the real claude;
+what is classified, published, evented, and the only keys ever sent (configured answers)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ansible_collections.agentloops.orchestrator.plugins.module_utils import config, observe
+from ansible_collections.agentloops.orchestrator.plugins.module_utils.tmux import Pane, Session
+
+SCREENS = Path(__file__).resolve().parents[4] / "tests" / "agentcli" / "screens"
+
+
+def text(stem: str) -> str:
+    return (SCREENS / ("%s.txt" % stem)).read_text()
+
+
+@dataclass
+class Server:
+    screens: dict
+    captured: list = field(default_factory=list)
+    published: list = field(default_factory=list)
+    pressed: list = field(default_factory=list)
+
+    def capture_panes(self, ids):
+        self.captured.append(list(ids))
+        return {i: self.screens[i] for i in ids}
+
+    def set_session_options(self, values):
+        self.published.extend(values)
+
+    def press(self, pane_id, keys):
+        self.pressed.append((pane_id, keys))
+
+
+def project(tmp_path, agent_extra: str = "", args: str = "[]"):
+    path = tmp_path / "agents.toml"
+    path.write_text('[project]\nsession_prefix = "p-"\n[backends.claude]\nbin = "claude"\nargs = %s\n\n[agents.a]\nkind = "persistent"\n'
+                    'backend = "claude"\n%s\n[agents.demo]\nkind = "persistent"\nbackend = "demo"\n' % (args, agent_extra))
+    return config.load(str(path))
+
+
+def live(command: str = "claude", activity: int = 1, sid: str = "$1") -> dict:
+    pane = Pane("%1", 100, command, False, None, 0, 0, activity, "✳ Claude Code")
+    return {"p-a": Session("p-a", sid, 1000, [pane]), "p-demo": Session("p-demo", "$2", 1000, [Pane("%2", 101, "sleep",
+                                                                                                False, None, 0, 0, 1)])}
+
+
+def observer(tmp_path, server, **kw):
+    events = []
+
+    def event(_project, agent, kind, reason, outcome, **extra):
+        events.append((agent, kind, outcome))
+        return {}
+
+    return observe.Observer(project(tmp_path, **kw), server, event), events
+
+
+def test_a_dialog_is_blocked_published_evented_once_and_never_answered(tmp_path):
+    server = Server({"%1": text("claude-trust")})
+    obs, events = observer(tmp_path, server)
+    for now in (2000.0, 2002.0, 2004.0):
+        obs.observe(live(), "", now)
+    assert server.captured == [["%1"]], "unchanged output is not captured again (the demo agent never)"
+    assert server.published == [("p-a", "@agentloops_state", "blocked:trust 2000 2000")]
+    assert events == [("a", "blocked", "waiting for an operator")] and server.pressed == []
+    obs.observe(live(), "", 2000.0 + observe.RECHECK + 31)
+    assert server.published[-1] == ("p-a", "@agentloops_state", "blocked:trust 2000 2041"), "confirmed while stale"
+
+
+def test_a_configured_answer_is_given_once_after_the_dialog_settled(tmp_path):
+    server = Server({"%1": text("claude-trust")})
+    obs, events = observer(tmp_path, server, agent_extra='answers = { trust = "accept" }')
+    obs.observe(live(), "", 2000.0)
+    assert server.pressed == [], "not before it settled"
+    obs.observe(live(activity=2), "", 2001.5)
+    obs.observe(live(activity=3), "", 2003.0)
+    assert server.pressed == [("%1", ["Down", "Enter"])]
+    assert [e[1] for e in events] == ["blocked", "answer"]
+    server.screens["%1"] = text("claude-idle")
+    obs.observe(live(activity=4), "", 2004.0)
+    assert obs.current(obs.project.agent("a")).label == "idle" and obs.was_ready(obs.project.agent("a"))
+    assert events[-1] == ("a", "unblocked", "idle")
+
+
+def test_working_then_idle_and_a_new_session_starts_over(tmp_path):
+    server = Server({"%1": text("claude-working")})
+    obs, _events = observer(tmp_path, server)
+    obs.observe(live(), "", 2000.0)
+    assert obs.current(obs.project.agent("a")).label == "working"
+    server.screens["%1"] = text("claude-preflight-offline")
+    obs.observe(live(sid="$9"), "", 2001.0)
+    assert obs.current(obs.project.agent("a")).label == "starting" and not obs.was_ready(obs.project.agent("a"))
+
+
+def test_a_batch_run_is_working_while_its_program_runs_and_has_no_screen(tmp_path):
+    server = Server({})
+    obs, _events = observer(tmp_path, server, args='["-p"]')
+    obs.observe(live("claude"), "", 2000.0)
+    assert obs.current(obs.project.agent("a")).label == "working" and server.captured == []
+    obs.observe(live("python3"), "", 2001.0)
+    assert obs.current(obs.project.agent("a")).label == "unknown", "between two runs: nothing to show"
+
+
+def test_a_restarted_watchdog_keeps_what_an_earlier_one_published(tmp_path):
+    server = Server({"%1": text("claude-idle")})
+    obs, _events = observer(tmp_path, server)
+    sessions = live()
+    sessions["p-a"] = Session("p-a", "$1", 1000, sessions["p-a"].panes, state="idle 1500 1990")
+    obs.observe(sessions, "", 2000.0)
+    assert server.published == [("p-a", "@agentloops_state", "idle 1500 2000")]
