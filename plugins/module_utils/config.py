@@ -41,6 +41,9 @@ BUILTIN_SERVICES = ("watchdog", "cleanlogs")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*\Z")
 _PREFIX_RE = re.compile(r"^[A-Za-z0-9_-]*\Z")
 _ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
+_WINDOW_SIZE_RE = re.compile(r"^([0-9]{1,4})x([0-9]{1,4})\Z")
+DEFAULT_WINDOW_SIZE = (200, 50)  # a session's detached window: width, height (tmux's own is 80x24)
+WINDOW_SIZE_LIMITS = (20, 1000)  # the smallest and largest width and height
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +155,7 @@ class Project:
     phases: tuple[Phase, ...]
     backends: Mapping[str, Backend]
     agents: tuple[Agent, ...]
+    window_size: tuple[int, int] = DEFAULT_WINDOW_SIZE  # [project] window_size: width, height
 
     def session_name(self, agent: Agent | str) -> str:
         return self.session_prefix + (agent if isinstance(agent, str) else agent.name)
@@ -227,7 +231,7 @@ AGENT_SETTINGS: Mapping[str, Setting] = MappingProxyType({
 
 _TOP_KEYS = {"project": TABLE, "phases": ARRAY, "backends": TABLE, "agents": TABLE}
 _PROJECT_KEYS = {"name": STR, "session_prefix": STR, "log_dir": STR, "state_dir": STR,
-                 "tmux_socket": STR}
+                 "tmux_socket": STR, "window_size": STR}
 _PHASE_KEYS = {"name": STR, "plan": STR}
 _BACKEND_KEYS = {"bin": STR, "args": STRLIST, "model_arg": STR, "resume_arg": STR,
                  "session_id_arg": STR, "prompt_delivery": STR}
@@ -269,10 +273,26 @@ def parse(text: str, path: str) -> Project:
     phases = _phases(check, data.get("phases", []))
     backends = _backends(check, data.get("backends", {}))
     agents = _agents(check, data.get("agents", {}), backends)
+    window_size = _window_size(check, project["window_size"])
     check.finish()
     return Project(config_path=path, root=root, name=project["name"], session_prefix=project["session_prefix"],
                    log_dir=project["log_dir"], state_dir=project["state_dir"], tmux_socket=project["tmux_socket"],
-                   phases=phases, backends=MappingProxyType(backends), agents=agents)
+                   phases=phases, backends=MappingProxyType(backends), agents=agents,
+                   window_size=window_size)
+
+
+def _window_size(check: Checker, value: str) -> tuple[int, int]:
+    """``[project] window_size`` (``"WxH"``) as ``(width, height)``; the default when unset or wrong."""
+    if not value:
+        return DEFAULT_WINDOW_SIZE
+    low, high = WINDOW_SIZE_LIMITS
+    match = _WINDOW_SIZE_RE.match(value)
+    size = (int(match.group(1)), int(match.group(2))) if match else None
+    if size is None or not all(low <= n <= high for n in size):
+        check.error(("project", "window_size"), "must be WIDTHxHEIGHT, each %d to %d (such as \"200x50\"), got %r"
+                    % (low, high, value))
+        return DEFAULT_WINDOW_SIZE
+    return size
 
 
 def _project_keys(check: Checker, data: dict, root: str) -> dict[str, str]:
@@ -293,6 +313,7 @@ def _project_keys(check: Checker, data: dict, root: str) -> dict[str, str]:
     if socket and "/" in socket:
         socket = resolve_path(root, socket)
     return {"name": name, "session_prefix": prefix, "tmux_socket": socket,
+            "window_size": get_str(table, "window_size"),
             "log_dir": resolve_path(root, get_str(table, "log_dir", ".ao-state")),
             "state_dir": resolve_path(root, get_str(table, "state_dir", "state"))}
 

@@ -221,7 +221,9 @@ def start_session(project: Project, server: TmuxServer, agent: Agent, engine_scr
     path = StateLayout.of(project).env(agent)
     atomic_write(path, "\n".join(lines) + "\n", 0o600)
     command = ". %s; %s" % (shlex.quote(path), command_for(project, agent, server, engine_script))
-    return server.start(project.session_name(agent), command, project.root, identity, owner_of(project))
+    width, height = project.window_size
+    return server.start(project.session_name(agent), command, project.root, identity, owner_of(project),
+                        width=width, height=height)
 
 
 def execute(project: Project, server: TmuxServer, actions: list, report=None, desired: str = "",

@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 
 import pytest
-from engine_fakes import FakeSession, make_project
+from engine_fakes import FakeServer, FakeSession, make_project
 
 from ansible_collections.agentloops.orchestrator.plugins.module_utils import sessions
 
@@ -101,3 +101,19 @@ def test_command_for_runs_the_given_engine_for_runner_agents(project, script):
         sys.executable, script, project.config_path)
     assert sessions.command_for(project, project.agent("helper"), engine_script=script) == "exec sleep 100000"
     assert sessions.command_for(project, project.agent("worker")) == "echo '[demo] agent up' ; exec sleep 1000000"
+
+
+def test_sessions_get_a_200x50_window_by_default(project):
+    server = FakeServer()
+    sessions.start_session(project, server, project.agent("helper"))
+    assert server.sizes == [(200, 50)]
+
+
+def test_the_window_size_of_the_project_is_passed_to_tmux(tmp_path):
+    from engine_fakes import CONFIG
+
+    project = make_project(tmp_path, CONFIG.replace('session_prefix = "u-"\n', 'session_prefix = "u-"\n'
+                                                                                 'window_size = "120x40"\n'))
+    server = FakeServer()
+    sessions.start_session(project, server, project.agent("helper"))
+    assert server.sizes == [(120, 40)]
