@@ -41,6 +41,9 @@ BUILTIN_SERVICES = ("watchdog", "cleanlogs")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*\Z")
 _PREFIX_RE = re.compile(r"^[A-Za-z0-9_-]*\Z")
 _ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
+# Variables an agent's ``pass_env`` cannot take from the caller: tmux sets them in the pane
+# (TERM is the server's default-terminal) and the engine sets PWD and its AGENTLOOPS_* identity.
+_NOT_PASSED = frozenset(("TERM", "TMUX", "TMUX_PANE", "PWD"))
 _WINDOW_SIZE_RE = re.compile(r"^([0-9]{1,4})x([0-9]{1,4})\Z")
 DEFAULT_WINDOW_SIZE = (200, 50)  # a session's detached window: width, height (tmux's own is 80x24)
 WINDOW_SIZE_LIMITS = (20, 1000)  # the smallest and largest width and height
@@ -120,6 +123,7 @@ class Agent:
     enabled: bool = True
     env: Mapping[str, str] = field(default_factory=_no_env)
     description: str = ""
+    pass_env: tuple[str, ...] = ()  # names of the caller's variables the agent also gets
     backend: str = ""
     model: str = ""
     watch: str = "none"
@@ -207,6 +211,7 @@ AGENT_SETTINGS: Mapping[str, Setting] = MappingProxyType({
     "kind": Setting(STR),
     "enabled": Setting(BOOL),
     "env": Setting(STRMAP),
+    "pass_env": Setting(STRLIST),
     "description": Setting(STR),
     "backend": Setting(STR, PROGRAMS),
     "model": Setting(STR, PROGRAMS),
@@ -377,9 +382,9 @@ def _agents(check: Checker, tables: object, backends: dict) -> tuple[Agent, ...]
 
 
 # The fields of every agent, whatever its kind, in the order Agent declares them: name,
-# kind, enabled, env, description. (A tuple: an Agent built from a dict of them costs twice
-# as much, and this is on the path of every status.)
-_Common = tuple[str, str, bool, Mapping[str, str], str]
+# kind, enabled, env, description, pass_env. (A tuple: an Agent built from a dict of them
+# costs twice as much, and this is on the path of every status.)
+_Common = tuple[str, str, bool, Mapping[str, str], str, tuple[str, ...]]
 
 
 def _agent(check: Checker, name: str, table: object, backends: dict, builtins_seen: dict) -> Agent | None:
@@ -402,12 +407,27 @@ def _agent(check: Checker, name: str, table: object, backends: dict, builtins_se
     enabled = spec.get("enabled", True)
     common: _Common = (name, kind, enabled if isinstance(enabled, bool) else True,
                        MappingProxyType(dict(env)) if env and has_type(env, STRMAP) else _NO_ENV,
-                       get_str(spec, "description"))
+                       get_str(spec, "description"), _pass_env(check, kp, spec))
     if kind == "service":
         return _service(check, kp, spec, common, builtins_seen)
     if kind:
         return _program(check, kp, spec, common, backends)
     return Agent(*common)
+
+
+def _pass_env(check: Checker, kp: tuple, spec: dict) -> tuple[str, ...]:
+    """An agent's ``pass_env``: names of the caller's variables it gets (see sessions.CALLER_ENV)."""
+    names = spec.get("pass_env", ())
+    if not names or not has_type(names, STRLIST):  # a wrong type is left to the table's check
+        return ()
+    for i, ename in enumerate(names):
+        if not _ENV_NAME_RE.match(ename):
+            check.error(kp + ("pass_env", i), "not a valid environment variable name: %r" % ename)
+        elif ename in _NOT_PASSED or ename.startswith("AGENTLOOPS_"):
+            check.error(kp + ("pass_env", i), "%s is not the caller's to pass: %s" % (
+                ename, "the engine sets it" if ename == "PWD" or ename.startswith("AGENTLOOPS_")
+                else "tmux sets it in the pane"))
+    return tuple(dict.fromkeys(names))
 
 
 def _service(check: Checker, kp: tuple, spec: dict, common: _Common, builtins_seen: dict) -> Agent:

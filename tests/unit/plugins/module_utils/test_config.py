@@ -198,6 +198,30 @@ def test_agent_errors(body, key, words):
     assert any(i.key == key and words in i.message for i in issues), [str(i) for i in issues]
 
 
+def test_pass_env_names_the_callers_variables_an_agent_gets():
+    project = parse('[agents.a]\nkind = "task"\nbackend = "demo"\npass_env = ["SSH_AUTH_SOCK", "API_KEY", "API_KEY"]\n'
+                    '[agents.s]\nkind = "service"\ncommand = "x"\npass_env = ["DISPLAY"]\n'
+                    '[agents.n]\nkind = "service"\ncommand = "x"\n')
+    assert project.agent("a").pass_env == ("SSH_AUTH_SOCK", "API_KEY")
+    assert project.agent("s").pass_env == ("DISPLAY",), "every kind takes pass_env"
+    assert project.agent("n").pass_env == ()
+
+
+@pytest.mark.parametrize("value, words", [
+    ('"API_KEY"', "must be an array of strings, not a string"),
+    ('["OK", "1BAD"]', "not a valid environment variable name: '1BAD'"),
+    ('["OK", "A B"]', "not a valid environment variable name: 'A B'"),
+    ('["OK", "TERM"]', "TERM is not the caller's to pass: tmux sets it in the pane"),
+    ('["OK", "TMUX_PANE"]', "TMUX_PANE is not the caller's to pass: tmux sets it in the pane"),
+    ('["OK", "PWD"]', "PWD is not the caller's to pass: the engine sets it"),
+    ('["OK", "AGENTLOOPS_AGENT"]', "AGENTLOOPS_AGENT is not the caller's to pass: the engine sets it"),
+])
+def test_pass_env_errors(value, words):
+    (issue,) = issues_of('[agents.a]\nkind = "task"\nbackend = "demo"\n\npass_env = %s\n' % value)
+    assert (issue.line, issue.col, issue.message) == (5, 1, words)
+    assert issue.key in ("agents.a.pass_env", "agents.a.pass_env[2]")
+
+
 def test_window_size_defaults_to_200x50():
     assert parse("").window_size == (200, 50) == config.DEFAULT_WINDOW_SIZE
     assert parse('[project]\nwindow_size = ""\n').window_size == (200, 50)

@@ -21,7 +21,7 @@ VALID = {
                           "prompt_delivery": "stdin"}},
     "agents": {
         "worker": {"kind": "persistent", "backend": "fake", "model": "m", "watch": "heal",
-                   "enabled": True, "env": {"A": "1"}},
+                   "enabled": True, "env": {"A": "1"}, "pass_env": ["SSH_AUTH_SOCK"]},
         "svc": {"kind": "service", "command": "sleep 1"},
         "watchdog": {"kind": "service", "builtin": "watchdog"},
     },
