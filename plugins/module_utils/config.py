@@ -41,6 +41,12 @@ BUILTIN_SERVICES = ("watchdog", "cleanlogs")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*\Z")
 _PREFIX_RE = re.compile(r"^[A-Za-z0-9_-]*\Z")
 _ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
+# Variables an agent's ``pass_env`` cannot take from the caller: tmux sets them in the pane
+# (TERM is the server's default-terminal) and the engine sets PWD and its AGENTLOOPS_* identity.
+_NOT_PASSED = frozenset(("TERM", "TMUX", "TMUX_PANE", "PWD"))
+_WINDOW_SIZE_RE = re.compile(r"^([0-9]{1,4})x([0-9]{1,4})\Z")
+DEFAULT_WINDOW_SIZE = (200, 50)  # a session's detached window: width, height (tmux's own is 80x24)
+WINDOW_SIZE_LIMITS = (20, 1000)  # the smallest and largest width and height
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +134,7 @@ class Agent:
     enabled: bool = True
     env: Mapping[str, str] = field(default_factory=_no_env)
     description: str = ""
+    pass_env: tuple[str, ...] = ()  # names of the caller's variables the agent also gets
     backend: str = ""
     model: str = ""
     watch: str = "none"
@@ -172,6 +179,7 @@ class Project:
 
         name = self.backends[agent.backend].profile_name if agent.backend in self.backends else profiles.GENERIC
         return profiles.resolve(name, self.profiles, profiles.folder_for(self.root))
+    window_size: tuple[int, int] = DEFAULT_WINDOW_SIZE  # [project] window_size: width, height
 
     def session_name(self, agent: Agent | str) -> str:
         return self.session_prefix + (agent if isinstance(agent, str) else agent.name)
@@ -223,6 +231,7 @@ AGENT_SETTINGS: Mapping[str, Setting] = MappingProxyType({
     "kind": Setting(STR),
     "enabled": Setting(BOOL),
     "env": Setting(STRMAP),
+    "pass_env": Setting(STRLIST),
     "description": Setting(STR),
     "backend": Setting(STR, PROGRAMS),
     "model": Setting(STR, PROGRAMS),
@@ -248,7 +257,7 @@ AGENT_SETTINGS: Mapping[str, Setting] = MappingProxyType({
 
 _TOP_KEYS = {"project": TABLE, "phases": ARRAY, "backends": TABLE, "agents": TABLE, "profiles": TABLE}
 _PROJECT_KEYS = {"name": STR, "session_prefix": STR, "log_dir": STR, "state_dir": STR,
-                 "tmux_socket": STR}
+                 "tmux_socket": STR, "window_size": STR}
 _PHASE_KEYS = {"name": STR, "plan": STR}
 _BACKEND_KEYS = {"bin": STR, "args": STRLIST, "model_arg": STR, "resume_arg": STR,
                  "session_id_arg": STR, "prompt_delivery": STR, "profile": STR}
@@ -293,11 +302,26 @@ def parse(text: str, path: str) -> Project:
     agents = _agents(check, data.get("agents", {}), backends)
     if any(a.answers for a in agents):
         _answers(check, agents, backends, profiles)
+    window_size = _window_size(check, project["window_size"])
     check.finish()
     return Project(config_path=path, root=root, name=project["name"], session_prefix=project["session_prefix"],
                    log_dir=project["log_dir"], state_dir=project["state_dir"], tmux_socket=project["tmux_socket"],
                    phases=phases, backends=MappingProxyType(backends), agents=agents,
-                   profiles=MappingProxyType(profiles) if profiles else _NO_PROFILES)
+                   profiles=MappingProxyType(profiles) if profiles else _NO_PROFILES, window_size=window_size)
+
+
+def _window_size(check: Checker, value: str) -> tuple[int, int]:
+    """``[project] window_size`` (``"WxH"``) as ``(width, height)``; the default when unset or wrong."""
+    if not value:
+        return DEFAULT_WINDOW_SIZE
+    low, high = WINDOW_SIZE_LIMITS
+    match = _WINDOW_SIZE_RE.match(value)
+    size = (int(match.group(1)), int(match.group(2))) if match else None
+    if size is None or not all(low <= n <= high for n in size):
+        check.error(("project", "window_size"), "must be WIDTHxHEIGHT, each %d to %d (such as \"200x50\"), got %r"
+                    % (low, high, value))
+        return DEFAULT_WINDOW_SIZE
+    return size
 
 
 def _project_keys(check: Checker, data: dict, root: str) -> dict[str, str]:
@@ -318,6 +342,7 @@ def _project_keys(check: Checker, data: dict, root: str) -> dict[str, str]:
     if socket and "/" in socket:
         socket = resolve_path(root, socket)
     return {"name": name, "session_prefix": prefix, "tmux_socket": socket,
+            "window_size": get_str(table, "window_size"),
             "log_dir": resolve_path(root, get_str(table, "log_dir", ".ao-state")),
             "state_dir": resolve_path(root, get_str(table, "state_dir", "state"))}
 
@@ -442,9 +467,9 @@ def _agents(check: Checker, tables: object, backends: dict) -> tuple[Agent, ...]
 
 
 # The fields of every agent, whatever its kind, in the order Agent declares them: name,
-# kind, enabled, env, description. (A tuple: an Agent built from a dict of them costs twice
-# as much, and this is on the path of every status.)
-_Common = tuple[str, str, bool, Mapping[str, str], str]
+# kind, enabled, env, description, pass_env. (A tuple: an Agent built from a dict of them
+# costs twice as much, and this is on the path of every status.)
+_Common = tuple[str, str, bool, Mapping[str, str], str, tuple[str, ...]]
 
 
 def _agent(check: Checker, name: str, table: object, backends: dict, builtins_seen: dict) -> Agent | None:
@@ -467,12 +492,27 @@ def _agent(check: Checker, name: str, table: object, backends: dict, builtins_se
     enabled = spec.get("enabled", True)
     common: _Common = (name, kind, enabled if isinstance(enabled, bool) else True,
                        MappingProxyType(dict(env)) if env and has_type(env, STRMAP) else _NO_ENV,
-                       get_str(spec, "description"))
+                       get_str(spec, "description"), _pass_env(check, kp, spec))
     if kind == "service":
         return _service(check, kp, spec, common, builtins_seen)
     if kind:
         return _program(check, kp, spec, common, backends)
     return Agent(*common)
+
+
+def _pass_env(check: Checker, kp: tuple, spec: dict) -> tuple[str, ...]:
+    """An agent's ``pass_env``: names of the caller's variables it gets (see sessions.CALLER_ENV)."""
+    names = spec.get("pass_env", ())
+    if not names or not has_type(names, STRLIST):  # a wrong type is left to the table's check
+        return ()
+    for i, ename in enumerate(names):
+        if not _ENV_NAME_RE.match(ename):
+            check.error(kp + ("pass_env", i), "not a valid environment variable name: %r" % ename)
+        elif ename in _NOT_PASSED or ename.startswith("AGENTLOOPS_"):
+            check.error(kp + ("pass_env", i), "%s is not the caller's to pass: %s" % (
+                ename, "the engine sets it" if ename == "PWD" or ename.startswith("AGENTLOOPS_")
+                else "tmux sets it in the pane"))
+    return tuple(dict.fromkeys(names))
 
 
 def _service(check: Checker, kp: tuple, spec: dict, common: _Common, builtins_seen: dict) -> Agent:

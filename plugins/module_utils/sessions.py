@@ -5,6 +5,14 @@
 
 Planning reads one snapshot of the server and writes nothing, so check mode is the plan
 itself. Only ``<prefix><agent>`` sessions of the project's own config are ever touched.
+
+What an agent's terminal gets: a ``window_size`` window (default 200x50), the project folder
+as its working directory and PWD, TERM, TMUX and TMUX_PANE as tmux sets them in the pane
+(TERM is the server's ``default-terminal``), and of the caller's environment only the
+allow-list ``CALLER_ENV`` — PATH, HOME, USER, LOGNAME, SHELL, LANG, LANGUAGE, LC_*, TZ,
+TMPDIR and TMUX_TMPDIR — plus the names of its ``pass_env``; then the ``AGENTLOOPS_*``
+identity and its ``env`` table. Nothing else of the caller (an AWX job's secrets, TERM,
+COLORTERM) reaches the agent or its ``state/<agent>.env`` file.
 """
 
 from __future__ import annotations
@@ -13,6 +21,7 @@ import os
 import re
 import shlex
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .bookkeeping import clear_watch, set_stopped
@@ -25,9 +34,18 @@ START, STOP, RESTART, NONE, SKIP = "start", "stop", "restart", "none", "skip"
 STATES = ("started", "stopped", "restarted")
 _SHELL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
-# Environment of the caller that must not leak into agents.
-_DROP_ENV_PREFIXES = ("ANSIBLE_", "_ANSIBLE_")
-_DROP_ENV = frozenset(("TMUX", "TMUX_PANE"))
+# The caller's variables every agent gets (a trailing * is a prefix): the rest of the
+# caller's environment (an AWX job's injected secrets, TERM, COLORTERM, ...) reaches an agent
+# only when its ``pass_env`` names it. TMUX_TMPDIR is tmux's address, not a secret: it names
+# the default server the agents' own tmux calls (runner, watchdog) must reach.
+CALLER_ENV = ("PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LANGUAGE", "LC_*", "TZ", "TMPDIR",
+              "TMUX_TMPDIR")
+_CALLER_NAMES = frozenset(n for n in CALLER_ENV if not n.endswith("*"))
+_CALLER_PREFIXES = tuple(n[:-1] for n in CALLER_ENV if n.endswith("*"))
+# What an agent's process keeps of its pane's environment: what tmux sets there itself. The
+# rest of the pane's environment is the tmux server's global one (the environment of whoever
+# started the server, secrets included), so the session starts its shell afresh (env -i).
+PANE_ENV = ("TERM", "TMUX", "TMUX_PANE")
 
 
 @dataclass(slots=True)
@@ -172,13 +190,35 @@ def backend_args(project: Project, agent: Agent) -> list:
     return args
 
 
-def environment_for(project: Project, agent: Agent, base: dict | None = None,
-                    server: TmuxServer | None = None) -> dict:
-    """The full environment of an agent's process: the caller's, less tmux/Ansible
-    internals, plus the project's identity and the agent's own ``env`` (``~`` expanded)."""
-    base = dict(os.environ if base is None else base)
-    env = {k: v for k, v in base.items()
-           if k not in _DROP_ENV and not k.startswith(_DROP_ENV_PREFIXES)}
+def caller_names(project: Project, agent: Agent) -> tuple[str, ...]:
+    """The names of the caller's variables ``agent`` gets besides ``CALLER_ENV``: its
+    ``pass_env``; for the builtin watchdog, every agent's (it restarts them as ``up`` does,
+    from its own environment)."""
+    if agent.builtin != "watchdog":
+        return agent.pass_env
+    return tuple(dict.fromkeys(n for a in (agent,) + project.agents for n in a.pass_env))
+
+
+def expand_home(value: str, home: str) -> str:
+    """``value`` with a leading ``~`` or ``~/`` made ``home``; ``~user`` as the system says."""
+    if value == "~" or value.startswith("~/"):
+        return home + value[1:]
+    return os.path.expanduser(value) if value.startswith("~") else value
+
+
+def environment_for(project: Project, agent: Agent, base: Mapping[str, str] | None = None,
+                    server: TmuxServer | None = None) -> dict[str, str]:
+    """The whole environment of an agent's process, but for what tmux sets in its pane
+    (``PANE_ENV``: TERM is the server's ``default-terminal``, never the caller's).
+
+    Of the caller's environment (``base``, default ``os.environ``) only ``CALLER_ENV`` and
+    the names of ``caller_names`` (``pass_env``) are passed; then the project's identity
+    (``AGENTLOOPS_*``), the agent's ``env`` table, and PWD, the project folder. A leading
+    ``~`` in an ``env`` value is the HOME of that table when it sets one, else the caller's.
+    """
+    caller: Mapping[str, str] = os.environ if base is None else base
+    env = {k: v for k, v in caller.items() if k in _CALLER_NAMES or k.startswith(_CALLER_PREFIXES)}
+    env.update((k, caller[k]) for k in caller_names(project, agent) if k in caller)
     env.update({
         "AGENTLOOPS_PROJECT": project.name,
         "AGENTLOOPS_AGENT": agent.name,
@@ -188,8 +228,12 @@ def environment_for(project: Project, agent: Agent, base: dict | None = None,
     })
     if server is not None:
         env["AGENTLOOPS_TMUX_ARGS"] = shlex.join(server.socket_args)
+    home = caller.get("HOME") or os.path.expanduser("~")
+    if "HOME" in agent.env:
+        home = expand_home(agent.env["HOME"], home)
     for key, value in agent.env.items():
-        env[key] = os.path.expanduser(value) if value.startswith("~") else value
+        env[key] = home if key == "HOME" else expand_home(value, home)
+    env["PWD"] = project.root
     return env
 
 
@@ -212,17 +256,19 @@ def start_session(project: Project, server: TmuxServer, agent: Agent, engine_scr
 
     The environment goes through a 0600 file in ``state/`` that the session sources, not
     through tmux's command line (readable by anyone in /proc, and logged by libtmux): only
-    the ``AGENTLOOPS_*`` identity travels as ``-e``.
+    the ``AGENTLOOPS_*`` identity travels as ``-e`` too (for ``show-environment``). The
+    session's shell starts again with nothing but ``PANE_ENV`` and sources the file, so the
+    agent's environment is exactly the file's (see ``environment_for``) plus ``PANE_ENV``.
     """
     env = environment_for(project, agent, server=server)
     identity = {k: v for k, v in env.items() if k.startswith("AGENTLOOPS_")}
-    lines = ["export %s=%s" % (k, shlex.quote(v)) for k, v in sorted(env.items())
-             if k not in identity and _SHELL_NAME.match(k)]
+    lines = ["export %s=%s" % (k, shlex.quote(v)) for k, v in sorted(env.items()) if _SHELL_NAME.match(k)]
     path = StateLayout.of(project).env(agent)
     atomic_write(path, "\n".join(lines) + "\n", 0o600)
-    command = ". %s; %s" % (shlex.quote(path), command_for(project, agent, server, engine_script))
+    command = session_command(path, command_for(project, agent, server, engine_script))
+    width, height = project.window_size
     return server.start(project.session_name(agent), command, project.root, identity, owner_of(project),
-                        program_option(project, agent))
+                        width=width, height=height, options=program_option(project, agent))
 
 
 def program_option(project: Project, agent: Agent) -> dict[str, str]:
@@ -234,6 +280,15 @@ def program_option(project: Project, agent: Agent) -> dict[str, str]:
     if not profile.program:
         return {}
     return {PROGRAM_OPTION: " ".join((profile.program,) + tuple(profile.commands or (profile.program,)))}
+
+
+def session_command(env_file: str, command: str) -> str:
+    """The shell text a session runs: ``command`` in a shell started afresh (``$SHELL``, the
+    one tmux runs: its ``default-shell``) with only ``PANE_ENV`` of the pane and the
+    variables of ``env_file``."""
+    keep = " ".join('%s="$%s"' % (k, k) for k in PANE_ENV)
+    inner = ". %s; %s" % (shlex.quote(env_file), command)
+    return 'exec /usr/bin/env -i %s "$SHELL" -c %s' % (keep, shlex.quote(inner))
 
 
 def execute(project: Project, server: TmuxServer, actions: list, report=None, desired: str = "",

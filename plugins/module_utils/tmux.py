@@ -299,8 +299,9 @@ class TmuxServer:
         return list(proc.stdout)
 
     def start(self, name: str, command: str, cwd: str, environment: dict[str, str], owner: str = "",
-              options: dict[str, str] | None = None) -> str:
-        """Create detached session ``name`` running ``command``; return its id (``$N``).
+              width: int = 200, height: int = 50, options: dict[str, str] | None = None) -> str:
+        """Create detached session ``name`` running ``command`` in a ``width`` x ``height``
+        window (a detached session has no client to take a size from); return its id (``$N``).
 
         The environment is passed explicitly (``-e``): a tmux server keeps the environment
         of the process that started it, which may be long gone or quite different from ours.
@@ -312,7 +313,8 @@ class TmuxServer:
 
         what = "cannot start session %s" % name
         self._call(what, lambda: session_check_name(name))
-        new = ["new-session", "-d", "-P", "-F", "#{session_id}", "-s", name, "-c", cwd]
+        new = ["new-session", "-d", "-P", "-F", "#{session_id}", "-s", name, "-c", cwd,
+               "-x", str(width), "-y", str(height)]
         new += ["-e%s=%s" % (key, environment[key]) for key in sorted(environment)]
         commands = [new + [command]]
         if owner:

@@ -193,10 +193,10 @@ def test_environment_of_agents(demo_project):
     worker = project.agent("worker")
     agent = dataclasses.replace(worker, env={**worker.env, "HOME_CFG": "~/.cfg"})  # agents are frozen
     env = sessions.environment_for(project, agent, {"PATH": "/bin", "TMUX": "x", "ANSIBLE_FOO": "1",
-                                                    "HOME": "/home/u"})
-    assert "TMUX" not in env and "ANSIBLE_FOO" not in env
+                                                    "HOME": "/home/u", "OTHER": "y"})
+    assert "TMUX" not in env and "ANSIBLE_FOO" not in env and "OTHER" not in env
     assert env["AGENTLOOPS_AGENT"] == "worker" and env["PATH"] == "/bin"
-    assert env["HOME_CFG"] == os.path.expanduser("~/.cfg")
+    assert env["HOME_CFG"] == "/home/u/.cfg", "a leading ~ is the caller's HOME"
 
 
 def test_command_quotes_every_argument(tmp_path):
@@ -238,6 +238,33 @@ def test_agent_env_reaches_the_agent_but_not_the_tmux_command_line(demo_project,
     env_file = os.path.join(project.state_dir, "probe.env")
     assert oct(os.stat(env_file).st_mode & 0o777) == "0o600"
     assert not bookkeeping.is_stopped(project, project.agent("probe"))
+
+
+def test_an_agents_terminal_gets_the_allow_list_tmuxs_term_the_root_and_a_sane_size(demo_project, tmux, tmp_path,
+                                                                                        monkeypatch):
+    """A secret of the caller (an AWX job's injected credential) reaches neither the env file
+    nor the agent, though the tmux server the engine starts keeps it in its global environment."""
+    out = tmp_path / "env.txt"
+    cfg = demo_project / "agents.toml"
+    cfg.write_text(cfg.read_text() + '\n[agents.probe]\nkind = "service"\ncommand = "env > %s; exec sleep 100000"\n'
+                   'pass_env = ["PASSED_ON"]\n' % out)
+    for key, value in {"AWX_SECRET_X": "s3cret", "TERM": "xterm-kitty", "COLORTERM": "truecolor", "LANG": "C.UTF-8",
+                       "PWD": "/elsewhere", "PASSED_ON": "yes"}.items():
+        monkeypatch.setenv(key, value)
+    project, server = engine.open_project(str(cfg))
+    engine.converge(project, server, ["probe"], "started")
+    assert wait_for(lambda: out.exists() and "PWD=" in out.read_text())
+    seen = dict(line.split("=", 1) for line in out.read_text().splitlines() if "=" in line)
+    assert "AWX_SECRET_X=s3cret" in tmux.run("show-environment", "-g").stdout, "the server has the secret"
+    assert "AWX_SECRET_X" not in seen and "COLORTERM" not in seen
+    assert "s3cret" not in open(os.path.join(project.state_dir, "probe.env"), encoding="utf-8").read()
+    assert (seen["PATH"], seen["HOME"], seen["LANG"], seen["PASSED_ON"]) == (
+        os.environ["PATH"], os.environ["HOME"], "C.UTF-8", "yes")
+    assert seen["TERM"] == tmux.run("show-options", "-gv", "default-terminal").stdout.strip() != "xterm-kitty"
+    assert seen["PWD"] == str(demo_project) and seen["AGENTLOOPS_AGENT"] == "probe"
+    assert seen["TMUX_PANE"] == server.sessions()["t-scratch-probe"].first_pane.id
+    size = tmux.run("display-message", "-p", "-t", "=t-scratch-probe:", "#{window_width}x#{window_height}").stdout
+    assert size.strip() == "200x50"
 
 
 def test_two_projects_sharing_a_prefix_never_act_on_each_others_sessions(demo_project, tmux, tmp_path):

@@ -82,6 +82,7 @@ class FakeServer:
     def __init__(self, *sessions: FakeSession) -> None:
         self.live = {s.name: s for s in sessions}
         self.started: list = []
+        self.sizes: list = []
         self.killed: list = []
         self.reads = 0
 
@@ -89,10 +90,11 @@ class FakeServer:
         self.reads += 1
         return dict(self.live)
 
-    def start(self, name, command, cwd, env, owner="", options=None) -> str:
+    def start(self, name, command, cwd, env, owner="", width=200, height=50, options=None) -> str:
         sid = "$%d" % (100 + len(self.started))
         self.live[name] = FakeSession(name, sid, owner, program=(options or {}).get("@agentloops_program", ""))
         self.started.append((name, command, cwd, env, owner))
+        self.sizes.append((width, height))
         return sid
 
     def kill(self, sid: str) -> None:

@@ -198,6 +198,50 @@ def test_agent_errors(body, key, words):
     assert any(i.key == key and words in i.message for i in issues), [str(i) for i in issues]
 
 
+def test_pass_env_names_the_callers_variables_an_agent_gets():
+    project = parse('[agents.a]\nkind = "task"\nbackend = "demo"\npass_env = ["SSH_AUTH_SOCK", "API_KEY", "API_KEY"]\n'
+                    '[agents.s]\nkind = "service"\ncommand = "x"\npass_env = ["DISPLAY"]\n'
+                    '[agents.n]\nkind = "service"\ncommand = "x"\n')
+    assert project.agent("a").pass_env == ("SSH_AUTH_SOCK", "API_KEY")
+    assert project.agent("s").pass_env == ("DISPLAY",), "every kind takes pass_env"
+    assert project.agent("n").pass_env == ()
+
+
+@pytest.mark.parametrize("value, words", [
+    ('"API_KEY"', "must be an array of strings, not a string"),
+    ('["OK", "1BAD"]', "not a valid environment variable name: '1BAD'"),
+    ('["OK", "A B"]', "not a valid environment variable name: 'A B'"),
+    ('["OK", "TERM"]', "TERM is not the caller's to pass: tmux sets it in the pane"),
+    ('["OK", "TMUX_PANE"]', "TMUX_PANE is not the caller's to pass: tmux sets it in the pane"),
+    ('["OK", "PWD"]', "PWD is not the caller's to pass: the engine sets it"),
+    ('["OK", "AGENTLOOPS_AGENT"]', "AGENTLOOPS_AGENT is not the caller's to pass: the engine sets it"),
+])
+def test_pass_env_errors(value, words):
+    (issue,) = issues_of('[agents.a]\nkind = "task"\nbackend = "demo"\n\npass_env = %s\n' % value)
+    assert (issue.line, issue.col, issue.message) == (5, 1, words)
+    assert issue.key in ("agents.a.pass_env", "agents.a.pass_env[2]")
+
+
+def test_window_size_defaults_to_200x50():
+    assert parse("").window_size == (200, 50) == config.DEFAULT_WINDOW_SIZE
+    assert parse('[project]\nwindow_size = ""\n').window_size == (200, 50)
+    assert parse('[project]\nwindow_size = "120x40"\n').window_size == (120, 40)
+    assert parse('[project]\nwindow_size = "20x1000"\n').window_size == (20, 1000)
+
+
+@pytest.mark.parametrize("value", ["19x50", "200x1001", "0x0", "200", "200x", "x50", "200X50", " 200x50",
+                                   "200x50x1", "-200x50", "200x50\\n", "10000x50"])
+def test_window_size_must_be_width_x_height_each_20_to_1000(value):
+    (issue,) = issues_of('[project]\nname = "p"\n  window_size = "%s"\n' % value)
+    assert (issue.key, issue.line, issue.col) == ("project.window_size", 3, 3)
+    assert issue.message.startswith("must be WIDTHxHEIGHT, each 20 to 1000")
+
+
+def test_window_size_must_be_a_string():
+    (issue,) = issues_of('[project]\nwindow_size = 200\n')
+    assert (issue.key, issue.line, issue.message) == ("project.window_size", 2, "must be a string, not a number")
+
+
 def test_backend_errors():
     issues = issues_of('[backends.x]\nargs = "notalist"\nprompt_delivery = "fax"\n')
     keys = {i.key: i.message for i in issues}

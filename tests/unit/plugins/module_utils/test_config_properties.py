@@ -15,13 +15,13 @@ from ansible_collections.agentloops.orchestrator.plugins.module_utils.errors imp
 
 VALID = {
     "project": {"name": "p", "session_prefix": "p-", "log_dir": "logs", "state_dir": "state",
-                "tmux_socket": "sock"},
+                "tmux_socket": "sock", "window_size": "120x40"},
     "phases": [{"name": "one", "plan": "one.md"}, {"name": "two", "plan": "two.md"}],
     "backends": {"fake": {"bin": "fake", "args": ["-x"], "model_arg": "--model",
                           "prompt_delivery": "stdin"}},
     "agents": {
         "worker": {"kind": "persistent", "backend": "fake", "model": "m", "watch": "heal",
-                   "enabled": True, "env": {"A": "1"}},
+                   "enabled": True, "env": {"A": "1"}, "pass_env": ["SSH_AUTH_SOCK"]},
         "svc": {"kind": "service", "command": "sleep 1"},
         "watchdog": {"kind": "service", "builtin": "watchdog"},
     },

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 
 import pytest
 from engine_fakes import PHASES, FakeServer, FakeSession, make_project
@@ -86,7 +87,8 @@ def test_converge_passes_the_engine_script_down(project, tmp_path):
     server = FakeServer()
     engine.converge(project, server, ["looper"], "started", engine_script=str(script))
     ((name, command, _cwd, _env, _owner),) = server.started
-    assert name == "u-looper" and "%s --config" % script in command and command.endswith("run-agent looper")
+    inner = shlex.split(command)[-1]  # what the session's fresh shell runs (sessions.session_command)
+    assert name == "u-looper" and "%s --config" % script in inner and inner.endswith("run-agent looper")
 
 
 def test_status_report_counts_once(project, monkeypatch):

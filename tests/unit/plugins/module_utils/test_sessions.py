@@ -5,10 +5,13 @@
 
 from __future__ import annotations
 
+import os
+import shlex
+import subprocess
 import sys
 
 import pytest
-from engine_fakes import FakeSession, make_project
+from engine_fakes import FakeServer, FakeSession, make_project
 
 from ansible_collections.agentloops.orchestrator.plugins.module_utils import sessions
 
@@ -101,3 +104,133 @@ def test_command_for_runs_the_given_engine_for_runner_agents(project, script):
         sys.executable, script, project.config_path)
     assert sessions.command_for(project, project.agent("helper"), engine_script=script) == "exec sleep 100000"
     assert sessions.command_for(project, project.agent("worker")) == "echo '[demo] agent up' ; exec sleep 1000000"
+
+
+# -- what an agent's terminal gets --------------------------------------------------------
+
+CALLER = {"PATH": "/usr/bin:/bin", "HOME": "/home/op", "USER": "op", "LOGNAME": "op", "SHELL": "/bin/bash",
+          "LANG": "C.UTF-8", "LANGUAGE": "en", "LC_ALL": "C.UTF-8", "LC_TIME": "en_GB.UTF-8", "TZ": "UTC",
+          "TMPDIR": "/tmp/op", "AWX_SECRET_X": "s3cret", "TERM": "xterm-kitty", "COLORTERM": "truecolor",
+          "PWD": "/somewhere/else", "OLDPWD": "/before", "TMUX": "/tmp/tmux-0/default,1,0", "TMUX_PANE": "%3",
+          "ANSIBLE_CONFIG": "/x/ansible.cfg", "SSH_AUTH_SOCK": "/run/agent.sock", "BLC_X": "not LC_"}
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
+PASSED = ("PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LANGUAGE", "LC_ALL", "LC_TIME", "TZ", "TMPDIR")
+
+
+def env_project(tmp_path, body="", project_table=""):
+    return make_project(tmp_path, '[project]\nname = "unit"\nsession_prefix = "u-"\n%s\n'
+                                  '[agents.a]\nkind = "service"\ncommand = "exec sleep 100"\n%s\n'
+                                  '[agents.b]\nkind = "service"\ncommand = "x"\npass_env = ["B_ONLY"]\n'
+                                  '[agents.watchdog]\nkind = "service"\nbuiltin = "watchdog"\n'
+                                  'pass_env = ["W_ONLY"]\n' % (project_table, body))
+
+
+def test_an_agent_gets_only_the_allow_list_of_its_callers_environment(project):
+    env = sessions.environment_for(project, project.agent("worker"), dict(CALLER))
+    identity = {"AGENTLOOPS_PROJECT": "unit", "AGENTLOOPS_AGENT": "worker", "AGENTLOOPS_CONFIG": project.config_path,
+                "AGENTLOOPS_STATE_DIR": project.state_dir, "AGENTLOOPS_LOG_DIR": project.log_dir}
+    assert env == {**{k: CALLER[k] for k in PASSED}, **identity, "PWD": project.root}
+
+
+def test_the_allow_list_is_one_constant_documented_in_the_module_and_the_readme():
+    assert sessions.CALLER_ENV[:10] == ("PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LANGUAGE", "LC_*",
+                                        "TZ", "TMPDIR")
+    readme = open(os.path.join(REPO, "README.md"), encoding="utf-8").read()
+    agents_toml = readme[readme.index("### agents.toml"):readme.index("## Testing")]
+    for name in sessions.CALLER_ENV:
+        assert name in sessions.__doc__, name
+        assert "`%s`" % name in agents_toml, name
+
+
+def test_pass_env_adds_the_callers_variables_it_names(tmp_path):
+    project = env_project(tmp_path, 'pass_env = ["SSH_AUTH_SOCK", "ABSENT", "ANSIBLE_CONFIG"]')
+    env = sessions.environment_for(project, project.agent("a"), dict(CALLER))
+    assert env["SSH_AUTH_SOCK"] == "/run/agent.sock" and env["ANSIBLE_CONFIG"] == "/x/ansible.cfg"
+    assert "ABSENT" not in env and "AWX_SECRET_X" not in env
+
+
+def test_the_watchdog_gets_every_agents_pass_env_to_restart_them_with(tmp_path):
+    project = env_project(tmp_path, 'pass_env = ["SSH_AUTH_SOCK"]')
+    caller = dict(CALLER, B_ONLY="b", W_ONLY="w")
+    watchdog_env = sessions.environment_for(project, project.agent("watchdog"), caller)
+    assert {k: watchdog_env.get(k) for k in ("SSH_AUTH_SOCK", "B_ONLY", "W_ONLY")} == {
+        "SSH_AUTH_SOCK": "/run/agent.sock", "B_ONLY": "b", "W_ONLY": "w"}
+    # what the watchdog then hands on when it restarts b (its environment is the caller now)
+    b_env = sessions.environment_for(project, project.agent("b"), watchdog_env)
+    assert b_env["B_ONLY"] == "b" and "SSH_AUTH_SOCK" not in b_env and "W_ONLY" not in b_env
+    assert b_env["AGENTLOOPS_AGENT"] == "b" and "AWX_SECRET_X" not in b_env
+
+
+def test_a_leading_tilde_is_the_home_of_the_env_table_when_it_sets_one(tmp_path):
+    project = env_project(tmp_path, '[agents.a.env]\nHOME = "/srv/agent-home"\nCFG = "~/.cfg"\nTOP = "~"\n'
+                                    'MID = "a~b"\nOTHER = "~root/x"\nPLAIN = "~x"')
+    env = sessions.environment_for(project, project.agent("a"), dict(CALLER))
+    assert (env["HOME"], env["CFG"], env["TOP"], env["MID"]) == ("/srv/agent-home", "/srv/agent-home/.cfg",
+                                                                  "/srv/agent-home", "a~b")
+    assert env["OTHER"] == os.path.expanduser("~root/x"), "~user is the system's"
+
+
+def test_a_leading_tilde_is_the_callers_home_otherwise(tmp_path):
+    project = env_project(tmp_path, '[agents.a.env]\nCFG = "~/.cfg"')
+    assert sessions.environment_for(project, project.agent("a"), dict(CALLER))["CFG"] == "/home/op/.cfg"
+    project = env_project(tmp_path, '[agents.a.env]\nHOME = "~/agents/a"\nCFG = "~/.cfg"')
+    env = sessions.environment_for(project, project.agent("a"), dict(CALLER))
+    assert (env["HOME"], env["CFG"]) == ("/home/op/agents/a", "/home/op/agents/a/.cfg")
+
+
+def test_pwd_is_the_project_folder_whatever_the_caller_or_config_says(tmp_path):
+    project = env_project(tmp_path, '[agents.a.env]\nPWD = "/elsewhere"')
+    assert sessions.environment_for(project, project.agent("a"), dict(CALLER))["PWD"] == project.root
+
+
+def test_the_env_file_holds_the_agents_environment_and_no_caller_secret(tmp_path, monkeypatch):
+    project = env_project(tmp_path, 'pass_env = ["SSH_AUTH_SOCK"]\n[agents.a.env]\nAPI_KEY = "it\'s $(x)"',
+                          'window_size = "120x40"')
+    monkeypatch.setattr(os, "environ", dict(CALLER))
+    server = FakeServer()
+    sessions.start_session(project, server, project.agent("a"))
+    text = open(os.path.join(project.state_dir, "a.env"), encoding="utf-8").read()
+    exported = dict(line[len("export "):].split("=", 1) for line in text.splitlines())
+    expected = sessions.environment_for(project, project.agent("a"), dict(CALLER), server)
+    assert exported == {k: shlex.quote(v) for k, v in expected.items()}
+    assert {"AWX_SECRET_X", "TERM", "COLORTERM", "OLDPWD", "TMUX", "TMUX_PANE"}.isdisjoint(exported)
+    assert exported["PWD"] == shlex.quote(project.root) and exported["API_KEY"] == shlex.quote("it's $(x)")
+    assert "s3cret" not in text
+    ((name, command, cwd, identity, _owner),) = server.started
+    assert (name, cwd, server.sizes) == ("u-a", project.root, [(120, 40)])
+    assert identity == {k: v for k, v in expected.items() if k.startswith("AGENTLOOPS_")}
+    assert command == sessions.session_command(os.path.join(project.state_dir, "a.env"), "exec sleep 100")
+
+
+def test_sessions_get_a_200x50_window_by_default(project):
+    server = FakeServer()
+    sessions.start_session(project, server, project.agent("helper"))
+    assert server.sizes == [(200, 50)]
+
+
+def test_the_session_command_starts_a_shell_with_only_the_panes_own_variables(tmp_path):
+    """Run the session command as tmux would (``$SHELL -c``) in a pane's environment: the
+    server's global environment (a caller's secret, TERM, COLORTERM) is gone; TERM, TMUX and
+    TMUX_PANE are the pane's; the rest is the env file's."""
+    env_file = tmp_path / "a.env"
+    env_file.write_text("export PATH=/usr/bin:/bin\nexport PWD=%s\nexport KEY='v a l'\n" % shlex.quote(str(tmp_path)))
+    out = tmp_path / "env.out"
+    pane = {"SHELL": "/bin/sh", "TERM": "tmux-256color", "TMUX": "/s,1,0", "TMUX_PANE": "%7", "COLORTERM": "truecolor",
+            "AWX_SECRET_X": "s3cret", "PATH": os.environ["PATH"], "PWD": "/elsewhere"}
+    command = sessions.session_command(str(env_file), "exec env > %s" % shlex.quote(str(out)))
+    subprocess.run(["/bin/sh", "-c", command], env=pane, cwd=tmp_path, check=True)
+    seen = dict(line.split("=", 1) for line in out.read_text().splitlines())
+    assert {k: seen.get(k) for k in ("TERM", "TMUX", "TMUX_PANE", "KEY", "PWD", "PATH")} == {
+        "TERM": "tmux-256color", "TMUX": "/s,1,0", "TMUX_PANE": "%7", "KEY": "v a l", "PWD": str(tmp_path),
+        "PATH": "/usr/bin:/bin"}
+    assert "AWX_SECRET_X" not in seen and "COLORTERM" not in seen
+
+
+def test_the_window_size_of_the_project_is_passed_to_tmux(tmp_path):
+    from engine_fakes import CONFIG
+
+    project = make_project(tmp_path, CONFIG.replace('session_prefix = "u-"\n', 'session_prefix = "u-"\n'
+                                                                                 'window_size = "120x40"\n'))
+    server = FakeServer()
+    sessions.start_session(project, server, project.agent("helper"))
+    assert server.sizes == [(120, 40)]

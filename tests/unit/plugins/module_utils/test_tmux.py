@@ -156,9 +156,15 @@ def test_start_is_one_command_with_explicit_environment_and_owner_tag(monkeypatc
     sid = server.start("p-w", "run it;", "/srv/p", {"B": "2;", "A": "1"}, owner="/srv/p/agents.toml")
     assert sid == "$7"
     assert fake.calls == [["new-session", "-d", "-P", "-F", "#{session_id}", "-s", "p-w", "-c", "/srv/p",
-                           "-eA=1", "-eB=2\\;", "run it\\;", ";",
+                           "-x", "200", "-y", "50", "-eA=1", "-eB=2\\;", "run it\\;", ";",
                            "set-option", "-t", "=p-w:", "@agentloops_config", "/srv/p/agents.toml"]]
     assert fake.tmux_env == [None] and os.environ["TMUX"] == "/tmp/outer,1,0", "TMUX is not inherited"
+
+
+def test_start_sizes_the_detached_window():
+    server, fake = driver(Proc(stdout=["$1"]))
+    server.start("w", "sleep 1", "/", {}, width=120, height=40)
+    assert fake.calls[0][9:13] == ["-x", "120", "-y", "40"]
 
 
 def test_start_without_owner_sets_no_option():
