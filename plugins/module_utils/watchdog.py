@@ -163,6 +163,7 @@ class Watchdog:
         self.pidfds: dict = {}
         self.next_try: dict = {}
         self.screens: dict = {}  # agent -> (normalised screen, when it last changed, when read)
+        self.ended = 0  # leftover processes the last restart ended
 
     def _locked(self):
         """The project's lock, which ``up``, ``down``, ``reset`` and the modules take too: a
@@ -173,15 +174,16 @@ class Watchdog:
         """Kill ``sess`` (the dead or stalled session, if any) and start the agent as ``up``
         would; the caller holds the lock (and may pass the ``live`` sessions it read under
         it). False when the session changed meanwhile (someone else restarted it): nothing
-        to account for then."""
+        to account for then. Whatever the agent left running is ended with its session
+        (``sessions.end_agent``); how many such leftovers there were is in ``self.ended``."""
         from . import sessions
 
+        self.ended = 0
         live = self.server.sessions() if live is None else live
         current = live.get(self.project.session_name(agent))
         if (current.id if current else None) != (sess.id if sess else None):
             return False
-        if sess is not None:
-            self.server.kill(sess.id)
+        self.ended = sessions.end_agent(self.project, self.server, agent, sess)
         self.screens.pop(agent.name, None)
         self.screens.pop(agent.name + "\0nudge", None)
         sessions.start_session(self.project, self.server, agent, self.engine_script)
@@ -284,7 +286,7 @@ class Watchdog:
         watch.pop("next_try", None)
         write_watch(project, agent, watch)
         return [event(project, agent.name, "heal", "session gone" if sess is None else "process gone",
-                      "restarted", restarts=watch["restarts"])]
+                      "restarted", restarts=watch["restarts"], ended=self.ended)]
 
     def _hold_back(self, agent: Agent, watch: dict, verdict: Verdict, now: float) -> dict:
         """Record a FATAL or BACKOFF verdict; its event."""

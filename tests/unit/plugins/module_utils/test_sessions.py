@@ -1,16 +1,19 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, agentloops.orchestrator contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""``sessions.plan`` and the session command line, against fake sessions (pure)."""
+"""``sessions.plan`` and the session command line, against fake sessions (pure); ending an
+agent against a fake server, with a real process of the agent left over (no tmux)."""
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 
 import pytest
-from engine_fakes import FakeSession, make_project
+from engine_fakes import FakeServer, FakeSession, make_project
 
-from ansible_collections.agentloops.orchestrator.plugins.module_utils import sessions
+from ansible_collections.agentloops.orchestrator.plugins.module_utils import procs, sessions
 
 
 @pytest.fixture
@@ -91,7 +94,8 @@ def test_unknown_state_is_refused(project):
 
 def test_actions_are_data(project):
     (action,) = sessions.plan(project, {}, project.select(["helper"]), "started")
-    assert action.as_dict() == {"agent": "helper", "session": "u-helper", "action": "start", "reason": ""}
+    assert action.as_dict() == {"agent": "helper", "session": "u-helper", "action": "start", "reason": "",
+                                 "ended": 0}
     assert action == sessions.Action(project.agent("helper"), "u-helper", "start")
 
 
@@ -101,3 +105,27 @@ def test_command_for_runs_the_given_engine_for_runner_agents(project, script):
         sys.executable, script, project.config_path)
     assert sessions.command_for(project, project.agent("helper"), engine_script=script) == "exec sleep 100000"
     assert sessions.command_for(project, project.agent("worker")) == "echo '[demo] agent up' ; exec sleep 1000000"
+
+
+def test_stopping_an_agent_ends_what_it_left_running(project):
+    env = dict(os.environ, AGENTLOOPS_CONFIG=project.config_path, AGENTLOOPS_AGENT="worker")
+    daemon = subprocess.Popen(["sh", "-c", "echo ready; exec sleep 1000"], env=env, stdout=subprocess.PIPE,
+                              start_new_session=True)  # setsid away: tmux's hangup never reaches it
+    other = subprocess.Popen(["sh", "-c", "echo ready; exec sleep 1000"], stdout=subprocess.PIPE,
+                             env=dict(env, AGENTLOOPS_AGENT="helper"), start_new_session=True)
+    try:
+        for child in (daemon, other):
+            assert child.stdout is not None and child.stdout.readline() == b"ready\n"
+        server = FakeServer(own(project, "worker", "$3"))
+        actions = sessions.plan(project, server.sessions(), project.select(["worker"]), "stopped")
+        (done,) = sessions.execute(project, server, actions, desired="stopped")
+        assert server.killed == ["$3"]
+        assert done.ended == 1 and done.as_dict()["ended"] == 1
+        assert daemon.wait(5) < 0, "ended by a signal"
+        assert other.poll() is None, "another agent's process is left alone"
+        assert procs.agent_processes(project.config_path, "helper") == {other.pid: procs.read_stat(other.pid).start}
+    finally:
+        for child in (daemon, other):
+            if child.poll() is None:
+                child.kill()
+                child.wait()
