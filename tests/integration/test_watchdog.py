@@ -289,3 +289,38 @@ def test_a_heal_ends_what_the_dead_agent_left_running(tmp_path, tmux):
     finally:
         end_spawned(left)
         end_spawned(later)
+
+
+def test_an_agent_added_to_agents_toml_while_the_watchdog_runs_is_healed(tmp_path, tmux):
+    project = make(tmp_path, tmux)
+    cfg = project / "agents.toml"
+    cli(project, "up")
+    assert wait_for(lambda: any(e["event"] == "start" for e in events(project)))
+    cfg.write_text(cfg.read_text() + "\n[agents.newbie\n")  # a slip first: reported once, the old config kept
+    assert wait_for(lambda: any(e["event"] == "error" for e in events(project)), timeout=10)
+    cfg.write_text(cfg.read_text().replace("[agents.newbie\n", NEWBIE))
+    assert wait_for(lambda: any(e["event"] == "reload" for e in events(project)), timeout=10)
+    (reload,) = [e for e in events(project) if e["event"] == "reload"]
+    assert (reload["added"], reload["removed"], reload["outcome"]) == (["newbie"], [], "added newbie")
+    errors = [e for e in events(project) if e["event"] == "error"]
+    assert len(errors) == 1 and errors[0]["reason"].startswith("not reloaded: %s:" % cfg), errors
+
+    def heals():
+        return [e["reason"] for e in events(project) if e["event"] == "heal" and e["agent"] == "newbie"]
+
+    # watched and never stopped by an operator: the watchdog brings it up, as it would at its own start
+    assert wait_for(lambda: heals() == ["session gone"], timeout=10)
+    assert cli(project, "up", "newbie").stdout == "", "already running"
+    assert wait_for(lambda: tmux.sessions().get("w-newbie", (0, 0, 0, ""))[3] == "sleep")
+    pid = tmux.sessions()["w-newbie"][2]
+    os.kill(pid, signal.SIGKILL)
+    assert wait_for(lambda: len(heals()) == 2, timeout=10)
+    assert wait_for(lambda: "w-newbie" in tmux.sessions() and tmux.sessions()["w-newbie"][2] != pid)
+
+
+NEWBIE = """
+[agents.newbie]
+kind = "persistent"
+backend = "demo"
+watch = "heal"
+"""
