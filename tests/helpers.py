@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 
@@ -25,3 +26,65 @@ def phased_agents(name: str, extra: str = "") -> str:
             '[[phases]]\nname = "ship"\nplan = "plan-ship.md"\n\n'
             '[agents.worker]\nkind = "persistent"\nbackend = "demo"\nmodel = "demo-1"\nwatch = "heal"\n'
             % (name, name)) + extra
+
+
+# A program that leaves processes behind when its session is killed, as agent CLIs do: a
+# daemon that double-forks and setsid's away (codex's app-server), a nohup'd child, and a
+# nohup'd child that dropped the agent's identity from its environment (found by parent
+# pid only). Each writes its pid to a file in the folder given; then it waits.
+_DAEMON = ("import os, signal, sys, time\nif os.fork():\n    sys.exit(0)\nos.setsid()\nif os.fork():\n"
+           "    os._exit(0)\nsignal.signal(signal.SIGHUP, signal.SIG_IGN)\n"
+           "open(sys.argv[1] + '.tmp', 'w').write(str(os.getpid()))\nos.rename(sys.argv[1] + '.tmp', sys.argv[1])\n"
+           "time.sleep(1000)\n")
+LEFTOVERS = ("daemon", "child", "scrubbed")
+
+
+def write_spawner(folder, python: str) -> str:
+    """Write the spawner script into ``folder``; the shell text that runs it."""
+    import shlex
+
+    folder = str(folder)
+    with open(os.path.join(folder, "daemon.py"), "w") as handle:
+        handle.write(_DAEMON)
+    script = os.path.join(folder, "spawner.sh")
+    with open(script, "w") as handle:
+        handle.write(
+            "d=%s\n%s \"$d/daemon.py\" \"$d/daemon.pid\"\n"
+            "nohup sleep 1001 >/dev/null 2>&1 &\necho $! > \"$d/child.tmp\"; mv \"$d/child.tmp\" \"$d/child.pid\"\n"
+            "env -u AGENTLOOPS_AGENT -u AGENTLOOPS_CONFIG nohup sleep 1002 >/dev/null 2>&1 &\n"
+            "echo $! > \"$d/scrubbed.tmp\"; mv \"$d/scrubbed.tmp\" \"$d/scrubbed.pid\"\n"
+            "exec sleep 100000\n" % (shlex.quote(folder), shlex.quote(python)))
+    return "exec sh %s" % shlex.quote(script)
+
+
+def spawned(folder) -> dict:
+    """What the spawner left (name -> (pid, start time)), once all three pid files are there."""
+    from ansible_collections.agentloops.orchestrator.plugins.module_utils import procs
+
+    names = LEFTOVERS
+    assert wait_for(lambda: all(os.path.exists(os.path.join(str(folder), n + ".pid")) for n in names))
+    out = {}
+    for name in names:
+        with open(os.path.join(str(folder), name + ".pid")) as handle:
+            pid = int(handle.read())
+        stat = procs.read_stat(pid)
+        assert stat is not None, "%s (pid %d) is not running" % (name, pid)
+        out[name] = (pid, stat.start)
+    return out
+
+
+def running(pid: int, start: int) -> bool:
+    """Whether the process found as (pid, start time) still runs (a zombie does not)."""
+    from ansible_collections.agentloops.orchestrator.plugins.module_utils import procs
+
+    stat = procs.read_stat(pid)
+    return stat is not None and stat.start == start and stat.state not in ("Z", "X")
+
+
+def end_spawned(found: dict) -> None:
+    """Clean up after a test: kill what is left of ``spawned`` processes (by pid, checked)."""
+    import signal
+
+    for pid, start in found.values():
+        if running(pid, start):
+            os.kill(pid, signal.SIGKILL)

@@ -186,6 +186,8 @@ def _converge(inv: Invocation, desired: str) -> int:
     for action in done.actions:
         if action.verb == "skip" and action.reason != "disabled in config":
             inv.out.write("skipping %s: %s\n" % (action.session, action.reason))
+        if action.ended:
+            inv.out.write("ended %d leftover process(es) of %s\n" % (action.ended, action.session))
     return 0
 
 

@@ -1,15 +1,88 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, agentloops.orchestrator contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Finding the engine's own processes (Linux /proc), cheaply enough for ``status``."""
+"""The engine's processes from Linux /proc: the project's watchdogs (cheaply enough for
+``status``), and every process of one agent, so that ending an agent leaves nothing behind.
+
+An agent's processes are found two ways: the descendants (by parent pid) of its pane's
+process, and every process of the same user whose environment carries the agent's identity
+(``AGENTLOOPS_CONFIG`` and ``AGENTLOOPS_AGENT``, which every process of a session inherits,
+and keeps when it daemonizes: ``setsid``, a double fork, ``nohup``). Each is remembered with
+its start time, so a pid the kernel reused meanwhile is never signalled.
+"""
 
 from __future__ import annotations
 
 import os
+import select
+import signal
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 from .config import Project
 
 PROC = "/proc"
+CONFIG_VAR = b"AGENTLOOPS_CONFIG"
+AGENT_VAR = b"AGENTLOOPS_AGENT"
+
+
+@dataclass(frozen=True, slots=True)
+class ProcStat:
+    """What ``/proc/PID/stat`` says of one process: parent, state letter, start time (clock
+    ticks after boot: with the pid, it names one process for good)."""
+
+    pid: int
+    ppid: int
+    state: str
+    start: int
+
+
+def pids(proc_root: str = PROC) -> list[int]:
+    """Every pid in the process table (none when it cannot be read)."""
+    try:
+        entries = os.listdir(proc_root)
+    except OSError:
+        return []
+    return sorted(int(e) for e in entries if e.isdigit())
+
+
+def _read(pid: int, name: str, proc_root: str) -> bytes | None:
+    try:
+        with open(os.path.join(proc_root, str(pid), name), "rb") as handle:
+            return handle.read()
+    except OSError:  # gone meanwhile, or not ours to read
+        return None
+
+
+def read_stat(pid: int, proc_root: str = PROC) -> ProcStat | None:
+    """A process's ``stat`` line, parsed (None when it is gone or the line is malformed). The
+    command name comes in parentheses and may hold spaces and parentheses itself: the fields
+    are what follows its last ``)``."""
+    data = _read(pid, "stat", proc_root)
+    if data is None:
+        return None
+    _comm, paren, tail = data.rpartition(b")")
+    fields = tail.split()
+    if not paren or len(fields) < 20:
+        return None
+    try:
+        return ProcStat(pid, int(fields[1]), fields[0].decode("ascii", "replace"), int(fields[19]))
+    except ValueError:
+        return None
+
+
+def read_environ(pid: int, proc_root: str = PROC) -> dict[bytes, bytes] | None:
+    """A process's environment as it was started (None when it cannot be read)."""
+    data = _read(pid, "environ", proc_root)
+    if data is None:
+        return None
+    env = {}
+    for item in data.split(b"\0"):
+        key, eq, value = item.partition(b"=")
+        if eq and key:
+            env[key] = value
+    return env
 
 
 def _config_of(pid: str, argv: list[bytes], proc: str = PROC) -> str | None:
@@ -33,20 +106,129 @@ def _config_of(pid: str, argv: list[bytes], proc: str = PROC) -> str | None:
 def watchdog_pids(project: Project, proc: str = PROC) -> list[int]:
     """Pids of processes running this project's watchdog, in tmux or in the foreground
     (``proc``: where the process table is mounted)."""
-    pids: list[int] = []
-    try:
-        entries = os.listdir(proc)
-    except OSError:
-        return pids
+    found: list[int] = []
     target = os.path.realpath(project.config_path)
-    for entry in entries:
-        if not entry.isdigit():
-            continue
+    for pid in pids(proc):
+        data = _read(pid, "cmdline", proc)
+        if data is not None and _config_of(str(pid), data.split(b"\0"), proc) == target:
+            found.append(pid)
+    return found
+
+
+def _same_config(value: bytes, config_path: str) -> bool:
+    text = os.fsdecode(value)
+    return text == config_path or os.path.realpath(text) == os.path.realpath(config_path)
+
+
+def agent_processes(config_path: str, agent: str, roots: Iterable[int] = (), proc_root: str = PROC,
+                    uid: int | None = None, me: int | None = None) -> dict[int, int]:
+    """Every live process of one agent (by pid, with its start time): the processes of user
+    ``uid`` (default: ours) whose environment names ``config_path`` and ``agent``, and the
+    descendants of those ``roots`` (the agent's pane processes) that name them too.
+
+    Spared: process ``me`` (default: this one) and its ancestors (an agent may end itself
+    from its own pane: the process doing it must finish its work), the ancestors of the
+    roots, and the ancestors of any process of another identity (a tmux server started from
+    an agent's pane carries that agent's environment, and other agents hang from it).
+    """
+    uid = os.getuid() if uid is None else uid
+    me = os.getpid() if me is None else me
+    table: dict[int, ProcStat] = {}
+    ours: set[int] = set()
+    others: list[int] = []
+    wanted = os.fsencode(agent)
+    for pid in pids(proc_root):
         try:
-            with open(os.path.join(proc, entry, "cmdline"), "rb") as handle:
-                argv = handle.read().split(b"\0")
+            if os.stat(os.path.join(proc_root, str(pid))).st_uid != uid:
+                continue
         except OSError:
             continue
-        if _config_of(entry, argv, proc) == target:
-            pids.append(int(entry))
-    return sorted(pids)
+        stat = read_stat(pid, proc_root)
+        if stat is None or stat.state in ("Z", "X"):  # exited: nothing left to end
+            continue
+        table[pid] = stat
+        env = read_environ(pid, proc_root) or {}
+        if AGENT_VAR not in env:
+            continue
+        if env[AGENT_VAR] == wanted and _same_config(env.get(CONFIG_VAR, b""), config_path):
+            ours.add(pid)
+        else:
+            others.append(pid)
+
+    def ancestors(pid: int) -> set[int]:
+        seen: set[int] = set()
+        stat = table.get(pid) or read_stat(pid, proc_root)
+        while stat is not None and stat.ppid > 0 and stat.ppid not in seen:
+            seen.add(stat.ppid)
+            stat = table.get(stat.ppid) or read_stat(stat.ppid, proc_root)
+        return seen
+
+    children: dict[int, list[int]] = {}
+    for stat in table.values():
+        children.setdefault(stat.ppid, []).append(stat.pid)
+    found = set(ours)
+    todo = [r for r in roots if r in ours]  # a pane pid that is not the agent's (gone, reused) roots nothing
+    while todo:
+        pid = todo.pop()
+        for child in children.get(pid, ()):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    spared = {me} | ancestors(me)
+    for pid in list(roots) + others:
+        spared |= ancestors(pid)
+    return {pid: table[pid].start for pid in sorted(found - spared)}
+
+
+def _wait(fds: Mapping[int, int], timeout: float) -> list[int]:
+    """Wait up to ``timeout`` seconds for the processes behind ``fds`` (pid -> pidfd) to
+    exit; the pids still alive then."""
+    alive = dict(fds)
+    deadline = time.monotonic() + timeout
+    while alive:
+        left = deadline - time.monotonic()
+        poller = select.poll()
+        for fd in alive.values():
+            poller.register(fd, select.POLLIN)
+        ready = {fd for fd, _mask in poller.poll(max(0.0, left) * 1000)}
+        alive = {pid: fd for pid, fd in alive.items() if fd not in ready}
+        if left <= 0:
+            break
+    return sorted(alive)
+
+
+def end_processes(found: Mapping[int, int], grace: float = 2.0, settle: float = 0.5,
+                  proc_root: str = PROC) -> int:
+    """End the processes ``found`` (pid -> start time, from ``agent_processes``); how many
+    had to be ended. Each is held by a pidfd whose process is checked to be the one found
+    (same start time), so a reused pid is never signalled. Those that do not exit within
+    ``settle`` seconds by themselves (their session was just killed) get SIGTERM, and
+    SIGKILL when still alive ``grace`` seconds later."""
+    held: dict[int, int] = {}
+    try:
+        for pid, start in found.items():
+            try:
+                fd = os.pidfd_open(pid)
+            except OSError:  # gone
+                continue
+            stat = read_stat(pid, proc_root)
+            if stat is None or stat.start != start:  # another process now has the pid
+                os.close(fd)
+                continue
+            held[pid] = fd
+        ended = []
+        for pid in _wait(held, settle):
+            try:
+                signal.pidfd_send_signal(held[pid], signal.SIGTERM)
+            except (ProcessLookupError, PermissionError):
+                continue
+            ended.append(pid)
+        for pid in _wait({p: held[p] for p in ended}, grace):
+            try:
+                signal.pidfd_send_signal(held[pid], signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        return len(ended)
+    finally:
+        for fd in held.values():
+            os.close(fd)

@@ -17,18 +17,21 @@ COLORTERM) reaches the agent or its ``state/<agent>.env`` file.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shlex
+import signal
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from .bookkeeping import clear_watch, set_stopped
 from .config import Agent, Project
 from .fsutil import atomic_write, locked
 from .layout import StateLayout
-from .tmux import PROGRAM_OPTION, TmuxServer
+from .procs import agent_processes, end_processes
+from .tmux import PROGRAM_OPTION, Session, TmuxServer
 
 START, STOP, RESTART, NONE, SKIP = "start", "stop", "restart", "none", "skip"
 STATES = ("started", "stopped", "restarted")
@@ -57,6 +60,8 @@ class Action:
     verb: str
     reason: str = ""
     session_id: str = ""
+    ended: int = 0  # leftover processes ended after its session was killed
+
 
     @property
     def changes(self) -> bool:
@@ -64,7 +69,7 @@ class Action:
 
     def as_dict(self) -> dict:
         return {"agent": self.agent.name, "session": self.session, "action": self.verb,
-                "reason": self.reason}
+                "reason": self.reason, "ended": self.ended}
 
 
 def engine_script_for(project: Project, engine_script: str = "") -> str:
@@ -291,6 +296,41 @@ def session_command(env_file: str, command: str) -> str:
     return 'exec /usr/bin/env -i %s "$SHELL" -c %s' % (keep, shlex.quote(inner))
 
 
+@contextlib.contextmanager
+def _hangup_ignored(ignore: bool) -> Iterator[None]:
+    """SIGHUP ignored meanwhile when ``ignore``: an agent ending itself from its own pane
+    gets the hangup of its terminal when its session is killed, and must finish anyway."""
+    previous = None
+    if ignore:
+        try:
+            previous = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+        except ValueError:  # not the main thread: signals are not ours to handle
+            pass
+    try:
+        yield
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGHUP, previous)
+
+
+def end_agent(project: Project, server: TmuxServer, agent: Agent, session: Session | None) -> int:
+    """Kill the agent's ``session`` (if any), then every process of the agent still alive:
+    what it spawned in another process group or session (a daemon that called setsid, a
+    ``nohup`` child) outlives tmux's hangup. Its processes are collected before the kill
+    (the pane's descendants and those carrying its identity, see ``procs.agent_processes``)
+    and again after it (forks meanwhile); how many leftovers had to be ended (SIGTERM, then
+    SIGKILL after a grace). The caller holds the project's lock."""
+    roots = [pane.pid for pane in session.panes] if session is not None else []
+    found = agent_processes(project.config_path, agent.name, roots)
+    myself = os.environ.get("AGENTLOOPS_AGENT") == agent.name and \
+        os.environ.get("AGENTLOOPS_CONFIG") == project.config_path
+    with _hangup_ignored(myself):
+        if session is not None:
+            server.kill(session.id)
+        found.update(agent_processes(project.config_path, agent.name))
+        return end_processes(found)
+
+
 def execute(project: Project, server: TmuxServer, actions: list, report=None, desired: str = "",
             engine_script: str = "") -> list:
     """Carry out ``actions`` under the project's lock; ``report(action)`` is called before
@@ -318,7 +358,7 @@ def execute(project: Project, server: TmuxServer, actions: list, report=None, de
             if report is not None:
                 report(action)
             if action.verb in (STOP, RESTART) and sess:
-                server.kill(sess.id)
+                action.ended = end_agent(project, server, action.agent, sess)
             if action.verb in (START, RESTART):
                 action.session_id = start_session(project, server, action.agent, engine_script)
             done.append(action)

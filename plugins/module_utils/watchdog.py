@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from .bookkeeping import clear_watch, is_paused, is_stopped, read_run, read_watch, write_watch
-from .config import Agent, Project, WatchSettings
+from .config import Agent, Project, WatchSettings, load
 from .errors import AlreadyRunning, OrchestratorError
 from .fsutil import LockBusy, append_line, locked
 from .layout import StateLayout
@@ -127,6 +127,16 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def config_stamp(path: str) -> tuple[int, int, int, int] | None:
+    """What tells cheaply that a file changed: device, inode, size and mtime of the file
+    ``path`` names (symlinks followed); None when there is none."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
 def watched(project: Project) -> list:
     return [a for a in project.agents if a.watch in ("heal", "heal+stall") and not a.is_service]
 
@@ -166,6 +176,8 @@ class Watchdog:
         self.next_try: dict = {}
         self.screens: dict = {}  # agent -> (normalised screen, when it last changed, when read)
         self.observer = Observer(project, server, event)
+        self.ended = 0  # leftover processes the last restart ended
+        self.stamp = config_stamp(project.config_path)  # of the agents.toml last read
 
     def _locked(self):
         """The project's lock, which ``up``, ``down``, ``reset`` and the modules take too: a
@@ -176,15 +188,16 @@ class Watchdog:
         """Kill ``sess`` (the dead or stalled session, if any) and start the agent as ``up``
         would; the caller holds the lock (and may pass the ``live`` sessions it read under
         it). False when the session changed meanwhile (someone else restarted it): nothing
-        to account for then."""
+        to account for then. Whatever the agent left running is ended with its session
+        (``sessions.end_agent``); how many such leftovers there were is in ``self.ended``."""
         from . import sessions
 
+        self.ended = 0
         live = self.server.sessions() if live is None else live
         current = live.get(self.project.session_name(agent))
         if (current.id if current else None) != (sess.id if sess else None):
             return False
-        if sess is not None:
-            self.server.kill(sess.id)
+        self.ended = sessions.end_agent(self.project, self.server, agent, sess)
         self.screens.pop(agent.name, None)
         self.screens.pop(agent.name + "\0nudge", None)
         new = sessions.start_session(self.project, self.server, agent, self.engine_script)
@@ -206,17 +219,61 @@ class Watchdog:
         if current:
             os.close(current[1])
 
+    def reload(self) -> list:
+        """Read agents.toml again if it changed since it was last read (its stat). A valid
+        file replaces the project: an agent added is watched from now on, one removed no
+        longer (event ``reload``). An invalid one leaves the project as it was, with one
+        ``error`` event per state of the file (not one per pass). Returns the events."""
+        stamp = config_stamp(self.project.config_path)
+        if stamp == self.stamp:
+            return []
+        self.stamp = stamp
+        old = self.project
+        try:
+            new = load(old.config_path)
+            if new.state_dir != old.state_dir:
+                raise OrchestratorError("state_dir changed to %s: the watchdog's lock is in %s; restart the watchdog"
+                                        % (new.state_dir, old.state_dir))
+        except OrchestratorError as exc:
+            lines = str(exc).splitlines() or [type(exc).__name__]
+            more = " (and %d more)" % (len(lines) - 1) if len(lines) > 1 else ""
+            return [event(old, "watchdog", "error", "not reloaded: %s%s" % (lines[0], more),
+                          "keeping the config read before")]
+        before = {a.name: a for a in old.agents}
+        after = {a.name: a for a in new.agents}
+        added = [n for n in after if n not in before]
+        removed = [n for n in before if n not in after]
+        changed = [n for n in after if n in before and after[n] != before[n]]
+        self.project = new
+        self.observer.reload(new)
+        keep = {a.name for a in watched(new)}
+        for name in [n for n in self.pidfds if n not in keep]:
+            self._unwatch(name)
+        for name in removed:
+            self.next_try.pop(name, None)
+            self.screens.pop(name, None)
+            self.screens.pop(name + "\0nudge", None)
+        what = "; ".join("%s %s" % (verb, ", ".join(names)) for verb, names in
+                         (("added", added), ("removed", removed), ("changed", changed)) if names)
+        return [event(new, "watchdog", "reload", "%s changed" % new.config_path, what or "no agent changed",
+                      added=added, removed=removed, changed=changed, watching=len(keep))]
+
     def check(self, now: float | None = None) -> list:
-        """One pass over the watched agents; heals what needs healing. Returns the events."""
+        """One pass over the watched agents (agents.toml read again first if it changed);
+        heals what needs healing. Returns the events."""
         now = self.clock() if now is None else now
+        try:
+            out = self.reload()
+        except (OrchestratorError, OSError):  # not even the event log is writable: watch on
+            out = []
         try:
             live = self.server.sessions()
         except OrchestratorError as exc:
-            return [event(self.project, "watchdog", "error", str(exc).splitlines()[0], "will retry")]
+            return out + [event(self.project, "watchdog", "error", str(exc).splitlines()[0], "will retry")]
         from .sessions import owner_of
 
         owner = owner_of(self.project)
-        out = self._observe(live, owner, now)
+        out += self._observe(live, owner, now)
         dead = []
         for agent in watched(self.project):
             name = self.project.session_name(agent)
@@ -329,7 +386,7 @@ class Watchdog:
         watch.pop("next_try", None)
         write_watch(project, agent, watch)
         return [event(project, agent.name, "heal", "session gone" if sess is None else "process gone",
-                      "restarted", restarts=watch["restarts"])]
+                      "restarted", restarts=watch["restarts"], ended=self.ended)]
 
     def _hold_back(self, agent: Agent, watch: dict, verdict: Verdict, now: float) -> dict:
         """Record a FATAL or BACKOFF verdict; its event."""

@@ -105,8 +105,14 @@ agents:
       description: Why nothing was done, for V(none) and V(skip).
       type: str
       sample: already running
+    ended:
+      description:
+        - How many processes of the agent were still alive after its session was killed
+          (what it spawned in another process group or session) and were ended.
+      type: int
+      sample: 0
   sample:
-    - {agent: worker, session: demo-worker, action: start, reason: ""}
+    - {agent: worker, session: demo-worker, action: start, reason: "", ended: 0}
 sessions_before:
   description: The project's session names before the task.
   returned: always

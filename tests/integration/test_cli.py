@@ -6,9 +6,12 @@
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import subprocess
 import sys
+
+from helpers import end_spawned, running, spawned, wait_for, write_spawner
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -55,6 +58,63 @@ def test_up_status_down_output(demo_project, tmux):
     assert down.stdout == "killing t-scratch-worker\nkilling t-scratch-helper\nkilling t-scratch-watchdog\n"
     assert tmux.sessions() == {}
     assert agents_py(demo_project, "down").stdout == ""
+
+
+SPAWNER = """
+[project]
+name = "tree"
+session_prefix = "t-tree-"
+tmux_socket = "{socket}"
+
+[agents.spawner]
+kind = "service"
+command = {command}
+"""
+
+
+def test_down_ends_what_the_agent_left_running(tmp_path, tmux):
+    project = tmp_path / "p"
+    project.mkdir()
+    command = write_spawner(tmp_path, sys.executable)
+    (project / "agents.toml").write_text(SPAWNER.format(socket=tmux.socket, command='"%s"' % command))
+    assert agents_py(project, "up").stdout == "starting t-tree-spawner\n"
+    left = spawned(tmp_path)
+    try:
+        assert all(running(*found) for found in left.values())
+        down = agents_py(project, "down")
+        assert down.stdout == "killing t-tree-spawner\nended 3 leftover process(es) of t-tree-spawner\n", down.stderr
+        assert wait_for(lambda: not any(running(*found) for found in left.values()), timeout=5), left
+        assert tmux.sessions() == {}
+        assert agents_py(project, "down").stdout == ""
+    finally:
+        end_spawned(left)
+
+
+def test_an_agent_that_downs_itself_from_its_pane_still_ends_its_leftovers(tmp_path, tmux):
+    """The hangup of its own terminal does not stop the engine halfway."""
+    project = tmp_path / "p"
+    project.mkdir()
+    out, pid_file = tmp_path / "down.out", tmp_path / "child.pid"
+    down = "%s %s down self" % (shlex.quote(sys.executable), shlex.quote(os.path.join(REPO, "agents.py")))
+    command = ("nohup sleep 1003 >/dev/null 2>&1 & echo $! > %s.tmp; mv %s.tmp %s; sleep 0.5; %s > %s 2>&1; "
+               "exec sleep 100000" % (pid_file, pid_file, pid_file, down, out))
+    (project / "agents.toml").write_text(SPAWNER.replace("spawner", "self").format(
+        socket=tmux.socket, command='"%s"' % command.replace('"', '\\"')))
+    assert agents_py(project, "up").stdout == "starting t-tree-self\n"
+    assert wait_for(lambda: pid_file.exists())
+    pid = int(pid_file.read_text())
+    from ansible_collections.agentloops.orchestrator.plugins.module_utils import procs
+
+    stat = procs.read_stat(pid)
+    left = {"child": (pid, stat.start if stat else 0)}
+    try:
+        assert wait_for(lambda: out.exists() and "ended" in out.read_text(), timeout=15), \
+            out.read_text() if out.exists() else "no output"
+        assert out.read_text() == "killing t-tree-self\nended 1 leftover process(es) of t-tree-self\n"
+        assert wait_for(lambda: not running(*left["child"]), timeout=5)
+        assert wait_for(lambda: tmux.sessions() == {})
+    finally:
+        end_spawned(left)
 
 
 def test_tmux_socket_override(demo_project, tmp_path, tmux):

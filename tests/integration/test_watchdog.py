@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 
-from helpers import wait_for
+from helpers import end_spawned, running, spawned, wait_for, write_spawner
 
 from ansible_collections.agentloops.orchestrator.plugins.module_utils import config, procs
 
@@ -241,3 +241,86 @@ def test_foreground_watchdog_brings_everything_back_after_the_tmux_server_dies(t
     finally:
         foreground.terminate()
         foreground.wait(timeout=10)
+
+
+SPAWNING = """
+[project]
+session_prefix = "h-"
+tmux_socket = "{socket}"
+
+[backends.spawner]
+bin = "{bin}"
+prompt_delivery = "exec"
+
+[agents.spawner]
+kind = "persistent"
+backend = "spawner"
+watch = "heal"
+
+[agents.watchdog]
+kind = "service"
+builtin = "watchdog"
+"""
+
+
+def test_a_heal_ends_what_the_dead_agent_left_running(tmp_path, tmux):
+    project = tmp_path / "p"
+    project.mkdir()
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    command = write_spawner(runs, sys.executable)
+    (project / "agents.toml").write_text(SPAWNING.format(socket=tmux.socket, bin=command.replace('"', '\\"')))
+    cli(project, "up")
+    left = spawned(runs)
+    later = {}
+    try:
+        assert wait_for(lambda: any(e["event"] == "start" for e in events(project)))
+        for name in left:
+            os.remove(runs / ("%s.pid" % name))
+        os.kill(tmux.sessions()["h-spawner"][2], signal.SIGKILL)
+        assert wait_for(lambda: any(e["event"] == "heal" for e in events(project)), timeout=15)
+        (heal,) = [e for e in events(project) if e["event"] == "heal"]
+        # the pane died first: what dropped the agent's identity cannot be told from a stranger now
+        assert heal["agent"] == "spawner" and heal["ended"] == 2, heal
+        assert wait_for(lambda: not running(*left["daemon"]) and not running(*left["child"]), timeout=5)
+        later = spawned(runs)  # the healed agent spawns anew
+        assert cli(project, "down").stdout.splitlines()[:2] == ["killing h-spawner", "killing h-watchdog"]
+        assert wait_for(lambda: not any(running(*found) for found in later.values()), timeout=5)
+    finally:
+        end_spawned(left)
+        end_spawned(later)
+
+
+def test_an_agent_added_to_agents_toml_while_the_watchdog_runs_is_healed(tmp_path, tmux):
+    project = make(tmp_path, tmux)
+    cfg = project / "agents.toml"
+    cli(project, "up")
+    assert wait_for(lambda: any(e["event"] == "start" for e in events(project)))
+    cfg.write_text(cfg.read_text() + "\n[agents.newbie\n")  # a slip first: reported once, the old config kept
+    assert wait_for(lambda: any(e["event"] == "error" for e in events(project)), timeout=10)
+    cfg.write_text(cfg.read_text().replace("[agents.newbie\n", NEWBIE))
+    assert wait_for(lambda: any(e["event"] == "reload" for e in events(project)), timeout=10)
+    (reload,) = [e for e in events(project) if e["event"] == "reload"]
+    assert (reload["added"], reload["removed"], reload["outcome"]) == (["newbie"], [], "added newbie")
+    errors = [e for e in events(project) if e["event"] == "error"]
+    assert len(errors) == 1 and errors[0]["reason"].startswith("not reloaded: %s:" % cfg), errors
+
+    def heals():
+        return [e["reason"] for e in events(project) if e["event"] == "heal" and e["agent"] == "newbie"]
+
+    # watched and never stopped by an operator: the watchdog brings it up, as it would at its own start
+    assert wait_for(lambda: heals() == ["session gone"], timeout=10)
+    assert cli(project, "up", "newbie").stdout == "", "already running"
+    assert wait_for(lambda: tmux.sessions().get("w-newbie", (0, 0, 0, ""))[3] == "sleep")
+    pid = tmux.sessions()["w-newbie"][2]
+    os.kill(pid, signal.SIGKILL)
+    assert wait_for(lambda: len(heals()) == 2, timeout=10)
+    assert wait_for(lambda: "w-newbie" in tmux.sessions() and tmux.sessions()["w-newbie"][2] != pid)
+
+
+NEWBIE = """
+[agents.newbie]
+kind = "persistent"
+backend = "demo"
+watch = "heal"
+"""

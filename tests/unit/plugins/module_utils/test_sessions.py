@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, agentloops.orchestrator contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""``sessions.plan`` and the session command line, against fake sessions (pure)."""
+"""``sessions.plan`` and the session command line, against fake sessions (pure); ending an
+agent against a fake server, with a real process of the agent left over (no tmux)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import sys
 import pytest
 from engine_fakes import FakeServer, FakeSession, make_project
 
-from ansible_collections.agentloops.orchestrator.plugins.module_utils import sessions
+from ansible_collections.agentloops.orchestrator.plugins.module_utils import procs, sessions
 
 
 @pytest.fixture
@@ -94,7 +95,8 @@ def test_unknown_state_is_refused(project):
 
 def test_actions_are_data(project):
     (action,) = sessions.plan(project, {}, project.select(["helper"]), "started")
-    assert action.as_dict() == {"agent": "helper", "session": "u-helper", "action": "start", "reason": ""}
+    assert action.as_dict() == {"agent": "helper", "session": "u-helper", "action": "start", "reason": "",
+                                 "ended": 0}
     assert action == sessions.Action(project.agent("helper"), "u-helper", "start")
 
 
@@ -234,3 +236,25 @@ def test_the_window_size_of_the_project_is_passed_to_tmux(tmp_path):
     server = FakeServer()
     sessions.start_session(project, server, project.agent("helper"))
     assert server.sizes == [(120, 40)]
+def test_stopping_an_agent_ends_what_it_left_running(project):
+    env = dict(os.environ, AGENTLOOPS_CONFIG=project.config_path, AGENTLOOPS_AGENT="worker")
+    daemon = subprocess.Popen(["sh", "-c", "echo ready; exec sleep 1000"], env=env, stdout=subprocess.PIPE,
+                              start_new_session=True)  # setsid away: tmux's hangup never reaches it
+    other = subprocess.Popen(["sh", "-c", "echo ready; exec sleep 1000"], stdout=subprocess.PIPE,
+                             env=dict(env, AGENTLOOPS_AGENT="helper"), start_new_session=True)
+    try:
+        for child in (daemon, other):
+            assert child.stdout is not None and child.stdout.readline() == b"ready\n"
+        server = FakeServer(own(project, "worker", "$3"))
+        actions = sessions.plan(project, server.sessions(), project.select(["worker"]), "stopped")
+        (done,) = sessions.execute(project, server, actions, desired="stopped")
+        assert server.killed == ["$3"]
+        assert done.ended == 1 and done.as_dict()["ended"] == 1
+        assert daemon.wait(5) < 0, "ended by a signal"
+        assert other.poll() is None, "another agent's process is left alone"
+        assert procs.agent_processes(project.config_path, "helper") == {other.pid: procs.read_stat(other.pid).start}
+    finally:
+        for child in (daemon, other):
+            if child.poll() is None:
+                child.kill()
+                child.wait()

@@ -172,3 +172,68 @@ def test_read_events_skips_broken_lines(project):
     watchdog.event(project, "y", "reset", "why", "ok")
     assert [(e["agent"], e.get("extra")) for e in watchdog.read_events(project)] == [("x", 1), ("y", None)]
     assert [e["agent"] for e in watchdog.read_events(project, 1)] == ["y"]
+
+
+NEWBIE = """
+[agents.newbie]
+kind = "persistent"
+backend = "demo"
+watch = "heal"
+"""
+
+
+def rewrite(project, text, bump=1):
+    """Write agents.toml anew, its mtime moved on (a rewrite within one clock tick counts too)."""
+    path = project.config_path
+    st = os.stat(path)
+    with open(path, "w") as handle:
+        handle.write(text)
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + bump * 1_000_000_000))
+
+
+def kinds(events):
+    return [(e["agent"], e["event"]) for e in events]
+
+
+def test_an_agent_added_to_agents_toml_is_watched_and_a_removed_one_no_longer(project):
+    server = DeadServer()
+    dog = watchdog.Watchdog(project, server, clock=Clock(1000.0), jitter=lambda: 1.0)
+    assert kinds(dog.check(1000.0)) == [("crasher", "heal")]
+    assert kinds(dog.check(1100.0)) == [("crasher", "heal")], "unchanged: not read again, no event"
+    rewrite(project, CONFIG.replace("[agents.crasher]", "[agents.renamed]") + NEWBIE)
+    seen = dog.check(1200.0)
+    assert kinds(seen) == [("watchdog", "reload"), ("renamed", "heal"), ("newbie", "heal")]
+    assert seen[0]["added"] == ["renamed", "newbie"] and seen[0]["removed"] == ["crasher"]
+    assert seen[0]["outcome"] == "added renamed, newbie; removed crasher" and seen[0]["watching"] == 2
+    assert server.started[-2:] == [project.session_name("renamed"), project.session_name("newbie")]
+    assert [a.name for a in dog.project.agents] == ["renamed", "quiet", "newbie"]
+
+
+def test_an_invalid_agents_toml_keeps_the_project_with_one_error_per_state_of_the_file(project):
+    server = DeadServer()
+    dog = watchdog.Watchdog(project, server, clock=Clock(1000.0), jitter=lambda: 1.0)
+    rewrite(project, CONFIG + "[agents.broken\n")
+    seen = dog.check(1000.0)
+    assert kinds(seen) == [("watchdog", "error"), ("crasher", "heal")], "the old project is watched on"
+    assert seen[0]["reason"].startswith("not reloaded: %s:" % project.config_path)
+    assert seen[0]["outcome"] == "keeping the config read before"
+    assert kinds(dog.check(1100.0)) == [("crasher", "heal")], "the same bad file: no second error"
+    rewrite(project, CONFIG.replace('watch = "heal"', 'watch = "sometimes"'), bump=2)
+    assert kinds(dog.check(1200.0)) == [("watchdog", "error"), ("crasher", "heal")], "another bad state"
+    os.remove(project.config_path)
+    assert kinds(dog.check(1300.0)) == [("watchdog", "error"), ("crasher", "heal")], "gone"
+    assert kinds(dog.check(1400.0)) == [("crasher", "heal")]
+    with open(project.config_path, "w") as handle:  # back, valid, without the unwatched agent
+        handle.write(CONFIG.replace('[agents.quiet]\nkind = "persistent"\nbackend = "demo"\nwatch = "none"\n', ""))
+    seen = dog.check(1500.0)
+    assert kinds(seen) == [("watchdog", "reload"), ("crasher", "heal")]
+    assert (seen[0]["added"], seen[0]["removed"], seen[0]["changed"]) == ([], ["quiet"], [])
+    assert dog.project is not project and dog.project.config_path == project.config_path
+
+
+def test_a_reload_that_moves_state_dir_is_refused(project, tmp_path):
+    dog = watchdog.Watchdog(project, DeadServer(), clock=Clock(1000.0))
+    rewrite(project, '[project]\nstate_dir = "elsewhere"\n' + CONFIG)
+    (error,) = dog.reload()
+    assert error["event"] == "error" and "state_dir changed to %s" % (tmp_path / "elsewhere") in error["reason"]
+    assert dog.project is project
