@@ -16,6 +16,11 @@
   ``status`` reads (``DONE (exit N)`` for tasks, the iteration for loops).
 - With ``resume_arg``, the conversation id lives in ``<state_dir>/<agent>.resume-id``: assigned
   at the first start (through ``session_id_arg``), resumed by every later start.
+- A loop backs off from failing iterations (exit != 0): the wait before the next one doubles
+  from ``loop_delay`` up to ``backoff_max`` (the record says ``backoff``, status ``BACKOFF``);
+  a success resets it; ``fatal_after`` failures in a row stop the loop (``fatal`` in the
+  record, status ``FATAL``, the watchdog leaves it alone) until ``reset`` or an operator's
+  restart.
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ import time
 import uuid
 
 from .bookkeeping import is_paused, read_run, resume_id, write_resume_id, write_run
-from .config import Agent, Project
+from .config import Agent, LoopSettings, Project, WatchSettings
 from .errors import OrchestratorError, TmuxError
 from .fsutil import append_line, atomic_write
 from .layout import StateLayout
@@ -198,6 +203,42 @@ def _wait(proc: subprocess.Popen, fg: _Foreground) -> int:
     return code if code >= 0 else 128 - code
 
 
+def backoff_delay(loop: LoopSettings, heal: WatchSettings, failures: int) -> float:
+    """The wait after ``failures`` failed iterations in a row: ``loop_delay`` doubled for each
+    failure after the first, at most ``backoff_max``, never less than ``loop_delay``."""
+    doubled = loop.loop_delay * 2.0 ** min(max(failures - 1, 0), 64)
+    return max(loop.loop_delay, min(heal.backoff_max, doubled))
+
+
+def _update_run(project: Project, agent: Agent, **fields: object) -> None:
+    """Add ``fields`` to the agent's last run record."""
+    record = read_run(project, agent) or {}
+    record.update(fields)
+    write_run(project, agent, record)
+
+
+def _failed_iteration(project: Project, agent: Agent, loop: LoopSettings, iteration: int, code: int,
+                      failures: int) -> float | None:
+    """Account for the ``failures``-th failed iteration in a row: the seconds to back off
+    (recorded, logged, an event), or None when the loop must stop (``fatal`` recorded)."""
+    from .watchdog import event
+
+    heal = agent.healing or WatchSettings()
+    if failures >= heal.fatal_after:
+        reason = "%d failed iteration%s in a row (last exit %d)" % (failures, "s" if failures > 1 else "", code)
+        _update_run(project, agent, fatal=reason)
+        _log(project, agent, "FATAL: %s; no more iterations until reset" % reason)
+        event(project, agent.name, "fatal", reason, "loop stopped until reset", failures=failures, exit=code)
+        return None
+    delay = backoff_delay(loop, heal, failures)
+    until = time.time() + delay
+    _update_run(project, agent, backoff={"failures": failures, "until": until})
+    _log(project, agent, "iteration %d failed (%d in a row): next iteration in %.1fs" % (iteration, failures, delay))
+    event(project, agent.name, "backoff", "iteration %d exit %d (%d failed in a row)" % (iteration, code, failures),
+          "next iteration in %.1fs" % delay, failures=failures, until=round(until, 3), exit=code)
+    return delay
+
+
 def main(project: Project, agent: Agent) -> int:
     """The session's program for a persistent, task or loop agent."""
     from . import kickoff
@@ -205,6 +246,7 @@ def main(project: Project, agent: Agent) -> int:
     if agent.is_service:
         raise OrchestratorError("agent %r is a service; services run their own command" % agent.name)
     iteration = 0
+    failures = 0  # failed iterations in a row
     code = 0
     while True:
         if agent.kind == "loop":
@@ -219,8 +261,11 @@ def main(project: Project, agent: Agent) -> int:
             return code
         if agent.loop.max_iterations and iteration >= agent.loop.max_iterations:
             _log(project, agent, "stopping after max_iterations=%d" % agent.loop.max_iterations)
-            record = read_run(project, agent) or {}
-            record["finished"] = True  # the watchdog leaves a finished loop alone
-            write_run(project, agent, record)
+            _update_run(project, agent, finished=True)  # the watchdog leaves a finished loop alone
             return 0
-        time.sleep(agent.loop.loop_delay)
+        failures = failures + 1 if code != 0 else 0
+        delay = _failed_iteration(project, agent, agent.loop, iteration, code, failures) if failures \
+            else agent.loop.loop_delay
+        if delay is None:
+            return code
+        time.sleep(delay)

@@ -9,6 +9,7 @@ then aligned columns AGENT KIND BACKEND MODEL WATCH STATE.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, fields
 
@@ -35,6 +36,7 @@ class Row:
     pid: int | None = None
     command: str | None = None
     builtin: str | None = None
+    fatal: str | None = None  # why a loop gave up (its runner's record), when it did
 
     def cells(self) -> tuple[str, ...]:
         return (self.agent, self.kind, self.backend, self.model, self.watch, self.state)
@@ -47,8 +49,10 @@ def rows(project: Project, live: dict, watchdog_pids: list[int] | None = None) -
     """Rows for every agent in config order, from one snapshot of the server's sessions.
 
     Loop agents add their iteration and phase after the command (``RUNNING [claude] #3
-    poe2e``); a task that ran to its end shows ``DONE (exit N)``. Both come from the
-    runner's record in ``state/``; STATE stays the last column, so the table keeps its shape.
+    poe2e``); a failing loop waiting out its backoff shows ``BACKOFF [claude] #3 poe2e 8s``,
+    one that gave up ``FATAL`` (the reason in ``Row.fatal``); a task that ran to its end
+    shows ``DONE (exit N)``. All come from the runner's record in ``state/``; STATE stays
+    the last column, so the table keeps its shape.
     ``watchdog_pids`` are the project's watchdog processes when the caller has them (else
     /proc is read once, and only for a builtin watchdog).
     """
@@ -63,13 +67,15 @@ def rows(project: Project, live: dict, watchdog_pids: list[int] | None = None) -
         sess = live.get(name)
         pane = sess.first_pane if sess else None
         service = agent.is_service
+        run = _run(project, agent, present)
         out.append(Row(
             agent=agent.name, kind=agent.kind,
             backend="-" if service else agent.backend, model="-" if service else (agent.model or "-"),
-            watch="-" if service else agent.watch, state=_state(project, agent, sess, present, pids),
+            watch="-" if service else agent.watch, state=_state(project, agent, sess, present, pids, run),
             enabled=agent.enabled, session=name, running=sess is not None, session_id=sess.id if sess else None,
             created=sess.created if sess else None, pid=pane.pid if pane else None,
-            command=pane.current_command if pane else None, builtin=agent.builtin or None))
+            command=pane.current_command if pane else None, builtin=agent.builtin or None,
+            fatal=str(run["fatal"]) if run and run.get("fatal") else None))
     return out
 
 
@@ -88,20 +94,40 @@ class _Pids:
         return self.pids
 
 
-def _state(project: Project, agent: Agent, sess, present: set, pids: _Pids) -> str:
-    """The STATE cell of one agent."""
-    from .bookkeeping import read_run, read_watch
+def _run(project: Project, agent: Agent, present: set) -> dict | None:
+    """The runner's record of a loop or task (None for other kinds, or when there is none)."""
+    from .bookkeeping import read_run
+    from .layout import StateLayout
+
+    if agent.kind not in ("loop", "task") or os.path.basename(StateLayout.of(project).run(agent)) not in present:
+        return None
+    return read_run(project, agent)
+
+
+def _backoff_left(run: dict | None) -> float:
+    """The seconds a failing loop still waits before its next iteration (0 when it does not)."""
+    backoff = run.get("backoff") if run else None
+    until = backoff.get("until") if isinstance(backoff, dict) else None
+    if not isinstance(until, (int, float)) or isinstance(until, bool):
+        return 0.0
+    import time
+
+    return max(0.0, until - time.time())
+
+
+def _state(project: Project, agent: Agent, sess, present: set, pids: _Pids, run: dict | None) -> str:
+    """The STATE cell of one agent (``run``: its runner's record, see ``_run``)."""
+    from .bookkeeping import read_watch
     from .layout import StateLayout
 
     layout = StateLayout.of(project)
     pane = sess.first_pane if sess else None
-    run = read_run(project, agent) if agent.kind in ("loop", "task") and \
-        os.path.basename(layout.run(agent)) in present else None
     watch = read_watch(project, agent) if agent.watch in ("heal", "heal+stall") and \
         os.path.basename(layout.watch(agent)) in present else {}
     restarts = " restarts=%d" % watch["restarts"] if watch.get("restarts") else ""
     if sess:
-        state = "RUNNING"
+        backoff = _backoff_left(run) if agent.kind == "loop" else 0.0
+        state = "BACKOFF" if backoff else "RUNNING"
         if not agent.enabled:
             state += " (disabled)"
         if watch.get("state") == "STALLED":
@@ -110,10 +136,13 @@ def _state(project: Project, agent: Agent, sess, present: set, pids: _Pids) -> s
             state += " [%s]" % pane.current_command
         if agent.kind == "loop" and run:
             state += " #%s %s" % (run.get("iteration"), run.get("phase") or "-")
+            state += " %ds" % math.ceil(backoff) if backoff else ""
         if agent.builtin == "watchdog":
             count = len(pids.get())
             state += " (%d watchdogs)" % count if count > 1 else ""
         return state + restarts
+    if agent.kind == "loop" and run and run.get("fatal") and agent.enabled:
+        return "FATAL" + restarts
     if watch.get("state") in ("BACKOFF", "FATAL") and agent.enabled:
         return watch["state"] + restarts
     if agent.kind == "task" and run and run.get("exit") is not None:

@@ -222,3 +222,82 @@ def test_main_refuses_services(tmp_path):
     project = config.load(str(tmp_path / "agents.toml"))
     with pytest.raises(OrchestratorError, match="agent 's' is a service; services run their own command"):
         runner.main(project, project.agent("s"))
+
+
+def test_backoff_doubles_from_loop_delay_up_to_backoff_max():
+    loop, heal = config.LoopSettings(loop_delay=0.2), config.WatchSettings(backoff_max=1.0)
+    assert [runner.backoff_delay(loop, heal, n) for n in range(1, 6)] == [0.2, 0.4, 0.8, 1.0, 1.0]
+    assert runner.backoff_delay(config.LoopSettings(loop_delay=5), heal, 3) == 5, "never less than loop_delay"
+    assert runner.backoff_delay(loop, config.WatchSettings(backoff_max=1e9), 100000) == 1e9, "no overflow"
+
+
+def sleeps_recording(monkeypatch, project, agent):
+    """Replace the runner's sleep; each call records its seconds and the run record's backoff."""
+    slept = []
+
+    def sleep(seconds):
+        slept.append((seconds, (bookkeeping.read_run(project, agent) or {}).get("backoff")))
+
+    monkeypatch.setattr(runner.time, "sleep", sleep)
+    return slept
+
+
+def events_of(project):
+    from ansible_collections.agentloops.orchestrator.plugins.module_utils import watchdog
+
+    return [(e["event"], e["reason"], e["outcome"]) for e in watchdog.read_events(project, 0) if e["event"] != "exited"]
+
+
+LOOP_FAILING = "loop_delay = 0.2\nbackoff_max = 1\nfatal_after = 3"
+
+
+def test_a_failing_loop_backs_off_then_gives_up_with_the_last_exit(tmp_path, popen, monkeypatch):
+    project, agent = make(tmp_path, kind="loop", agent_extra=LOOP_FAILING)
+    slept = sleeps_recording(monkeypatch, project, agent)
+    popen.exit_codes = [1, 1, 7, 0]
+    before = runner.time.time()
+    assert runner.main(project, agent) == 7
+    assert len(popen.started) == 3, "no iteration after fatal_after failures in a row"
+    assert [s for s, _b in slept] == [0.2, 0.4]
+    assert [b["failures"] for _s, b in slept] == [1, 2]
+    assert before + 0.2 <= slept[0][1]["until"] <= runner.time.time() + 0.2
+    record = bookkeeping.read_run(project, agent)
+    assert record["fatal"] == "3 failed iterations in a row (last exit 7)"
+    assert (record["iteration"], record["exit"]) == (3, 7) and "finished" not in record
+    assert events_of(project) == [
+        ("backoff", "iteration 1 exit 1 (1 failed in a row)", "next iteration in 0.2s"),
+        ("backoff", "iteration 2 exit 1 (2 failed in a row)", "next iteration in 0.4s"),
+        ("fatal", "3 failed iterations in a row (last exit 7)", "loop stopped until reset")]
+    log = open(os.path.join(project.log_dir, "a.log")).read()
+    assert "iteration 2 failed (2 in a row): next iteration in 0.4s" in log
+    assert log.splitlines()[-1].endswith("FATAL: 3 failed iterations in a row (last exit 7); "
+                                         "no more iterations until reset")
+
+
+def test_a_success_resets_the_count_and_the_delay(tmp_path, popen, monkeypatch):
+    project, agent = make(tmp_path, kind="loop", agent_extra=LOOP_FAILING + "\nmax_iterations = 6")
+    slept = sleeps_recording(monkeypatch, project, agent)
+    popen.exit_codes = [1, 1, 0, 1, 1, 0]
+    assert runner.main(project, agent) == 0
+    assert len(popen.started) == 6
+    assert slept == [(0.2, {"failures": 1, "until": slept[0][1]["until"]}),
+                     (0.4, {"failures": 2, "until": slept[1][1]["until"]}),
+                     (0.2, None),  # after the success: loop_delay, no backoff on record
+                     (0.2, {"failures": 1, "until": slept[3][1]["until"]}),
+                     (0.4, {"failures": 2, "until": slept[4][1]["until"]})]
+    record = bookkeeping.read_run(project, agent)
+    assert record["finished"] is True and "fatal" not in record
+    assert [e[0] for e in events_of(project)] == ["backoff"] * 4
+
+
+def test_fatal_after_one_stops_at_the_first_failure_and_tasks_never_back_off(tmp_path, popen, monkeypatch):
+    project, agent = make(tmp_path, kind="loop", agent_extra="fatal_after = 1")
+    slept = sleeps_recording(monkeypatch, project, agent)
+    popen.exit_codes = [2]
+    assert runner.main(project, agent) == 2
+    assert slept == [] and bookkeeping.read_run(project, agent)["fatal"] == "1 failed iteration in a row (last exit 2)"
+    (tmp_path / "t").mkdir()
+    task, task_agent = make(tmp_path / "t", kind="task", agent_extra="fatal_after = 1")
+    popen.exit_codes = [2]
+    assert runner.main(task, task_agent) == 2
+    assert "fatal" not in bookkeeping.read_run(task, task_agent)
