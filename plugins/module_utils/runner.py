@@ -13,7 +13,9 @@
   the pane's command (``RUNNING [claude]``), as if a shell had started it.
 - Every run is recorded: a line per start and end in ``<log_dir>/<agent>.log`` and the last
   run in ``<state_dir>/<agent>.run.json`` (iteration, phase, times, exit code), which
-  ``status`` reads (``DONE (exit N)`` for tasks, the iteration for loops).
+  ``status`` reads (``DONE (exit N)`` for tasks, the iteration for loops). When a program
+  ends, its pane (with scrollback) is kept in ``<log_dir>/<agent>.screen``, and its last
+  line goes into the end line of the log and an ``exited`` event (``agents.py logs``).
 - With ``resume_arg``, the conversation id lives in ``<state_dir>/<agent>.resume-id``: assigned
   at the first start (through ``session_id_arg``), resumed by every later start.
 - A loop backs off from failing iterations (exit != 0): the wait before the next one doubles
@@ -41,6 +43,10 @@ from .fsutil import append_line, atomic_write
 from .layout import StateLayout
 from .phase import read_phase_index
 from .sessions import backend_args
+
+TYPE_CHECKING = False  # not typing's, like the rest of the engine
+if TYPE_CHECKING:  # pragma: no cover
+    from .tmux import TmuxServer
 
 _SIMPLE_BIN = re.compile(r"^[A-Za-z0-9_./+-]+$")
 
@@ -118,12 +124,17 @@ class _Foreground:
                 pass
 
 
+def _own_server() -> TmuxServer:
+    """The tmux server of the pane the runner runs in (``AGENTLOOPS_TMUX_ARGS``)."""
+    from .tmux import TmuxServer
+
+    return TmuxServer.from_socket_args(shlex.split(os.environ.get("AGENTLOOPS_TMUX_ARGS", "")))
+
+
 def _paste_when_ready(prompt: str, proc: subprocess.Popen, timeout: float = 30.0) -> None:
     """Type the prompt into our own pane once the program's screen has settled."""
     pane = os.environ["TMUX_PANE"]
-    from .tmux import TmuxServer
-
-    server = TmuxServer.from_socket_args(shlex.split(os.environ.get("AGENTLOOPS_TMUX_ARGS", "")))
+    server = _own_server()
     last, stable, deadline = None, 0, time.monotonic() + timeout
     while time.monotonic() < deadline and proc.poll() is None:
         screen = server.capture_pane(pane)
@@ -160,7 +171,8 @@ def run_once(project: Project, agent: Agent, prompt: str | None, iteration: int,
         proc = subprocess.Popen(argv, cwd=project.root, env=env, stdin=stdin, preexec_fn=fg.child_setup)
     except OSError as exc:
         code = 127
-        _log(project, agent, "iteration %d cannot start %s: %s" % (iteration, argv[0], exc.strerror or exc))
+        last = "cannot start %s: %s" % (argv[0], exc.strerror or exc)
+        _log(project, agent, "iteration %d %s" % (iteration, last))
     else:
         record["pid"] = proc.pid
         write_run(project, agent, record)
@@ -168,12 +180,55 @@ def run_once(project: Project, agent: Agent, prompt: str | None, iteration: int,
         if prompt is not None:
             _deliver(project, agent, proc, prompt, iteration)
         code = _wait(proc, fg)
+        last = _keep_screen(project, agent, iteration, code, argv[0])
     ended = time.time()
     record.update(ended=ended, exit=code)
     write_run(project, agent, record)
-    _log(project, agent, "iteration %d phase %s end exit=%d seconds=%.1f"
-         % (iteration, phase or "-", code, ended - started))
+    _log(project, agent, "iteration %d phase %s end exit=%d seconds=%.1f%s"
+         % (iteration, phase or "-", code, ended - started, " last: " + last if last else ""))
+    from .watchdog import event
+
+    event(project, agent.name, "exited", last or "-", "exit %d" % code, exit=code, iteration=iteration)
     return code
+
+
+SCREEN_LINES = 200  # the scrollback kept with a program's last screen
+
+
+def last_line(screen: str) -> str:
+    """The last non-blank line of a screen, without its surrounding blanks."""
+    return next((line.strip() for line in reversed(screen.splitlines()) if line.strip()), "")
+
+
+def _keep_screen(project: Project, agent: Agent, iteration: int, code: int, program: str) -> str:
+    """Keep the pane's screen and scrollback now that the program ended (the runner owns
+    the pane) in ``<log_dir>/<agent>.screen``, under a header line (time, iteration, exit
+    code, program); its last non-blank line. Nothing outside tmux (no ``TMUX_PANE``), and a
+    screen that cannot be read is a log line, never the end of the loop."""
+    pane = os.environ.get("TMUX_PANE")
+    if not pane:
+        return ""
+    try:
+        screen = _settled_screen(_own_server(), pane)
+    except TmuxError as exc:
+        _log(project, agent, "iteration %d could not capture the screen: %s" % (iteration, exc))
+        return ""
+    header = "%s iteration %d exit=%d program=%s" % (time.strftime("%Y-%m-%dT%H:%M:%S%z"), iteration, code, program)
+    atomic_write(StateLayout.of(project).screen(agent), header + "\n" + screen.rstrip("\n") + "\n", 0o600)
+    return last_line(screen)
+
+
+def _settled_screen(server: TmuxServer, pane: str, tries: int = 10) -> str:
+    """The pane with its scrollback once two reads agree (tmux may still be drawing the
+    program's last output when it has ended)."""
+    screen = server.capture_history(pane, SCREEN_LINES)
+    for _ in range(tries):
+        time.sleep(0.05)
+        again = server.capture_history(pane, SCREEN_LINES)
+        if again == screen:
+            break
+        screen = again
+    return screen
 
 
 def _deliver(project: Project, agent: Agent, proc: subprocess.Popen, prompt: str, iteration: int) -> None:

@@ -275,3 +275,29 @@ def test_a_success_resets_the_failure_count(tmp_path, tmux, fake):
     record = bookkeeping.read_run(proj, proj.agent("a"))
     assert record["finished"] is True and "fatal" not in record
     assert "stopping after max_iterations=6" in open(os.path.join(proj.log_dir, "a.log")).read()
+
+
+def test_a_program_that_dies_leaves_its_last_screen_and_logs_show_it(tmp_path, tmux, fake):
+    said = "No conversation found with session ID: 0b7f2c1e"
+    env = 'FAKE_EXIT = "1"\nFAKE_PRINT = "%s"\n' % said
+    project, _marker = make_project(tmp_path, tmux, fake, "exec", env=env)
+    proj, server, _actions = start(project)
+    assert wait_for(lambda: engine.read_status(proj, server).lines[-1].endswith("DONE (exit 1)"), timeout=20)
+    screen_path = os.path.join(proj.log_dir, "a.screen")
+    header, *screen = open(screen_path, encoding="utf-8").read().splitlines()
+    assert header.split(" ", 1)[1] == "iteration 1 exit=1 program=%s" % fake
+    assert screen[-1] == said
+    assert os.stat(screen_path).st_mode & 0o777 == 0o600
+    log = open(os.path.join(proj.log_dir, "a.log")).read()
+    assert "iteration 1 phase one end exit=1 seconds=" in log and log.rstrip().endswith(" last: " + said)
+    exited = [e for e in watchdog.read_events(proj) if e["event"] == "exited"]
+    assert [(e["reason"], e["outcome"], e["exit"]) for e in exited] == [(said, "exit 1", 1)]
+    cli = [sys.executable, ENGINE_SCRIPT]
+    shown = subprocess.run(cli + ["logs", "a", "--lines", "1"], cwd=project, capture_output=True, text=True,
+                           check=False)
+    assert shown.returncode == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    assert lines[0] == "== last screen (%s) ==" % screen_path and lines[1] == header
+    assert said in lines[2:-2] and lines[-1].endswith(" last: " + said)
+    unknown = subprocess.run(cli + ["logs", "ghost"], cwd=project, capture_output=True, text=True, check=False)
+    assert unknown.returncode == 1 and "unknown agent 'ghost'" in unknown.stderr

@@ -301,3 +301,73 @@ def test_fatal_after_one_stops_at_the_first_failure_and_tasks_never_back_off(tmp
     popen.exit_codes = [2]
     assert runner.main(task, task_agent) == 2
     assert "fatal" not in bookkeeping.read_run(task, task_agent)
+
+
+def test_last_line_is_the_last_non_blank_one():
+    assert runner.last_line("a\n  No conversation found with session ID: x  \n\n   \n") == \
+        "No conversation found with session ID: x"
+    assert runner.last_line("") == "" and runner.last_line("\n \n") == ""
+
+
+class ScreenServer:
+    """The runner's own tmux server, as _keep_screen sees it: the screens it shows in turn."""
+
+    def __init__(self, *screens):
+        self.screens = list(screens)
+        self.asked = []
+
+    def capture_history(self, pane, lines):
+        self.asked.append((pane, lines))
+        return self.screens.pop(0) if len(self.screens) > 1 else self.screens[0]
+
+
+def test_the_last_screen_is_kept_with_its_header_and_its_last_line_logged(tmp_path, popen, monkeypatch):
+    project, agent = make(tmp_path)
+    server = ScreenServer("$ fake-cli\n", "$ fake-cli\nNo conversation found with session ID: 42\n\n")
+    monkeypatch.setenv("TMUX_PANE", "%7")
+    monkeypatch.setattr(runner, "_own_server", lambda: server)
+    monkeypatch.setattr(runner.time, "sleep", lambda _s: None)
+    popen.exit_codes = [1]
+    assert runner.run_once(project, agent, None, 4, "one") == 1
+    assert server.asked[0] == ("%7", 200) and len(server.asked) == 3, "read until two reads agree"
+    path = os.path.join(project.log_dir, "a.screen")
+    header, *screen = open(path, encoding="utf-8").read().splitlines()
+    assert header.split(" ", 1)[1] == "iteration 4 exit=1 program=fake-cli"
+    assert screen == ["$ fake-cli", "No conversation found with session ID: 42"]
+    assert os.stat(path).st_mode & 0o777 == 0o600
+    end = open(os.path.join(project.log_dir, "a.log")).read().splitlines()[-1]
+    assert end.split(" ", 1)[1].startswith("iteration 4 phase one end exit=1 seconds=")
+    assert end.endswith(" last: No conversation found with session ID: 42")
+    from ansible_collections.agentloops.orchestrator.plugins.module_utils import watchdog
+
+    (exited,) = watchdog.read_events(project)
+    assert {k: exited[k] for k in ("agent", "event", "reason", "outcome", "exit", "iteration")} == {
+        "agent": "a", "event": "exited", "reason": "No conversation found with session ID: 42",
+        "outcome": "exit 1", "exit": 1, "iteration": 4}
+
+
+def test_outside_tmux_no_screen_is_kept(tmp_path, popen, monkeypatch):
+    monkeypatch.delenv("TMUX_PANE", raising=False)
+    monkeypatch.setattr(runner, "_own_server", lambda: pytest.fail("no tmux outside tmux"))
+    project, agent = make(tmp_path)
+    popen.exit_codes = [2]
+    assert runner.run_once(project, agent, None, 1, "") == 2
+    assert not os.path.exists(os.path.join(project.log_dir, "a.screen"))
+    assert open(os.path.join(project.log_dir, "a.log")).read().splitlines()[-1].endswith("end exit=2 seconds=0.0")
+    from ansible_collections.agentloops.orchestrator.plugins.module_utils import watchdog
+
+    assert [(e["event"], e["reason"], e["outcome"]) for e in watchdog.read_events(project)] == [
+        ("exited", "-", "exit 2")]
+
+
+def test_a_screen_that_cannot_be_read_is_a_log_line(tmp_path, popen, monkeypatch):
+    class Gone:
+        def capture_history(self, pane, lines):
+            raise runner.TmuxError("tmux server -L x: capture-pane failed: no server running")
+
+    monkeypatch.setenv("TMUX_PANE", "%7")
+    monkeypatch.setattr(runner, "_own_server", Gone)
+    project, agent = make(tmp_path)
+    assert runner.run_once(project, agent, None, 1, "") == 0
+    assert "iteration 1 could not capture the screen: tmux server -L x: capture-pane failed" in \
+        open(os.path.join(project.log_dir, "a.log")).read()
