@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, agentloops.orchestrator contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""What the engine remembers of each agent in ``state/``: the runner's last run, the
+"""What the engine remembers of each agent in ``state/``: the runner's last run (and a loop's
+own BACKOFF/FATAL), the
 watchdog's bookkeeping (restarts, quick deaths, BACKOFF/FATAL/STALLED), the backend's
 conversation id, and the operator's intent (stopped on purpose, a paused loop).
 
@@ -40,6 +41,18 @@ def write_run(project: Project, agent: Agent, record: dict) -> None:
     import json
 
     atomic_write(StateLayout.of(project).run(agent), json.dumps(record) + "\n")
+
+
+def clear_fatal(project: Project, agent: Agent) -> bool:
+    """Forget that a loop gave up (``fatal`` in its run record, after ``fatal_after`` failed
+    iterations in a row); False when it had not."""
+    record = read_run(project, agent)
+    if not record or "fatal" not in record:
+        return False
+    record.pop("fatal")
+    record.pop("backoff", None)
+    write_run(project, agent, record)
+    return True
 
 
 # The backend's conversation id (``resume_arg``).

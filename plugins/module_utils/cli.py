@@ -50,6 +50,9 @@ commands:
   events [N]        the last N (default 20) watchdog events
   wait [AGENT...] --until idle|working|blocked|exited [--timeout S]
                     wait until the agents are in that state (by their profiles)
+  logs AGENT [--lines N]
+                    the agent's last screen (kept when its program ended, with its
+                    exit code), then the last N (default 20) lines of its log
   cleanlogs [--dry-run] [--once]
                     prune log_dir by age and total size (the builtin service loops)
 
@@ -299,6 +302,17 @@ def cmd_wait(inv: Invocation) -> int:
     return 0
 
 
+def cmd_logs(inv: Invocation) -> int:
+    """Print the agent's last screen, kept when its program last ended (a header with the
+    time, iteration, exit code and program, then the pane with scrollback), then the last N
+    (default 20; 0 = all) lines of its log."""
+    from . import engine
+
+    for line in engine.agent_logs(inv.project, inv.args.agent, inv.args.lines):
+        inv.out.write(line + "\n")
+    return 0
+
+
 def cmd_cleanlogs(inv: Invocation) -> int:
     """Prune log_dir by age and total size, as the builtin cleanlogs service does (it loops
     unless --once; --dry-run only says what it would delete)."""
@@ -351,6 +365,9 @@ def build_parser() -> _Parser:
     wait.add_argument("--until", required=True, choices=("idle", "working", "blocked", "exited"),
                       help="the state to wait for")
     wait.add_argument("--timeout", type=float, default=0.0, metavar="S", help="give up after S seconds (0: never)")
+    logs = _add(verbs, cmd_logs, "use logs AGENT [--lines N]")
+    logs.add_argument("agent", metavar="AGENT", help="an agent of the config")
+    logs.add_argument("--lines", type=_count, default=20, metavar="N", help="log lines (default 20; 0 = all)")
     cleanlogs = _add(verbs, cmd_cleanlogs, "use cleanlogs [--dry-run] [--once]")
     cleanlogs.add_argument("--dry-run", action="store_true", help="say what would be deleted; delete nothing")
     cleanlogs.add_argument("--once", action="store_true", help="one pass, then exit")

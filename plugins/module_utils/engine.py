@@ -3,7 +3,8 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The engine facade: what the CLI (``agents.py``) and the modules both do, in one place
 each, so both front ends behave the same: open a project, read its status, bring its
-sessions to a state, change its phase, pause/resume/reset an agent, scaffold a project.
+sessions to a state, change its phase, pause/resume/reset an agent, show what an agent
+left (its last screen and log), scaffold a project.
 
 Results are typed (``ConvergeResult``, ``StatusReport``, ``PhaseChange``); the front ends
 only format them. Heavy parts (sessions, libtmux, git) are imported when used, so the read
@@ -258,6 +259,34 @@ def event_lines(project: Project, limit: int = 20) -> list[str]:
                   record.get("outcome"), tail)
         lines.append("%s %-12s %-8s %s -> %s%s" % fields)
     return lines
+
+
+def agent_logs(project: Project, name: str, lines: int = 20) -> list[str]:
+    """What an agent left: its last kept screen (``<log_dir>/<agent>.screen``: a header with
+    the time, iteration, exit code and program, then the pane with scrollback) and the last
+    ``lines`` lines of its log (all when 0). An unknown agent is an operation error."""
+    import collections
+
+    if name not in {a.name for a in project.agents}:
+        raise OrchestratorError("unknown agent %r; this config has: %s"
+                                % (name, ", ".join(a.name for a in project.agents)))
+    layout = StateLayout.of(project)
+    out = []
+    try:
+        with open(layout.screen(name), encoding="utf-8", errors="replace") as handle:
+            out += ["== last screen (%s) ==" % layout.screen(name)] + handle.read().splitlines()
+    except FileNotFoundError:
+        out.append("no screen kept yet (%s)" % layout.screen(name))
+    except OSError as exc:
+        raise StateError("cannot read %s: %s" % (layout.screen(name), exc.strerror or exc)) from None
+    try:
+        with open(layout.log(name), encoding="utf-8", errors="replace") as handle:
+            tail = list(collections.deque(handle, maxlen=lines or None))
+    except FileNotFoundError:
+        return out + ["no log yet (%s)" % layout.log(name)]
+    except OSError as exc:
+        raise StateError("cannot read %s: %s" % (layout.log(name), exc.strerror or exc)) from None
+    return out + ["== last %d lines of %s ==" % (len(tail), layout.log(name))] + [t.rstrip("\n") for t in tail]
 
 
 def kickoff_text(project: Project, name: str) -> str:

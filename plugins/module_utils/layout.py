@@ -14,7 +14,8 @@ and ``log_dir``. Nothing here reads or writes; the modules that own each file do
   by an operator), ``NAME.paused`` (a paused loop), ``NAME.kickoff.md`` (the prompt last
   rendered), ``NAME.env`` (the environment a session sources).
 
-``log_dir``: ``events.jsonl`` (the watchdog's events) and ``NAME.log`` (the runner's lines).
+``log_dir``: ``events.jsonl`` (the watchdog's events), ``NAME.log`` (the runner's lines) and
+``NAME.screen`` (the agent's pane, with scrollback, when its program last ended).
 """
 
 from __future__ import annotations
@@ -89,3 +90,6 @@ class StateLayout:
 
     def log(self, agent: Agent | str) -> str:
         return os.path.join(self.log_dir, "%s.log" % (agent if isinstance(agent, str) else agent.name))
+
+    def screen(self, agent: Agent | str) -> str:
+        return os.path.join(self.log_dir, "%s.screen" % (agent if isinstance(agent, str) else agent.name))

@@ -13,9 +13,16 @@
   the pane's command (``RUNNING [claude]``), as if a shell had started it.
 - Every run is recorded: a line per start and end in ``<log_dir>/<agent>.log`` and the last
   run in ``<state_dir>/<agent>.run.json`` (iteration, phase, times, exit code), which
-  ``status`` reads (``DONE (exit N)`` for tasks, the iteration for loops).
+  ``status`` reads (``DONE (exit N)`` for tasks, the iteration for loops). When a program
+  ends, its pane (with scrollback) is kept in ``<log_dir>/<agent>.screen``, and its last
+  line goes into the end line of the log and an ``exited`` event (``agents.py logs``).
 - With ``resume_arg``, the conversation id lives in ``<state_dir>/<agent>.resume-id``: assigned
   at the first start (through ``session_id_arg``), resumed by every later start.
+- A loop backs off from failing iterations (exit != 0): the wait before the next one doubles
+  from ``loop_delay`` up to ``backoff_max`` (the record says ``backoff``, status ``BACKOFF``);
+  a success resets it; ``fatal_after`` failures in a row stop the loop (``fatal`` in the
+  record, status ``FATAL``, the watchdog leaves it alone) until ``reset`` or an operator's
+  restart.
 """
 
 from __future__ import annotations
@@ -32,13 +39,17 @@ import uuid
 from collections.abc import Callable
 
 from .bookkeeping import clear_resume_id, is_paused, read_run, resume_id, write_resume_id, write_run
-from .config import Agent, Project
+from .config import Agent, LoopSettings, Project, WatchSettings
 from .errors import OrchestratorError, TmuxError
 from .fsutil import append_line, atomic_write
 from .layout import StateLayout
 from .phase import read_phase_index
 from .profiles import Profile
 from .sessions import backend_args
+
+TYPE_CHECKING = False  # not typing's, like the rest of the engine
+if TYPE_CHECKING:  # pragma: no cover
+    from .tmux import TmuxServer
 
 _SIMPLE_BIN = re.compile(r"^[A-Za-z0-9_./+-]+$")
 
@@ -208,6 +219,13 @@ class _Foreground:
                 pass
 
 
+def _own_server() -> TmuxServer:
+    """The tmux server of the pane the runner runs in (``AGENTLOOPS_TMUX_ARGS``)."""
+    from .tmux import TmuxServer
+
+    return TmuxServer.from_socket_args(shlex.split(os.environ.get("AGENTLOOPS_TMUX_ARGS", "")))
+
+
 def _paste_when_ready(prompt: str, proc: subprocess.Popen, timeout: float = 30.0, profile: Profile | None = None,
                       log: Callable[[str], None] | None = None) -> None:
     """Type the prompt into our own pane once the program is ready for it.
@@ -218,9 +236,7 @@ def _paste_when_ready(prompt: str, proc: subprocess.Popen, timeout: float = 30.0
     program is neither idle nor blocked for ``timeout`` seconds the prompt is not typed at all.
     Without one, ready means a screen unchanged for 0.3 s."""
     pane = os.environ["TMUX_PANE"]
-    from .tmux import TmuxServer
-
-    server = TmuxServer.from_socket_args(shlex.split(os.environ.get("AGENTLOOPS_TMUX_ARGS", "")))
+    server = _own_server()
     if profile is not None and profile.knows_states:
         if _wait_for_idle(server, pane, proc, profile, timeout, log or (lambda _line: None)):
             server.paste(pane, prompt)
@@ -287,7 +303,8 @@ def run_once(project: Project, agent: Agent, prompt: str | None, iteration: int,
         proc = subprocess.Popen(argv, cwd=project.root, env=env, stdin=stdin, preexec_fn=fg.child_setup)
     except OSError as exc:
         code = 127
-        _log(project, agent, "iteration %d cannot start %s: %s" % (iteration, argv[0], exc.strerror or exc))
+        last = "cannot start %s: %s" % (argv[0], exc.strerror or exc)
+        _log(project, agent, "iteration %d %s" % (iteration, last))
     else:
         record["pid"] = proc.pid
         write_run(project, agent, record)
@@ -299,12 +316,55 @@ def run_once(project: Project, agent: Agent, prompt: str | None, iteration: int,
         if prompt is not None:
             _deliver(project, agent, proc, prompt, iteration)
         code = _wait(proc, fg)
+        last = _keep_screen(project, agent, iteration, code, argv[0])
     ended = time.time()
     record.update(ended=ended, exit=code)
     write_run(project, agent, record)
-    _log(project, agent, "iteration %d phase %s end exit=%d seconds=%.1f"
-         % (iteration, phase or "-", code, ended - started))
+    _log(project, agent, "iteration %d phase %s end exit=%d seconds=%.1f%s"
+         % (iteration, phase or "-", code, ended - started, " last: " + last if last else ""))
+    from .watchdog import event
+
+    event(project, agent.name, "exited", last or "-", "exit %d" % code, exit=code, iteration=iteration)
     return code
+
+
+SCREEN_LINES = 200  # the scrollback kept with a program's last screen
+
+
+def last_line(screen: str) -> str:
+    """The last non-blank line of a screen, without its surrounding blanks."""
+    return next((line.strip() for line in reversed(screen.splitlines()) if line.strip()), "")
+
+
+def _keep_screen(project: Project, agent: Agent, iteration: int, code: int, program: str) -> str:
+    """Keep the pane's screen and scrollback now that the program ended (the runner owns
+    the pane) in ``<log_dir>/<agent>.screen``, under a header line (time, iteration, exit
+    code, program); its last non-blank line. Nothing outside tmux (no ``TMUX_PANE``), and a
+    screen that cannot be read is a log line, never the end of the loop."""
+    pane = os.environ.get("TMUX_PANE")
+    if not pane:
+        return ""
+    try:
+        screen = _settled_screen(_own_server(), pane)
+    except TmuxError as exc:
+        _log(project, agent, "iteration %d could not capture the screen: %s" % (iteration, exc))
+        return ""
+    header = "%s iteration %d exit=%d program=%s" % (time.strftime("%Y-%m-%dT%H:%M:%S%z"), iteration, code, program)
+    atomic_write(StateLayout.of(project).screen(agent), header + "\n" + screen.rstrip("\n") + "\n", 0o600)
+    return last_line(screen)
+
+
+def _settled_screen(server: TmuxServer, pane: str, tries: int = 10) -> str:
+    """The pane with its scrollback once two reads agree (tmux may still be drawing the
+    program's last output when it has ended)."""
+    screen = server.capture_history(pane, SCREEN_LINES)
+    for _ in range(tries):
+        time.sleep(0.05)
+        again = server.capture_history(pane, SCREEN_LINES)
+        if again == screen:
+            break
+        screen = again
+    return screen
 
 
 def _deliver(project: Project, agent: Agent, proc: subprocess.Popen, prompt: str, iteration: int) -> None:
@@ -335,6 +395,42 @@ def _wait(proc: subprocess.Popen, fg: _Foreground) -> int:
     return code if code >= 0 else 128 - code
 
 
+def backoff_delay(loop: LoopSettings, heal: WatchSettings, failures: int) -> float:
+    """The wait after ``failures`` failed iterations in a row: ``loop_delay`` doubled for each
+    failure after the first, at most ``backoff_max``, never less than ``loop_delay``."""
+    doubled = loop.loop_delay * 2.0 ** min(max(failures - 1, 0), 64)
+    return max(loop.loop_delay, min(heal.backoff_max, doubled))
+
+
+def _update_run(project: Project, agent: Agent, **fields: object) -> None:
+    """Add ``fields`` to the agent's last run record."""
+    record = read_run(project, agent) or {}
+    record.update(fields)
+    write_run(project, agent, record)
+
+
+def _failed_iteration(project: Project, agent: Agent, loop: LoopSettings, iteration: int, code: int,
+                      failures: int) -> float | None:
+    """Account for the ``failures``-th failed iteration in a row: the seconds to back off
+    (recorded, logged, an event), or None when the loop must stop (``fatal`` recorded)."""
+    from .watchdog import event
+
+    heal = agent.healing or WatchSettings()
+    if failures >= heal.fatal_after:
+        reason = "%d failed iteration%s in a row (last exit %d)" % (failures, "s" if failures > 1 else "", code)
+        _update_run(project, agent, fatal=reason)
+        _log(project, agent, "FATAL: %s; no more iterations until reset" % reason)
+        event(project, agent.name, "fatal", reason, "loop stopped until reset", failures=failures, exit=code)
+        return None
+    delay = backoff_delay(loop, heal, failures)
+    until = time.time() + delay
+    _update_run(project, agent, backoff={"failures": failures, "until": until})
+    _log(project, agent, "iteration %d failed (%d in a row): next iteration in %.1fs" % (iteration, failures, delay))
+    event(project, agent.name, "backoff", "iteration %d exit %d (%d failed in a row)" % (iteration, code, failures),
+          "next iteration in %.1fs" % delay, failures=failures, until=round(until, 3), exit=code)
+    return delay
+
+
 def main(project: Project, agent: Agent) -> int:
     """The session's program for a persistent, task or loop agent."""
     from . import kickoff
@@ -342,6 +438,7 @@ def main(project: Project, agent: Agent) -> int:
     if agent.is_service:
         raise OrchestratorError("agent %r is a service; services run their own command" % agent.name)
     iteration = 0
+    failures = 0  # failed iterations in a row
     code = 0
     while True:
         if agent.kind == "loop":
@@ -356,8 +453,11 @@ def main(project: Project, agent: Agent) -> int:
             return code
         if agent.loop.max_iterations and iteration >= agent.loop.max_iterations:
             _log(project, agent, "stopping after max_iterations=%d" % agent.loop.max_iterations)
-            record = read_run(project, agent) or {}
-            record["finished"] = True  # the watchdog leaves a finished loop alone
-            write_run(project, agent, record)
+            _update_run(project, agent, finished=True)  # the watchdog leaves a finished loop alone
             return 0
-        time.sleep(agent.loop.loop_delay)
+        failures = failures + 1 if code != 0 else 0
+        delay = _failed_iteration(project, agent, agent.loop, iteration, code, failures) if failures \
+            else agent.loop.loop_delay
+        if delay is None:
+            return code
+        time.sleep(delay)

@@ -26,7 +26,7 @@ import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
-from .bookkeeping import clear_watch, set_stopped
+from .bookkeeping import clear_fatal, clear_watch, set_stopped
 from .config import Agent, Project
 from .fsutil import atomic_write, locked
 from .layout import StateLayout
@@ -246,7 +246,7 @@ def record_intent(project: Project, actions: list, desired: str) -> None:
     """Remember what the operator asked for, so the watchdog never fights it: agents
     stopped on purpose get a marker (written before their sessions are killed); agents
     started or restarted on purpose lose it, and their watchdog bookkeeping (BACKOFF,
-    FATAL) starts afresh."""
+    FATAL) starts afresh, as does a loop that gave up (its own FATAL)."""
     for action in actions:
         if desired == "stopped":
             set_stopped(project, action.agent, True)
@@ -254,6 +254,7 @@ def record_intent(project: Project, actions: list, desired: str) -> None:
             set_stopped(project, action.agent, False)
             if action.verb != NONE:
                 clear_watch(project, action.agent)
+                clear_fatal(project, action.agent)
 
 
 def start_session(project: Project, server: TmuxServer, agent: Agent, engine_script: str = "") -> str:

@@ -9,6 +9,7 @@ then aligned columns AGENT KIND BACKEND MODEL WATCH STATE.
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from dataclasses import dataclass, fields
@@ -44,6 +45,7 @@ class Row:
     activity: str | None = None  # what the agent does, by its profile: working, idle, blocked, starting
     since: float | None = None  # since when (epoch seconds)
     dialog: str | None = None  # the dialog a blocked agent waits on
+    fatal: str | None = None  # why a loop gave up (its runner's record), when it did
 
     def cells(self) -> tuple[str, ...]:
         return (self.agent, self.kind, self.backend, self.model, self.watch, self.state)
@@ -56,8 +58,10 @@ def rows(project: Project, live: dict, watchdog_pids: list[int] | None = None) -
     """Rows for every agent in config order, from one snapshot of the server's sessions.
 
     Loop agents add their iteration and phase after the command (``RUNNING [claude] #3
-    poe2e``); a task that ran to its end shows ``DONE (exit N)``. Both come from the
-    runner's record in ``state/``; STATE stays the last column, so the table keeps its shape.
+    poe2e``); a failing loop waiting out its backoff shows ``BACKOFF [claude] #3 poe2e 8s``,
+    one that gave up ``FATAL`` (the reason in ``Row.fatal``); a task that ran to its end
+    shows ``DONE (exit N)``. All come from the runner's record in ``state/``; STATE stays
+    the last column, so the table keeps its shape.
     ``watchdog_pids`` are the project's watchdog processes when the caller has them (else
     /proc is read once, and only for a builtin watchdog).
     """
@@ -73,14 +77,16 @@ def rows(project: Project, live: dict, watchdog_pids: list[int] | None = None) -
         sess = live.get(name)
         pane = sess.first_pane if sess else None
         service = agent.is_service
+        run = _run(project, agent, present)
         seen = observed(sess, now) if sess is not None and sess.state else None
         out.append(Row(
             agent=agent.name, kind=agent.kind,
             backend="-" if service else agent.backend, model="-" if service else (agent.model or "-"),
-            watch="-" if service else agent.watch, state=_state(project, agent, sess, present, pids, seen, now),
+            watch="-" if service else agent.watch, state=_state(project, agent, sess, present, pids, run, seen, now),
             enabled=agent.enabled, session=name, running=sess is not None, session_id=sess.id if sess else None,
             created=sess.created if sess else None, pid=pane.pid if pane else None,
             command=pane.current_command if pane else None, builtin=agent.builtin or None,
+            fatal=str(run["fatal"]) if run and run.get("fatal") else None,
             activity=seen[0] if seen else None, since=seen[1] if seen else None,
             dialog=(seen[2] or None) if seen else None))
     return out
@@ -137,21 +143,39 @@ class _Pids:
         return self.pids
 
 
-def _state(project: Project, agent: Agent, sess, present: set, pids: _Pids,
+def _run(project: Project, agent: Agent, present: set) -> dict | None:
+    """The runner's record of a loop or task (None for other kinds, or when there is none)."""
+    from .bookkeeping import read_run
+    from .layout import StateLayout
+
+    if agent.kind not in ("loop", "task") or os.path.basename(StateLayout.of(project).run(agent)) not in present:
+        return None
+    return read_run(project, agent)
+
+
+def _backoff_left(run: dict | None) -> float:
+    """The seconds a failing loop still waits before its next iteration (0 when it does not)."""
+    backoff = run.get("backoff") if run else None
+    until = backoff.get("until") if isinstance(backoff, dict) else None
+    if not isinstance(until, (int, float)) or isinstance(until, bool):
+        return 0.0
+    return max(0.0, until - time.time())
+
+
+def _state(project: Project, agent: Agent, sess, present: set, pids: _Pids, run: dict | None,
            seen: tuple[str, float, str] | None = None, now: float = 0.0) -> str:
-    """The STATE cell of one agent."""
-    from .bookkeeping import read_run, read_watch
+    """The STATE cell of one agent (``run``: its runner's record, see ``_run``)."""
+    from .bookkeeping import read_watch
     from .layout import StateLayout
 
     layout = StateLayout.of(project)
     pane = sess.first_pane if sess else None
-    run = read_run(project, agent) if agent.kind in ("loop", "task") and \
-        os.path.basename(layout.run(agent)) in present else None
     watch = read_watch(project, agent) if agent.watch in ("heal", "heal+stall") and \
         os.path.basename(layout.watch(agent)) in present else {}
     restarts = " restarts=%d" % watch["restarts"] if watch.get("restarts") else ""
     if sess:
-        state = "RUNNING"
+        backoff = _backoff_left(run) if agent.kind == "loop" else 0.0
+        state = "BACKOFF" if backoff else "RUNNING"
         if not agent.enabled:
             state += " (disabled)"
         if watch.get("state") == "STALLED":
@@ -162,12 +186,15 @@ def _state(project: Project, agent: Agent, sess, present: set, pids: _Pids,
             state += " [%s]" % shown_command(sess, pane)
         if agent.kind == "loop" and run:
             state += " #%s %s" % (run.get("iteration"), run.get("phase") or "-")
-        if seen is not None:
+            state += " %ds" % math.ceil(backoff) if backoff else ""
+        if seen is not None and not backoff:
             state += _activity(seen, now)
         if agent.builtin == "watchdog":
             count = len(pids.get())
             state += " (%d watchdogs)" % count if count > 1 else ""
         return state + restarts
+    if agent.kind == "loop" and run and run.get("fatal") and agent.enabled:
+        return "FATAL" + restarts
     if watch.get("state") in ("BACKOFF", "FATAL") and agent.enabled:
         return watch["state"] + restarts
     if agent.kind == "task" and run and run.get("exit") is not None:

@@ -402,6 +402,13 @@ class TmuxServer:
         pane = self._pane(pane_id)
         return "\n".join(self._call("capture-pane failed", pane.capture_pane) or [])
 
+    def capture_history(self, pane_id: str, lines: int) -> str:
+        """A pane's screen and up to ``lines`` lines of its scrollback above it, wrapped lines
+        joined, no escape sequences, trailing blank lines left out ("" when it is gone)."""
+        pane = self._pane(pane_id)
+        return "\n".join(self._call("capture-pane failed",
+                                    lambda: pane.capture_pane(start=-lines, join_wrapped=True)) or [])
+
     def _keys(self, pane: libtmux.Pane, *args: str) -> None:
         """``send-keys`` to ``pane``, checked: libtmux's ``Pane.send_keys`` and ``enter``
         do not look at tmux's answer, and a gone pane must not go unnoticed."""

@@ -33,7 +33,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from .bookkeeping import clear_watch, is_paused, is_stopped, read_run, read_watch, write_watch
+from .bookkeeping import clear_fatal, clear_watch, is_paused, is_stopped, read_run, read_watch, write_watch
 from .config import Agent, Project, WatchSettings, load
 from .errors import AlreadyRunning, OrchestratorError
 from .fsutil import LockBusy, append_line, locked
@@ -153,6 +153,8 @@ def leave_alone(project: Project, agent: Agent) -> str:
         run = read_run(project, agent)
         if run and run.get("exit") is not None and (agent.kind == "task" or run.get("finished")):
             return "finished"
+        if run and run.get("fatal"):  # a loop that gave up after fatal_after failed iterations
+            return "FATAL"
     if read_watch(project, agent).get("state") == "FATAL":
         return "FATAL"
     return ""
@@ -516,7 +518,9 @@ def main(project: Project, server: TmuxServer, poll: float = 2.0, engine_script:
 
 
 def reset(project: Project, agent: Agent) -> bool:
-    """Clear an agent's FATAL/BACKOFF bookkeeping so the watchdog heals it again."""
+    """Clear an agent's FATAL/BACKOFF bookkeeping (and a loop's own FATAL) so the watchdog
+    heals it again."""
     cleared = clear_watch(project, agent)
+    cleared = clear_fatal(project, agent) or cleared
     event(project, agent.name, "reset", "operator", "cleared" if cleared else "nothing to clear")
     return cleared

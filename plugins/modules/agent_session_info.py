@@ -132,6 +132,10 @@ agents:
     builtin:
       description: For the engine's own services, which one (C(watchdog) or C(cleanlogs)); null otherwise.
       type: str
+    fatal:
+      description: Why a loop agent gave up (C(FATAL) after C(fatal_after) failed iterations in a row); null otherwise.
+      type: str
+      sample: 5 failed iterations in a row (last exit 1)
 running:
   description: How many of the project's agents have a session.
   returned: always

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -15,13 +16,14 @@ import time
 import pytest
 from helpers import wait_for
 
-from ansible_collections.agentloops.orchestrator.plugins.module_utils import engine
+from ansible_collections.agentloops.orchestrator.plugins.module_utils import bookkeeping, engine, watchdog
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 FAKE = r'''#!PYTHON
-"""A fake agent CLI: records argv, stdin (or pasted keys) and the prompt file, then exits
-with $FAKE_EXIT, or sleeps (exec sleep) when $FAKE_STAY is set."""
+"""A fake agent CLI: records argv, stdin (or pasted keys) and the prompt file, prints
+$FAKE_PRINT, then exits with $FAKE_EXIT (or the Nth of the comma-separated $FAKE_EXITS in its
+Nth run), or sleeps (exec sleep) when $FAKE_STAY is set."""
 import json, os, sys, time
 record = {"argv": sys.argv[1:], "prompt_file": None, "stdin": None, "keys": None,
           "phase": os.environ.get("FAKE_TAG", "")}
@@ -38,12 +40,16 @@ elif mode == "keys":
         buf += sys.stdin.readline()
     record["keys"] = buf.split("\x1b[200~", 1)[1].split("\x1b[201~", 1)[0]
 out = os.environ["FAKE_OUT"]
+runs = len(open(out, encoding="utf-8").readlines()) if os.path.exists(out) else 0
 with open(out, "a", encoding="utf-8") as handle:
     handle.write(json.dumps(record) + "\n")
+if os.environ.get("FAKE_PRINT"):
+    print(os.environ["FAKE_PRINT"], flush=True)
 time.sleep(float(os.environ.get("FAKE_SLEEP", "0")))
 if os.environ.get("FAKE_STAY"):
     os.execvp("sleep", ["sleep", "100000"])
-sys.exit(int(os.environ.get("FAKE_EXIT", "0")))
+exits = os.environ.get("FAKE_EXITS", "").split(",")
+sys.exit(int(exits[runs % len(exits)] if exits != [""] else os.environ.get("FAKE_EXIT", "0")))
 '''
 
 NASTY = "line one 'single' \"double\" `tick` $(touch {marker}) ${{HOME}} {{json: 1}}\nline two — ünïcødé ✓ {{{{ phase }}}}\n"
@@ -227,3 +233,71 @@ def test_a_broken_kickoff_starts_nothing(tmp_path, tmux, fake):
         engine.converge(proj, server, [], "started", engine_script=ENGINE_SCRIPT)
     assert server.sessions() == {}
     assert engine.converge(proj, server, ["b"], "started", engine_script=ENGINE_SCRIPT).actions[0].verb == "start"
+
+
+def loop_settings(project, settings):
+    cfg = project / "agents.toml"
+    cfg.write_text(cfg.read_text().replace('kickoff = "kickoffs/k.md"', 'kickoff = "kickoffs/k.md"\n' + settings))
+
+
+def test_a_failing_loop_backs_off_goes_fatal_and_stays_down_until_reset(tmp_path, tmux, fake):
+    project, _marker = make_project(tmp_path, tmux, fake, "arg", kind="loop", env='FAKE_EXIT = "1"\n')
+    loop_settings(project, 'watch = "heal"\nloop_delay = 0.6\nbackoff_max = 2\nfatal_after = 3')
+    proj, server, _actions = start(project)
+    seen = []
+
+    def state():
+        seen.append(engine.read_status(proj, server).lines[-1].split("  ")[-1].strip())
+        return seen[-1]
+
+    assert wait_for(lambda: re.fullmatch(r"BACKOFF \[\S+\] #2 one [12]s", state()), timeout=20), seen
+    assert wait_for(lambda: state() == "FATAL", timeout=20), seen
+    assert re.fullmatch(r"BACKOFF \[\S+\] #1 one 1s", next(s for s in seen if s.startswith("BACKOFF"))), seen
+    assert len(records(tmp_path)) == 3 and "r-a" not in server.sessions()
+    reason = "3 failed iterations in a row (last exit 1)"
+    assert bookkeeping.read_run(proj, proj.agent("a"))["fatal"] == reason
+    assert engine.read_status(proj, server).rows[0].fatal == reason
+    events = [(e["event"], e.get("failures")) for e in watchdog.read_events(proj, 0) if e["event"] != "exited"]
+    assert events == [("backoff", 1), ("backoff", 2), ("fatal", 3)]
+    dog = watchdog.Watchdog(proj, server, engine_script=ENGINE_SCRIPT)
+    assert dog.check() == [] and "r-a" not in server.sessions(), "the watchdog leaves a FATAL loop alone"
+    reset = subprocess.run([sys.executable, ENGINE_SCRIPT, "reset", "a"], cwd=project, capture_output=True,
+                           text=True, check=False)
+    assert reset.stdout == "reset a\n" and state() == "stopped"
+    assert [e["event"] for e in dog.check()] == ["heal"] and "r-a" in server.sessions()
+
+
+def test_a_success_resets_the_failure_count(tmp_path, tmux, fake):
+    project, _marker = make_project(tmp_path, tmux, fake, "arg", kind="loop", env='FAKE_EXITS = "1,1,0,1,1,0"\n')
+    loop_settings(project, "max_iterations = 6\nloop_delay = 0.1\nbackoff_max = 0.2\nfatal_after = 3")
+    proj, server, _actions = start(project)
+    assert wait_for(lambda: "r-a" not in server.sessions() and len(records(tmp_path)) == 6, timeout=30)
+    record = bookkeeping.read_run(proj, proj.agent("a"))
+    assert record["finished"] is True and "fatal" not in record
+    assert "stopping after max_iterations=6" in open(os.path.join(proj.log_dir, "a.log")).read()
+
+
+def test_a_program_that_dies_leaves_its_last_screen_and_logs_show_it(tmp_path, tmux, fake):
+    said = "No conversation found with session ID: 0b7f2c1e"
+    env = 'FAKE_EXIT = "1"\nFAKE_PRINT = "%s"\n' % said
+    project, _marker = make_project(tmp_path, tmux, fake, "exec", env=env)
+    proj, server, _actions = start(project)
+    assert wait_for(lambda: engine.read_status(proj, server).lines[-1].endswith("DONE (exit 1)"), timeout=20)
+    screen_path = os.path.join(proj.log_dir, "a.screen")
+    header, *screen = open(screen_path, encoding="utf-8").read().splitlines()
+    assert header.split(" ", 1)[1] == "iteration 1 exit=1 program=%s" % fake
+    assert screen[-1] == said
+    assert os.stat(screen_path).st_mode & 0o777 == 0o600
+    log = open(os.path.join(proj.log_dir, "a.log")).read()
+    assert "iteration 1 phase one end exit=1 seconds=" in log and log.rstrip().endswith(" last: " + said)
+    exited = [e for e in watchdog.read_events(proj) if e["event"] == "exited"]
+    assert [(e["reason"], e["outcome"], e["exit"]) for e in exited] == [(said, "exit 1", 1)]
+    cli = [sys.executable, ENGINE_SCRIPT]
+    shown = subprocess.run(cli + ["logs", "a", "--lines", "1"], cwd=project, capture_output=True, text=True,
+                           check=False)
+    assert shown.returncode == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    assert lines[0] == "== last screen (%s) ==" % screen_path and lines[1] == header
+    assert said in lines[2:-2] and lines[-1].endswith(" last: " + said)
+    unknown = subprocess.run(cli + ["logs", "ghost"], cwd=project, capture_output=True, text=True, check=False)
+    assert unknown.returncode == 1 and "unknown agent 'ghost'" in unknown.stderr

@@ -80,3 +80,14 @@ def test_a_marker_that_cannot_go_names_its_path(project):
     os.makedirs(StateLayout.of(project).paused(agent))  # a folder where the file would be
     with pytest.raises(OrchestratorError, match="cannot delete .*w.paused: "):
         bookkeeping.set_paused(project, agent, False)
+
+
+def test_clear_fatal_forgets_only_that_a_loop_gave_up(project):
+    agent = project.agent("w")
+    assert bookkeeping.clear_fatal(project, agent) is False, "no record"
+    bookkeeping.write_run(project, agent, {"iteration": 3, "exit": 1})
+    assert bookkeeping.clear_fatal(project, agent) is False
+    bookkeeping.write_run(project, agent, {"iteration": 3, "exit": 1, "fatal": "why",
+                                           "backoff": {"failures": 2, "until": 1.0}})
+    assert bookkeeping.clear_fatal(project, agent) is True
+    assert bookkeeping.read_run(project, agent) == {"iteration": 3, "exit": 1}

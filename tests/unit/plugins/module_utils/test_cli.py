@@ -40,6 +40,9 @@ def parse(*argv):
     (["events"], {"command": "events", "count": 20}),
     (["events", "5"], {"command": "events", "count": 5}),
     (["events", "0"], {"command": "events", "count": 0}),
+    (["logs", "a"], {"command": "logs", "agent": "a", "lines": 20}),
+    (["logs", "a", "--lines", "5"], {"command": "logs", "agent": "a", "lines": 5}),
+    (["logs", "--lines=0", "a"], {"command": "logs", "agent": "a", "lines": 0}),
     (["cleanlogs"], {"command": "cleanlogs", "dry_run": False, "once": False}),
     (["cleanlogs", "--dry-run", "--once"], {"command": "cleanlogs", "dry_run": True, "once": True}),
 ])
@@ -96,6 +99,10 @@ USAGE_ERRORS = [
     (["events", "1", "2"], "use events [N]", False),
     (["events", "-1"], "use events [N]", False),
     (["cleanlogs", "now"], "use cleanlogs [--dry-run] [--once]", False),
+    (["logs"], "use logs AGENT [--lines N]", False),
+    (["logs", "a", "b"], "use logs AGENT [--lines N]", False),
+    (["logs", "a", "--lines", "x"], "use logs AGENT [--lines N]", False),
+    (["logs", "a", "--lines"], "use logs AGENT [--lines N]", False),
     (["phase"], "use phase show | phase set N|NAME | phase next", False),
     (["phase", "jump"], "use phase show | phase set N|NAME | phase next", False),
     (["phase", "set"], "use phase show | phase set N|NAME | phase next", False),
@@ -134,7 +141,7 @@ def test_every_command_has_its_own_help(argv, capsys):
 def test_every_command_is_documented():
     commands = cli.build_parser().commands
     assert sorted(commands) == sorted(("status", "up", "down", "validate", "phase", "kickoff", "pause", "resume",
-                                       "run-agent", "watchdog", "reset", "events", "cleanlogs", "wait"))
+                                       "run-agent", "watchdog", "reset", "events", "logs", "cleanlogs", "wait"))
     for name, parser in commands.items():
         command = getattr(cli, "cmd_" + name.replace("-", "_"))
         assert command.__doc__ and parser.description == " ".join(command.__doc__.split())
@@ -226,6 +233,35 @@ def test_operation_errors_exit_1_and_config_errors_exit_2(fake, capsys):
         1, "", "agents.py: error: only loop agents pause; worker is a persistent agent\n")
     code, out, err = run(fake, capsys, "kickoff", "ghost")
     assert (code, out) == (2, "") and "unknown agent(s) ghost" in err and not err.startswith("agents.py")
+
+
+def test_logs_print_the_last_screen_then_the_logs_tail(fake, capsys, tmp_path):
+    from ansible_collections.agentloops.orchestrator.plugins.module_utils.layout import StateLayout
+
+    layout = StateLayout.of(engine.config_mod.load(fake.config))
+    assert run(fake, capsys, "logs", "looper") == (
+        0, "no screen kept yet (%s)\nno log yet (%s)\n" % (layout.screen("looper"), layout.log("looper")), "")
+    os.makedirs(layout.log_dir)
+    with open(layout.screen("looper"), "w") as handle:
+        handle.write("2026-01-01T00:00:00+0000 iteration 2 exit=1 program=claude\n$ claude\n"
+                     "No conversation found with session ID: 42\n")
+    with open(layout.log("looper"), "w") as handle:
+        handle.write("".join("line %d\n" % n for n in range(1, 31)))
+    code, out, err = run(fake, capsys, "logs", "looper", "--lines", "2")
+    assert (code, err) == (0, "")
+    assert out.splitlines() == [
+        "== last screen (%s) ==" % layout.screen("looper"),
+        "2026-01-01T00:00:00+0000 iteration 2 exit=1 program=claude", "$ claude",
+        "No conversation found with session ID: 42",
+        "== last 2 lines of %s ==" % layout.log("looper"), "line 29", "line 30"]
+    assert run(fake, capsys, "logs", "looper")[1].splitlines()[-21:-19] == ["== last 20 lines of %s ==" %
+                                                                            layout.log("looper"), "line 11"]
+    assert len(run(fake, capsys, "logs", "looper", "--lines", "0")[1].splitlines()) == 4 + 1 + 30
+
+
+def test_logs_of_an_unknown_agent_is_an_error(fake, capsys):
+    assert run(fake, capsys, "logs", "ghost") == (
+        1, "", "agents.py: error: unknown agent 'ghost'; this config has: worker, helper, spare, looper, watchdog\n")
 
 
 def test_a_second_watchdog_exits_3(fake, capsys, monkeypatch):

@@ -189,3 +189,23 @@ def test_scaffold_project_takes_explicit_options(tmp_path):
     with pytest.raises(OrchestratorError, match="engine_repo is required"):
         engine.scaffold_project(str(tmp_path / "p"), engine_ref="v1")
     assert engine.scaffold_project(str(tmp_path / "gone"), "absent")["changed"] is False
+
+
+def test_an_operators_start_or_restart_clears_a_loops_fatal_a_plain_up_does_not(project, tmp_path):
+    script = tmp_path / "agents.py"
+    script.write_text("")
+    looper = project.agent("looper")
+    gave_up = {"iteration": 5, "exit": 1, "fatal": "5 failed iterations in a row (last exit 1)"}
+    bookkeeping.write_run(project, looper, gave_up)
+    server = FakeServer()
+    engine.converge(project, server, ["looper"], "stopped", engine_script=str(script))
+    assert bookkeeping.read_run(project, looper)["fatal"], "down keeps the reason"
+    engine.converge(project, server, ["looper"], "started", engine_script=str(script))
+    assert "fatal" not in bookkeeping.read_run(project, looper)
+    bookkeeping.write_run(project, looper, gave_up)
+    engine.converge(project, server, ["looper"], "started", engine_script=str(script))  # already running: none
+    assert bookkeeping.read_run(project, looper)["fatal"]
+    engine.converge(project, server, ["looper"], "restarted", engine_script=str(script))
+    assert "fatal" not in bookkeeping.read_run(project, looper)
+    bookkeeping.write_run(project, looper, gave_up)
+    assert engine.reset(project, "looper") is True and "fatal" not in bookkeeping.read_run(project, looper)

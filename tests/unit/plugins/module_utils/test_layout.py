@@ -26,6 +26,7 @@ def test_every_file_of_a_project(tmp_path):
         state + "/w.run.json", state + "/w.watch.json", state + "/w.resume-id", state + "/w.stopped",
         state + "/w.paused", state + "/w.kickoff.md", state + "/w.env"]
     assert layout.log(agent) == logs + "/w.log"
+    assert layout.screen(agent) == layout.screen("w") == logs + "/w.screen"
 
 
 def test_an_agent_by_name_is_the_same_file():

@@ -222,3 +222,152 @@ def test_main_refuses_services(tmp_path):
     project = config.load(str(tmp_path / "agents.toml"))
     with pytest.raises(OrchestratorError, match="agent 's' is a service; services run their own command"):
         runner.main(project, project.agent("s"))
+
+
+def test_backoff_doubles_from_loop_delay_up_to_backoff_max():
+    loop, heal = config.LoopSettings(loop_delay=0.2), config.WatchSettings(backoff_max=1.0)
+    assert [runner.backoff_delay(loop, heal, n) for n in range(1, 6)] == [0.2, 0.4, 0.8, 1.0, 1.0]
+    assert runner.backoff_delay(config.LoopSettings(loop_delay=5), heal, 3) == 5, "never less than loop_delay"
+    assert runner.backoff_delay(loop, config.WatchSettings(backoff_max=1e9), 100000) == 1e9, "no overflow"
+
+
+def sleeps_recording(monkeypatch, project, agent):
+    """Replace the runner's sleep; each call records its seconds and the run record's backoff."""
+    slept = []
+
+    def sleep(seconds):
+        slept.append((seconds, (bookkeeping.read_run(project, agent) or {}).get("backoff")))
+
+    monkeypatch.setattr(runner.time, "sleep", sleep)
+    return slept
+
+
+def events_of(project):
+    from ansible_collections.agentloops.orchestrator.plugins.module_utils import watchdog
+
+    return [(e["event"], e["reason"], e["outcome"]) for e in watchdog.read_events(project, 0) if e["event"] != "exited"]
+
+
+LOOP_FAILING = "loop_delay = 0.2\nbackoff_max = 1\nfatal_after = 3"
+
+
+def test_a_failing_loop_backs_off_then_gives_up_with_the_last_exit(tmp_path, popen, monkeypatch):
+    project, agent = make(tmp_path, kind="loop", agent_extra=LOOP_FAILING)
+    slept = sleeps_recording(monkeypatch, project, agent)
+    popen.exit_codes = [1, 1, 7, 0]
+    before = runner.time.time()
+    assert runner.main(project, agent) == 7
+    assert len(popen.started) == 3, "no iteration after fatal_after failures in a row"
+    assert [s for s, _b in slept] == [0.2, 0.4]
+    assert [b["failures"] for _s, b in slept] == [1, 2]
+    assert before + 0.2 <= slept[0][1]["until"] <= runner.time.time() + 0.2
+    record = bookkeeping.read_run(project, agent)
+    assert record["fatal"] == "3 failed iterations in a row (last exit 7)"
+    assert (record["iteration"], record["exit"]) == (3, 7) and "finished" not in record
+    assert events_of(project) == [
+        ("backoff", "iteration 1 exit 1 (1 failed in a row)", "next iteration in 0.2s"),
+        ("backoff", "iteration 2 exit 1 (2 failed in a row)", "next iteration in 0.4s"),
+        ("fatal", "3 failed iterations in a row (last exit 7)", "loop stopped until reset")]
+    log = open(os.path.join(project.log_dir, "a.log")).read()
+    assert "iteration 2 failed (2 in a row): next iteration in 0.4s" in log
+    assert log.splitlines()[-1].endswith("FATAL: 3 failed iterations in a row (last exit 7); "
+                                         "no more iterations until reset")
+
+
+def test_a_success_resets_the_count_and_the_delay(tmp_path, popen, monkeypatch):
+    project, agent = make(tmp_path, kind="loop", agent_extra=LOOP_FAILING + "\nmax_iterations = 6")
+    slept = sleeps_recording(monkeypatch, project, agent)
+    popen.exit_codes = [1, 1, 0, 1, 1, 0]
+    assert runner.main(project, agent) == 0
+    assert len(popen.started) == 6
+    assert slept == [(0.2, {"failures": 1, "until": slept[0][1]["until"]}),
+                     (0.4, {"failures": 2, "until": slept[1][1]["until"]}),
+                     (0.2, None),  # after the success: loop_delay, no backoff on record
+                     (0.2, {"failures": 1, "until": slept[3][1]["until"]}),
+                     (0.4, {"failures": 2, "until": slept[4][1]["until"]})]
+    record = bookkeeping.read_run(project, agent)
+    assert record["finished"] is True and "fatal" not in record
+    assert [e[0] for e in events_of(project)] == ["backoff"] * 4
+
+
+def test_fatal_after_one_stops_at_the_first_failure_and_tasks_never_back_off(tmp_path, popen, monkeypatch):
+    project, agent = make(tmp_path, kind="loop", agent_extra="fatal_after = 1")
+    slept = sleeps_recording(monkeypatch, project, agent)
+    popen.exit_codes = [2]
+    assert runner.main(project, agent) == 2
+    assert slept == [] and bookkeeping.read_run(project, agent)["fatal"] == "1 failed iteration in a row (last exit 2)"
+    (tmp_path / "t").mkdir()
+    task, task_agent = make(tmp_path / "t", kind="task", agent_extra="fatal_after = 1")
+    popen.exit_codes = [2]
+    assert runner.main(task, task_agent) == 2
+    assert "fatal" not in bookkeeping.read_run(task, task_agent)
+
+
+def test_last_line_is_the_last_non_blank_one():
+    assert runner.last_line("a\n  No conversation found with session ID: x  \n\n   \n") == \
+        "No conversation found with session ID: x"
+    assert runner.last_line("") == "" and runner.last_line("\n \n") == ""
+
+
+class ScreenServer:
+    """The runner's own tmux server, as _keep_screen sees it: the screens it shows in turn."""
+
+    def __init__(self, *screens):
+        self.screens = list(screens)
+        self.asked = []
+
+    def capture_history(self, pane, lines):
+        self.asked.append((pane, lines))
+        return self.screens.pop(0) if len(self.screens) > 1 else self.screens[0]
+
+
+def test_the_last_screen_is_kept_with_its_header_and_its_last_line_logged(tmp_path, popen, monkeypatch):
+    project, agent = make(tmp_path)
+    server = ScreenServer("$ fake-cli\n", "$ fake-cli\nNo conversation found with session ID: 42\n\n")
+    monkeypatch.setenv("TMUX_PANE", "%7")
+    monkeypatch.setattr(runner, "_own_server", lambda: server)
+    monkeypatch.setattr(runner.time, "sleep", lambda _s: None)
+    popen.exit_codes = [1]
+    assert runner.run_once(project, agent, None, 4, "one") == 1
+    assert server.asked[0] == ("%7", 200) and len(server.asked) == 3, "read until two reads agree"
+    path = os.path.join(project.log_dir, "a.screen")
+    header, *screen = open(path, encoding="utf-8").read().splitlines()
+    assert header.split(" ", 1)[1] == "iteration 4 exit=1 program=fake-cli"
+    assert screen == ["$ fake-cli", "No conversation found with session ID: 42"]
+    assert os.stat(path).st_mode & 0o777 == 0o600
+    end = open(os.path.join(project.log_dir, "a.log")).read().splitlines()[-1]
+    assert end.split(" ", 1)[1].startswith("iteration 4 phase one end exit=1 seconds=")
+    assert end.endswith(" last: No conversation found with session ID: 42")
+    from ansible_collections.agentloops.orchestrator.plugins.module_utils import watchdog
+
+    (exited,) = watchdog.read_events(project)
+    assert {k: exited[k] for k in ("agent", "event", "reason", "outcome", "exit", "iteration")} == {
+        "agent": "a", "event": "exited", "reason": "No conversation found with session ID: 42",
+        "outcome": "exit 1", "exit": 1, "iteration": 4}
+
+
+def test_outside_tmux_no_screen_is_kept(tmp_path, popen, monkeypatch):
+    monkeypatch.delenv("TMUX_PANE", raising=False)
+    monkeypatch.setattr(runner, "_own_server", lambda: pytest.fail("no tmux outside tmux"))
+    project, agent = make(tmp_path)
+    popen.exit_codes = [2]
+    assert runner.run_once(project, agent, None, 1, "") == 2
+    assert not os.path.exists(os.path.join(project.log_dir, "a.screen"))
+    assert open(os.path.join(project.log_dir, "a.log")).read().splitlines()[-1].endswith("end exit=2 seconds=0.0")
+    from ansible_collections.agentloops.orchestrator.plugins.module_utils import watchdog
+
+    assert [(e["event"], e["reason"], e["outcome"]) for e in watchdog.read_events(project)] == [
+        ("exited", "-", "exit 2")]
+
+
+def test_a_screen_that_cannot_be_read_is_a_log_line(tmp_path, popen, monkeypatch):
+    class Gone:
+        def capture_history(self, pane, lines):
+            raise runner.TmuxError("tmux server -L x: capture-pane failed: no server running")
+
+    monkeypatch.setenv("TMUX_PANE", "%7")
+    monkeypatch.setattr(runner, "_own_server", Gone)
+    project, agent = make(tmp_path)
+    assert runner.run_once(project, agent, None, 1, "") == 0
+    assert "iteration 1 could not capture the screen: tmux server -L x: capture-pane failed" in \
+        open(os.path.join(project.log_dir, "a.log")).read()

@@ -170,3 +170,30 @@ def test_socket_values_resolve_one_way(tmp_path, monkeypatch):
     for socket in ("", "loops", "/tmp/x/t.sock"):
         server = tmux.TmuxServer(socket)
         assert tmux.TmuxServer.from_socket_args(server.socket_args).socket == socket
+
+
+LOOP = ('[agents.loopy]\nkind = "loop"\nbackend = "demo"\nwatch = "heal"\n\n'
+        '[agents.off]\nkind = "loop"\nbackend = "demo"\nenabled = false\n')
+
+
+def test_a_failing_loop_shows_backoff_with_its_seconds_left_then_fatal(tmp_path):
+    import time
+
+    from ansible_collections.agentloops.orchestrator.plugins.module_utils import bookkeeping
+
+    (tmp_path / "agents.toml").write_text(LOOP)
+    project = config.load(str(tmp_path / "agents.toml"))
+    loopy, live = project.agent("loopy"), live_for(project, ["loopy"])
+    record = {"iteration": 5, "phase": "alpha", "exit": 1, "ended": time.time()}
+    bookkeeping.write_run(project, loopy, dict(record, backoff={"failures": 2, "until": time.time() + 29.5}))
+    (row, _off) = status.rows(project, live)
+    assert (row.state, row.fatal) == ("BACKOFF [claude] #5 alpha 30s", None)
+    bookkeeping.write_run(project, loopy, dict(record, backoff={"failures": 2, "until": time.time() - 1}))
+    assert status.rows(project, live)[0].state == "RUNNING [claude] #5 alpha", "a backoff waited out"
+    reason = "3 failed iterations in a row (last exit 1)"
+    for agent in project.agents:
+        bookkeeping.write_run(project, agent, dict(record, fatal=reason))
+    rows = status.rows(project, {})
+    assert [(r.state, r.fatal) for r in rows] == [("FATAL", reason), ("stopped (disabled)", reason)]
+    assert rows[0].as_dict()["fatal"] == reason
+    assert status.table(rows)[1] == "loopy  loop  demo     -      heal   FATAL"

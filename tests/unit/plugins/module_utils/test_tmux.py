@@ -239,6 +239,14 @@ def test_capture_pane_is_the_screen_and_nothing_when_gone():
     assert fake.calls == [["capture-pane", "-t", "%1", "-p"], ["capture-pane", "-t", "%2", "-p"]]
 
 
+def test_capture_history_reaches_into_the_scrollback_with_wrapped_lines_joined():
+    server, fake = driver(Proc(stdout=["old line", "$ claude", "No conversation found"]), Proc(stdout=[]))
+    assert server.capture_history("%3", 200) == "old line\n$ claude\nNo conversation found"
+    assert server.capture_history("%4", 50) == ""
+    assert fake.calls == [["capture-pane", "-t", "%3", "-p", "-S", "-200", "-J"],
+                          ["capture-pane", "-t", "%4", "-p", "-S", "-50", "-J"]]
+
+
 def test_send_keys_types_literally_then_enter_and_notices_a_gone_pane():
     server, fake = driver()
     server.send_keys("%1", "go on;")

@@ -237,3 +237,22 @@ def test_a_reload_that_moves_state_dir_is_refused(project, tmp_path):
     (error,) = dog.reload()
     assert error["event"] == "error" and "state_dir changed to %s" % (tmp_path / "elsewhere") in error["reason"]
     assert dog.project is project
+
+
+def test_a_loop_that_gave_up_is_fatal_until_reset(tmp_path):
+    (tmp_path / "agents.toml").write_text('[agents.loopy]\nkind = "loop"\nbackend = "demo"\nwatch = "heal"\n')
+    project = config.load(str(tmp_path / "agents.toml"))
+    loopy = project.agent("loopy")
+    bookkeeping.write_run(project, loopy, {"iteration": 3, "exit": 1, "ended": 999.0,
+                                           "fatal": "3 failed iterations in a row (last exit 1)"})
+    server = DeadServer()
+    dog = watchdog.Watchdog(project, server, clock=Clock(1000.0), engine_script=str(tmp_path / "agents.py"))
+    (tmp_path / "agents.py").write_text("")
+    assert watchdog.leave_alone(project, loopy) == "FATAL"
+    assert dog.check(1000.0) == [] and server.started == []
+    assert watchdog.reset(project, loopy) is True
+    record = bookkeeping.read_run(project, loopy)
+    assert "fatal" not in record and record["iteration"] == 3
+    assert watchdog.reset(project, loopy) is False
+    assert watchdog.leave_alone(project, loopy) == ""
+    assert [e["event"] for e in dog.check(1001.0)] == ["heal"] and server.started == [project.session_name(loopy)]
