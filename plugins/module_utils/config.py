@@ -141,6 +141,7 @@ class Agent:
     kickoff: str = ""
     builtin: str = ""
     command: str = ""
+    args: tuple[str, ...] = ()  # this agent's arguments after its backend's (``["-p"]``: claude's print mode)
     answers: Mapping[str, str] = field(default_factory=_no_env)  # dialog -> the answer the operator allows
     healing: WatchSettings | None = None
     loop: LoopSettings | None = None
@@ -247,6 +248,7 @@ AGENT_SETTINGS: Mapping[str, Setting] = MappingProxyType({
     "stall_after": Setting(NUM, PROGRAMS, 1, WatchSettings),
     "stall_grace": Setting(NUM, PROGRAMS, 0, WatchSettings),
     "nudge_wait": Setting(NUM, PROGRAMS, 0, WatchSettings),
+    "args": Setting(STRLIST, PROGRAMS),
     "answers": Setting(STRMAP, PROGRAMS),
     "builtin": Setting(STR, SERVICES),
     "command": Setting(STR, SERVICES),
@@ -556,6 +558,7 @@ def _program(check: Checker, kp: tuple, spec: dict, common: _Common, backends: d
     answers = spec.get("answers")
     return Agent(*common, backend=backend, model=get_str(spec, "model"), watch=watch,
                  kickoff=get_str(spec, "kickoff"), healing=healing, loop=loop if is_loop else None,
+                 args=tuple(spec["args"]) if has_type(spec.get("args"), STRLIST) else (),
                  answers=MappingProxyType(dict(answers)) if answers and has_type(answers, STRMAP) else _NO_ENV)
 
 

@@ -71,7 +71,7 @@ class Observer:
     def batch(self, agent: Agent) -> bool:
         """Whether the agent's CLI runs in batch mode (no screen: working while it lives)."""
         backend = self.project.backends.get(agent.backend)
-        return backend is not None and self.profile(agent).batch(backend.args)
+        return backend is not None and self.profile(agent).batch(tuple(backend.args) + agent.args)
 
     def current(self, agent: Agent) -> Observation | None:
         """The agent's state as last classified (None when it is not classified)."""
@@ -183,8 +183,10 @@ def observe_once(project: Project, server: TmuxServer, agent: Agent, live: dict 
     if sess is None or pane is None or pane.dead:
         return None
     profile = project.profile_of(agent)
+    if agent.is_service or not profile.knows_states:
+        return Observation("running")  # alive; what it does, nothing tells
     backend = project.backends.get(agent.backend)
-    if backend is not None and profile.batch(backend.args):
+    if backend is not None and profile.batch(tuple(backend.args) + agent.args):
         return Observation(WORKING if pane.current_command in profile.commands else UNKNOWN)
     observation = profile.classify(pane.title, server.capture_pane(pane.id))
     return observation if observation.state else Observation(STARTING)

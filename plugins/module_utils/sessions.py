@@ -187,9 +187,9 @@ def command_for(project: Project, agent: Agent, server: TmuxServer | None = None
 
 
 def backend_args(project: Project, agent: Agent) -> list:
-    """The arguments after the backend's ``bin``: its ``args``, then the model."""
+    """The arguments after the backend's ``bin``: its ``args``, the agent's ``args``, then the model."""
     backend = project.backends[agent.backend]
-    args = list(backend.args)
+    args = list(backend.args) + list(agent.args)
     if backend.model_arg and agent.model:
         args += [backend.model_arg, agent.model]
     return args

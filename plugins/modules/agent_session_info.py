@@ -30,6 +30,26 @@ options:
         MODEL and WATCH columns are compared with this project's, row by row; STATE is not
         compared. The result is RV(parity).
     type: path
+  wait_until:
+    description:
+      - Before reading, wait until every agent of O(wait_agents) is in this state, as its CLI's
+        profile tells it from its screen (the same rules the watchdog uses): C(idle) at its
+        prompt, C(working), C(blocked) on a dialog, or C(exited) (its session gone). C(exited)
+        works for any agent; the others need a profile that classifies the agent (claude,
+        codex, ...) and the project's C(engine/) checkout (where the profiles are).
+      - Fails after O(wait_timeout) seconds, naming the agents that are not there yet.
+      - Waiting changes nothing, so it also runs in check mode.
+    type: str
+    choices: [idle, working, blocked, exited]
+  wait_agents:
+    description: The agents to wait for; all but services when empty.
+    type: list
+    elements: str
+    default: []
+  wait_timeout:
+    description: How long O(wait_until) waits, in seconds.
+    type: float
+    default: 300
 seealso:
   - module: agentloops.orchestrator.agent_session
 '''
@@ -50,6 +70,13 @@ EXAMPLES = r'''
     parity_with: /srv/cc-ci/cc-ci-plan/agents.toml
   register: gate
   failed_when: not gate.parity.match
+
+- name: Wait until every agent is idle at its prompt before moving to the next phase
+  agentloops.orchestrator.agent_session_info:
+    project_dir: /home/loops/cc-ci
+    wait_until: idle
+    wait_agents: [builder, adversary]
+    wait_timeout: 1800
 
 - name: Fail when an enabled agent is not running
   ansible.builtin.assert:
@@ -136,6 +163,19 @@ agents:
       description: Why a loop agent gave up (C(FATAL) after C(fatal_after) failed iterations in a row); null otherwise.
       type: str
       sample: 5 failed iterations in a row (last exit 1)
+    activity:
+      description:
+        - What the agent is doing, as its CLI's profile tells it and the watchdog last saw it
+          (C(working), C(idle), C(blocked), C(starting), C(unknown)); null for an agent without
+          a profile, without a running watchdog, or not running.
+      type: str
+      sample: idle
+    since:
+      description: Since when (epoch seconds) the agent has been in RV(agents[].activity).
+      type: float
+    dialog:
+      description: The dialog a blocked agent waits on (C(trust), C(api-key), ...); null otherwise.
+      type: str
 running:
   description: How many of the project's agents have a session.
   returned: always
@@ -213,6 +253,11 @@ parity:
     differences: ["adversary: MODEL is claude-opus-4-8 in staged, claude-sonnet-4-6 in live"]
     lines: ["..."]
     other: /srv/cc-ci/cc-ci-plan/agents.toml
+reached:
+  description: With O(wait_until), the state each waited-for agent was in when it got there.
+  returned: when O(wait_until) is set
+  type: dict
+  sample: {"builder": "idle", "reviewer": "blocked:trust"}
 tmux_server:
   description: The tmux server read.
   returned: always
@@ -228,17 +273,25 @@ from ansible_collections.agentloops.orchestrator.plugins.module_utils import ans
 def read(module):
     params = module.params
     project, server = engine.open_project(ansible_glue.config_path(params), params["tmux_socket"])
+    reached = None
+    if params["wait_until"]:
+        reached = engine.wait_for(project, server, params["wait_agents"] or None, params["wait_until"],
+                                  params["wait_timeout"])
     report = engine.read_status(project, server)
     parity = engine.parity(project, params["parity_with"]) if params["parity_with"] else None
     return dict(changed=False, lines=report.lines, phase=status.phase_info(project, report.phase_index),
                 agents=[r.as_dict() for r in report.rows], running=report.running, stopped=report.stopped,
                 watchdogs=report.watchdogs, prefix_sessions=report.prefix_sessions,
-                project=engine.describe(project, server), parity=parity, tmux_server=server.describe())
+                project=engine.describe(project, server), parity=parity, tmux_server=server.describe(),
+                **({"reached": reached} if reached is not None else {}))
 
 
 def main():
     argument_spec = dict(ansible_glue.PROJECT_ARGS)
-    argument_spec.update(parity_with=dict(type="path"))
+    argument_spec.update(parity_with=dict(type="path"),
+                         wait_until=dict(type="str", choices=list(engine.WAIT_STATES)),
+                         wait_agents=dict(type="list", elements="str", default=[]),
+                         wait_timeout=dict(type="float", default=300.0))
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
                            required_one_of=ansible_glue.PROJECT_REQUIRED_ONE_OF)
     ansible_glue.run(module, lambda: read(module))

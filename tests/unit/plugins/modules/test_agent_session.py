@@ -91,3 +91,15 @@ def test_info_reports_project_prefix_sessions_and_parity(run_module, demo_projec
     assert differs["parity"]["differences"][0].endswith("KIND is persistent in staged, loop in live")
     assert "!=" in "".join(differs["parity"]["lines"])
     assert run_module(agent_session_info, args)["parity"] is None
+
+
+def test_info_waits_until_exited_and_refuses_idle_without_a_profile(run_module, demo_project, tmux):
+    args = {"project_dir": str(demo_project)}
+    waited = run_module(agent_session_info, dict(args, wait_until="exited", wait_agents=["worker"], wait_timeout=5))
+    assert waited["changed"] is False and waited["reached"] == {"worker": "exited"}
+    run_module(agent_session, dict(args, agents=["worker"]))
+    timed_out = run_module(agent_session_info, dict(args, wait_until="exited", wait_agents=["worker"],
+                                                    wait_timeout=0.5))
+    assert timed_out["failed"] and "timed out after 0.5s waiting for exited: worker is running" in timed_out["msg"]
+    blind = run_module(agent_session_info, dict(args, wait_until="idle", wait_agents=["worker"]))
+    assert blind["failed"] and "no profile tells what worker is doing" in blind["msg"]
