@@ -32,7 +32,7 @@ $(LINK):
 demo: setup
 	$(BIN)/python scripts/demo.py
 
-test: setup test-types test-unit test-integration test-sanity test-lint test-ssh test-molecule
+test: setup test-types test-unit test-integration test-agents test-sanity test-lint test-ssh test-molecule
 
 # The engine core's types (mypy.ini).
 test-types: setup
@@ -57,7 +57,8 @@ test-ssh: setup
 	$(PYTEST) -q tests/ssh
 
 # The real claude and codex CLIs, offline against a model stub (tests/agentcli/README.md).
-# Not part of `make test` yet: the first fetch brings ~800 MB of npm packages into .build.
+# The first fetch on a machine brings ~800 MB of npm packages into .build (seconds once npm's
+# own cache has them).
 test-agents: setup
 	scripts/fetch-agent-clis.sh .build/agent-clis
 	$(PYTEST) -q tests/agentcli

@@ -179,7 +179,7 @@ def test_a_print_mode_loop_iterates_then_backs_off_when_the_model_fails(engine, 
     loop = ('[agents.builder]\nkind = "loop"\nbackend = "claude"\nwatch = "heal+stall"\nkickoff = "kickoff.md"\n'
             'loop_delay = 0.5\nbackoff_max = 2\nfatal_after = 3\nstall_after = 1\nstall_grace = 0\nnudge_wait = 1\n'
             'env = %s\n' % engine.env_table(stub))
-    stub.set(reply="done", chunk_delay=0.0)
+    stub.set(reply="done " * 12, chunk_chars=6, chunk_delay=0.35)  # ~4 s a run: longer than stall_after + nudge_wait
     engine.write(claude_backend(claude, "-p"), loop)
     engine.run("up")
     run = home.project / "state" / "builder.run.json"
@@ -191,6 +191,7 @@ def test_a_print_mode_loop_iterates_then_backs_off_when_the_model_fails(engine, 
     assert "- one item\n- another\n" in user_texts(conversation_calls(stub, "/v1/messages")[0])
     log = (home.project / ".ao-state" / "builder.log").read_text()
     assert "exit=0" in log and "exit=1" not in log, log
+    assert not [e for e in engine.events("builder") if e["event"] == "stall"], "a silent -p run is no stall"
     stub.set(fail_status=500, fail_times=1000)
     engine.wait_status("builder", lambda s: "BACKOFF" in s or "FATAL" in s, timeout=60, what="BACKOFF")
     engine.wait_status("builder", lambda s: "FATAL" in s, timeout=60, what="FATAL")
@@ -216,3 +217,42 @@ def test_codex_shows_as_codex_and_its_login_screen_is_blocked(engine, home, stub
     engine.run("up", "cx")
     line = engine.wait_status("cx", lambda s: " idle " in s, what="codex idle")
     assert "RUNNING [codex] idle " in line
+
+
+def test_keys_are_never_typed_into_a_dialog_and_follow_once_it_is_answered(engine, home, stub, claude):
+    home.claude_json(trusted=False)
+    (home.project / "kickoff.md").write_text("hello from the kickoff")
+    backend = claude_backend(claude) + 'prompt_delivery = "keys"\n'
+    engine.write(backend, persistent(engine, stub, 'kickoff = "kickoff.md"\n'), watchdog=False)
+    engine.run("up")
+    deadline = time.monotonic() + 30
+    while "Quick safety check" not in engine.screen("orch") and time.monotonic() < deadline:
+        time.sleep(0.3)
+    time.sleep(3)  # the old runner pasted into the first screen stable for 0.3 s: this dialog
+    screen = engine.screen("orch")
+    assert "Quick safety check" in screen and "hello from the kickoff" not in screen, screen
+    log = (home.project / ".ao-state" / "orch.log").read_text()
+    assert "blocked on the trust dialog: the prompt waits until it is answered" in log, log
+    for key in ("Down", "Enter"):  # the operator answers
+        time.sleep(0.5)
+        engine.tmux("send-keys", "-t", "=rc-orch:", key)
+    deadline = time.monotonic() + 30
+    while not conversation_calls(stub, "/v1/messages") and time.monotonic() < deadline:
+        time.sleep(0.3)
+    calls = conversation_calls(stub, "/v1/messages")
+    assert calls and "hello from the kickoff" in user_texts(calls[0])
+
+
+def test_a_death_leaves_its_last_screen_and_logs_shows_why(engine, home, stub, claude):
+    home.claude_json()
+    if os.geteuid() != 0:
+        pytest.fail("this test needs root (claude's root refusal), as CI runs")
+    engine.write(claude_backend(claude, "--dangerously-skip-permissions"),
+                 '[agents.orch]\nkind = "task"\nbackend = "claude"\nenv = %s\n' % engine.env_table(stub),
+                 watchdog=False)
+    engine.run("up")
+    engine.wait_status("orch", lambda s: "DONE (exit 1)" in s, what="the task to end")
+    logs = engine.run("logs", "orch").stdout
+    assert "exit=1" in logs and "cannot be used with root/sudo privileges" in logs, logs
+    exited = [e for e in engine.events("orch") if e["event"] == "exited"]
+    assert exited and "root/sudo" in json.dumps(exited[-1]), exited
