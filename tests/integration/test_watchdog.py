@@ -78,7 +78,9 @@ def test_kill_9_is_healed_and_unwatched_agents_are_not(tmp_path, tmux):
     before = tmux.sessions()
     os.kill(before["w-worker"][2], signal.SIGKILL)
     os.kill(before["w-unwatched"][2], signal.SIGKILL)
-    assert wait_for(lambda: "w-worker" in tmux.sessions() and tmux.sessions()["w-worker"][2] != before["w-worker"][2])
+    old = before["w-worker"][2]
+    # one read per try: a session read twice can be gone in between (it is being healed)
+    assert wait_for(lambda: tmux.sessions().get("w-worker", (0, 0, old, ""))[2] != old)
     # the heal event is written just after the new session starts: wait for it, not only the session
     assert wait_for(lambda: any(e["event"] == "heal" for e in events(project)))
     heal = [e for e in events(project) if e["event"] == "heal"]
@@ -100,7 +102,7 @@ def test_down_while_the_watchdog_runs_stays_down(tmp_path, tmux):
     cli(project, "up", "worker")
     pid = tmux.sessions()["w-worker"][2]
     os.kill(pid, signal.SIGKILL)
-    assert wait_for(lambda: "w-worker" in tmux.sessions() and tmux.sessions()["w-worker"][2] != pid)
+    assert wait_for(lambda: tmux.sessions().get("w-worker", (0, 0, pid, ""))[2] != pid)
 
 
 def test_crash_loop_backs_off_then_goes_fatal_until_reset(tmp_path, tmux):
