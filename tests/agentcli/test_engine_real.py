@@ -256,3 +256,32 @@ def test_a_death_leaves_its_last_screen_and_logs_shows_why(engine, home, stub, c
     assert "exit=1" in logs and "cannot be used with root/sudo privileges" in logs, logs
     exited = [e for e in engine.events("orch") if e["event"] == "exited"]
     assert exited and "root/sudo" in json.dumps(exited[-1]), exited
+
+
+def test_codex_resumes_the_conversation_it_recorded(engine, home, stub, codex):
+    home.codex_config(stub.url, trusted=True)
+    stub.set(reply="first answer", chunk_delay=0.0)
+    (home.project / "kickoff.md").write_text("-- remember the word kiwi")
+    env = engine.env_table(stub, **{CODEX_KEY_ENV: CODEX_KEY})
+    engine.write('[backends.codex]\nbin = "%s"\nargs = ["--no-daemon"]\n' % codex,
+                 '[agents.cx]\nkind = "persistent"\nbackend = "codex"\nwatch = "heal"\nkickoff = "kickoff.md"\n'
+                 'env = %s\n' % env)
+    engine.run("up")
+    engine.wait_status("cx", lambda s: " idle " in s and stub.requests("/v1/responses"), what="the first turn")
+    resume = home.project / "state" / "cx.resume-id"
+    deadline = time.monotonic() + 20
+    while not resume.exists() and time.monotonic() < deadline:
+        time.sleep(0.3)
+    recorded = resume.read_text().strip()
+    rollouts = list((home.root / ".codex" / "sessions").rglob("rollout-*%s.jsonl" % recorded))
+    assert len(rollouts) == 1, recorded
+    first = len(stub.requests("/v1/responses"))
+    assert "-- remember the word kiwi" in user_texts(stub.requests("/v1/responses")[0])
+    engine.run("down", "cx")
+    engine.run("up", "cx")
+    deadline = time.monotonic() + 40
+    while len(stub.requests("/v1/responses")) <= first and time.monotonic() < deadline:
+        time.sleep(0.3)
+    later = stub.requests("/v1/responses")[first:]
+    assert later, engine.screen("cx")
+    assert "first answer" in json.dumps(later[0].body), "the resumed call carries the earlier turn"
