@@ -33,7 +33,7 @@ options:
   wait_until:
     description:
       - Before reading, wait until every agent of O(wait_agents) is in this state, as its CLI's
-        profile tells it from its screen (the same rules the watchdog uses): C(idle) at its
+        profile tells it from its screen (by the rules the watchdog uses); C(idle) at its
         prompt, C(working), C(blocked) on a dialog, or C(exited) (its session gone). C(exited)
         works for any agent; the others need a profile that classifies the agent (claude,
         codex, ...) and the project's C(engine/) checkout (where the profiles are).

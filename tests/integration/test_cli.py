@@ -32,7 +32,7 @@ def test_validate_ok_and_errors(demo_project):
     lines = bad.stderr.splitlines()
     assert lines[0].endswith("agents.toml:3:1: agents.w.backend: unknown backend 'nope' (known: aider, claude, "
                              "codex, demo)")
-    assert "agents.toml:4:3: agents.w.typo: unknown key (known: backend, backoff_max, builtin, " in lines[1]
+    assert "agents.toml:4:3: agents.w.typo: unknown key (known: answers, args, backend, backoff_max, builtin, " in lines[1]
     assert lines[1].endswith(", watch)")
 
 
