@@ -133,7 +133,7 @@ class Observer:
 
     def _answer(self, agent: Agent, seen: Seen, pane_id: str, now: float) -> list:
         """Answer the dialog on screen if, and only if, the operator configured an answer."""
-        state, _, dialog_name = seen.label.partition(":")
+        state, _sep, dialog_name = seen.label.partition(":")
         wanted = agent.answers.get(dialog_name, "") if state == BLOCKED else ""
         if not wanted or seen.answered == dialog_name or now - seen.since < SETTLE:
             return []

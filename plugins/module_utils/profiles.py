@@ -125,7 +125,7 @@ class Observation:
 
     @classmethod
     def from_label(cls, label: str) -> "Observation":
-        state, _, dialog = label.partition(":")
+        state, _sep, dialog = label.partition(":")
         return cls(state, dialog)
 
 

@@ -358,7 +358,7 @@ def _settled_screen(server: TmuxServer, pane: str, tries: int = 10) -> str:
     """The pane with its scrollback once two reads agree (tmux may still be drawing the
     program's last output when it has ended)."""
     screen = server.capture_history(pane, SCREEN_LINES)
-    for _ in range(tries):
+    for _try in range(tries):
         time.sleep(0.05)
         again = server.capture_history(pane, SCREEN_LINES)
         if again == screen:

@@ -62,7 +62,6 @@ class Action:
     session_id: str = ""
     ended: int = 0  # leftover processes ended after its session was killed
 
-
     @property
     def changes(self) -> bool:
         return self.verb in (START, STOP, RESTART)

@@ -105,7 +105,7 @@ def observed(sess, now: float) -> tuple[str, float, str] | None:
         return None
     if now - seen > STALE_AFTER:
         return None
-    state, _, dialog = parts[0].partition(":")
+    state, _sep, dialog = parts[0].partition(":")
     return state, since, dialog
 
 

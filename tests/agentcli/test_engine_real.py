@@ -52,8 +52,8 @@ class Engine:
         proc = subprocess.run([sys.executable, str(ENGINE), "--config", str(self.config), *args], env=env,
                               capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=timeout, check=False)
         if check and proc.returncode != 0:
-            raise AssertionError("agents.py %s: exit %d\n%s%s" % (" ".join(args), proc.returncode, proc.stdout,
-                                                                proc.stderr))
+            raise AssertionError("agents.py %s: exit %d\n%s%s"
+                                 % (" ".join(args), proc.returncode, proc.stdout, proc.stderr))
         return proc
 
     def status_of(self, agent: str) -> str:

@@ -101,7 +101,7 @@ def test_an_agent_that_downs_itself_from_its_pane_still_ends_its_leftovers(tmp_p
     (project / "agents.toml").write_text(SPAWNER.replace("spawner", "self").format(
         socket=tmux.socket, command='"%s"' % command.replace('"', '\\"')))
     assert agents_py(project, "up").stdout == "starting t-tree-self\n"
-    assert wait_for(lambda: pid_file.exists())
+    assert wait_for(pid_file.exists)
     pid = int(pid_file.read_text())
     from ansible_collections.agentloops.orchestrator.plugins.module_utils import procs
 

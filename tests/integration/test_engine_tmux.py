@@ -240,8 +240,8 @@ def test_agent_env_reaches_the_agent_but_not_the_tmux_command_line(demo_project,
     assert not bookkeeping.is_stopped(project, project.agent("probe"))
 
 
-def test_an_agents_terminal_gets_the_allow_list_tmuxs_term_the_root_and_a_sane_size(demo_project, tmux, tmp_path,
-                                                                                        monkeypatch):
+def test_an_agents_terminal_gets_the_allow_list_tmuxs_term_the_root_and_a_sane_size(
+        demo_project, tmux, tmp_path, monkeypatch):
     """A secret of the caller (an AWX job's injected credential) reaches neither the env file
     nor the agent, though the tmux server the engine starts keeps it in its global environment."""
     out = tmp_path / "env.txt"

@@ -46,8 +46,8 @@ def project(tmp_path, agent_extra: str = "", args: str = "[]"):
 
 def live(command: str = "claude", activity: int = 1, sid: str = "$1") -> dict:
     pane = Pane("%1", 100, command, False, None, 0, 0, activity, "✳ Claude Code")
-    return {"p-a": Session("p-a", sid, 1000, [pane]), "p-demo": Session("p-demo", "$2", 1000, [Pane("%2", 101, "sleep",
-                                                                                                False, None, 0, 0, 1)])}
+    demo = Pane("%2", 101, "sleep", False, None, 0, 0, 1)
+    return {"p-a": Session("p-a", sid, 1000, [pane]), "p-demo": Session("p-demo", "$2", 1000, [demo])}
 
 
 def observer(tmp_path, server, **kw):

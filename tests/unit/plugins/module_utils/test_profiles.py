@@ -52,14 +52,14 @@ def test_every_captured_screen_is_classified():
 @pytest.mark.parametrize("stem", sorted(EXPECTED))
 def test_a_captured_screen_classifies_as_what_it_shows(stem):
     title, text = screen(stem)
-    assert profiles.builtin(stem.split("-")[0]).classify(title, text).label == EXPECTED[stem]
+    assert profiles.builtin(stem.split("-", maxsplit=1)[0]).classify(title, text).label == EXPECTED[stem]
 
 
 def test_ansi_escapes_do_not_change_the_classification():
     for stem in ("claude-trust", "claude-working", "codex-idle"):
         title, _text = screen(stem)
         ansi = (SCREENS / ("%s.ansi" % stem)).read_text()
-        assert profiles.builtin(stem.split("-")[0]).classify(title, ansi).label == EXPECTED[stem]
+        assert profiles.builtin(stem.split("-", maxsplit=1)[0]).classify(title, ansi).label == EXPECTED[stem]
 
 
 def test_only_the_bottom_lines_count():

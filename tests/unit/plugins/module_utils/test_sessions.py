@@ -96,7 +96,7 @@ def test_unknown_state_is_refused(project):
 def test_actions_are_data(project):
     (action,) = sessions.plan(project, {}, project.select(["helper"]), "started")
     assert action.as_dict() == {"agent": "helper", "session": "u-helper", "action": "start", "reason": "",
-                                 "ended": 0}
+                                "ended": 0}
     assert action == sessions.Action(project.agent("helper"), "u-helper", "start")
 
 
@@ -168,7 +168,7 @@ def test_a_leading_tilde_is_the_home_of_the_env_table_when_it_sets_one(tmp_path)
                                     'MID = "a~b"\nOTHER = "~root/x"\nPLAIN = "~x"')
     env = sessions.environment_for(project, project.agent("a"), dict(CALLER))
     assert (env["HOME"], env["CFG"], env["TOP"], env["MID"]) == ("/srv/agent-home", "/srv/agent-home/.cfg",
-                                                                  "/srv/agent-home", "a~b")
+                                                                 "/srv/agent-home", "a~b")
     assert env["OTHER"] == os.path.expanduser("~root/x"), "~user is the system's"
 
 
@@ -231,11 +231,13 @@ def test_the_session_command_starts_a_shell_with_only_the_panes_own_variables(tm
 def test_the_window_size_of_the_project_is_passed_to_tmux(tmp_path):
     from engine_fakes import CONFIG
 
-    project = make_project(tmp_path, CONFIG.replace('session_prefix = "u-"\n', 'session_prefix = "u-"\n'
-                                                                                 'window_size = "120x40"\n'))
+    sized = CONFIG.replace('session_prefix = "u-"\n', 'session_prefix = "u-"\nwindow_size = "120x40"\n')
+    project = make_project(tmp_path, sized)
     server = FakeServer()
     sessions.start_session(project, server, project.agent("helper"))
     assert server.sizes == [(120, 40)]
+
+
 def test_stopping_an_agent_ends_what_it_left_running(project):
     env = dict(os.environ, AGENTLOOPS_CONFIG=project.config_path, AGENTLOOPS_AGENT="worker")
     daemon = subprocess.Popen(["sh", "-c", "echo ready; exec sleep 1000"], env=env, stdout=subprocess.PIPE,
