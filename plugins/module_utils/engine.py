@@ -217,6 +217,13 @@ def wait_for(project: Project, server: TmuxServer, names: list[str] | None, unti
     if until not in WAIT_STATES:
         raise ValueError("until must be one of %s" % ", ".join(WAIT_STATES))
     agents = [a for a in project.select(names) if names or not a.is_service]
+    if until in ("idle", "blocked"):
+        batch = [a.name for a in agents if not a.is_service and a.backend in project.backends
+                 and project.profile_of(a).batch(tuple(project.backends[a.backend].args) + a.args)]
+        if batch:
+            raise ConfigError([ConfigIssue(project.config_path, 0, 0, "", "cannot wait for %s: %s run%s in batch "
+                                           "mode (working while it runs, then gone): wait --until exited"
+                                           % (until, ", ".join(batch), "s" if len(batch) == 1 else ""))])
     if until != "exited":
         blind = [a.name for a in agents if a.is_service or not project.profile_of(a).knows_states]
         if blind:

@@ -20,6 +20,7 @@ while its program is the pane's command.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -54,11 +55,16 @@ class Observer:
         self.server = server
         self.event = event
         self.seen: dict[str, Seen] = {}
+        self.gone: dict[str, bool] = {}  # agents whose session went away: whether it had got ready
         self._profiles: dict[str, Profile] = {}
+        self._broken: set[str] = set()  # profile files reported as broken
 
     def reload(self, project: Project) -> None:
         self.project = project
         self._profiles.clear()
+        names = {a.name for a in project.agents}
+        for name in [n for n in self.seen if n not in names]:
+            del self.seen[name]
 
     def profile(self, agent: Agent) -> Profile:
         if agent.name not in self._profiles:
@@ -81,19 +87,43 @@ class Observer:
     def was_ready(self, agent: Agent) -> bool:
         """Whether the agent's last session was ever seen working or idle."""
         seen = self.seen.get(agent.name)
-        return bool(seen and seen.ready)
+        return seen.ready if seen is not None else self.gone.get(agent.name, False)
+
+    def started(self, agent: Agent, session_id: str, now: float) -> None:
+        """The watchdog started a new session of the agent."""
+        self.gone.pop(agent.name, None)
+        self.seen[agent.name] = Seen(session_id, since=now)
+
+    def _forget(self, name: str) -> None:
+        seen = self.seen.pop(name, None)
+        if seen is not None:
+            self.gone[name] = seen.ready
+
+    def broken_profiles(self) -> list:
+        """One event for each shipped profile file that did not load."""
+        from .profiles import BROKEN
+
+        out = []
+        for path, problem in sorted(BROKEN.items()):
+            if path not in self._broken:
+                self._broken.add(path)
+                out.append(self.event(self.project, "watchdog", "error", "profile not loaded: %s" % problem,
+                                      "its agents are watched without a profile"))
+        return out
 
     def observe(self, live: dict, owner: str, now: float) -> list:
         """One pass: classify, publish, answer what the operator allows. Returns events."""
-        out: list = []
         look: list = []
-        for agent in self.project.agents:
-            if not self.classifies(agent):
-                continue
+        here: dict[str, str] = {}  # agent -> the session id observed this pass
+        candidates = [a for a in self.project.agents if self.classifies(a)]
+        out: list = self.broken_profiles()
+        for agent in candidates:
             sess = live.get(self.project.session_name(agent))
             pane = sess.first_pane if sess is not None else None
             if sess is None or pane is None or pane.dead or sess.foreign_to(owner):
-                continue  # what an earlier session showed stays until a new one is seen (was_ready)
+                self._forget(agent.name)  # whether it got ready stays known (was_ready) for its heal
+                continue
+            here[agent.name] = sess.id
             seen = self.seen.get(agent.name)
             if seen is None or seen.session_id != sess.id:
                 seen = self.seen[agent.name] = _remembered(sess, now)
@@ -110,7 +140,9 @@ class Observer:
             seen.activity, seen.title, seen.looked, seen.screen = pane.activity, pane.title, now, screens[pane.id]
             out += self._update(agent, seen, self.profile(agent).classify(pane.title, seen.screen), now)
             out += self._answer(agent, seen, pane.id, now)
-        self._publish(now)
+        for name in [n for n in self.seen if n not in here]:
+            self._forget(name)  # no longer classified (a reload changed its backend)
+        self._publish(here, now)
         return out
 
     def _update(self, agent: Agent, seen: Seen, observation: Observation, now: float) -> list:
@@ -149,13 +181,16 @@ class Observer:
         return [self.event(self.project, agent.name, "answer", dialog_name, "answered %r (%s)" % (
             wanted, " ".join(keys)))]
 
-    def _publish(self, now: float) -> None:
+    def _publish(self, here: dict[str, str], now: float) -> None:
+        """Set the state of the sessions observed in this pass, by their ids (so a session of
+        the same name started meanwhile, or another config's, is never written)."""
         values = []
-        for name, seen in self.seen.items():
-            if seen.label and (not seen.published or now - seen.published >= PUBLISH_EVERY):
+        for name, session_id in here.items():
+            seen = self.seen.get(name)
+            if seen is not None and seen.session_id == session_id and seen.label and \
+                    (not seen.published or now - seen.published >= PUBLISH_EVERY):
                 seen.published = now
-                values.append((self.project.session_name(name), STATE_OPTION,
-                               "%s %d %d" % (seen.label, seen.since, now)))
+                values.append((session_id, STATE_OPTION, "%s %d %d" % (seen.label, seen.since, now)))
         if values:
             self.server.set_session_options(values)
 
@@ -167,20 +202,24 @@ def _remembered(sess, now: float) -> Seen:
     parts = sess.state.split(" ")
     if len(parts) == 3 and parts[0]:
         try:
-            seen.label, seen.since = parts[0], float(parts[1])
+            since = float(parts[1])
         except ValueError:
             return seen
-        seen.ready = parts[0].partition(":")[0] in (WORKING, IDLE)
+        if math.isfinite(since) and 0 <= since <= now:
+            seen.label, seen.since = parts[0], since
+            seen.ready = parts[0].partition(":")[0] in (WORKING, IDLE, UNKNOWN)
     return seen
 
 
 def observe_once(project: Project, server: TmuxServer, agent: Agent, live: dict | None = None) -> Observation | None:
     """The agent's state now, read directly (for ``agents.py wait``): None when its session
     is not running; its profile's ``unknown``/``starting`` when nothing matches."""
+    from .sessions import owner_of
+
     live = server.sessions() if live is None else live
     sess = live.get(project.session_name(agent))
     pane = sess.first_pane if sess is not None else None
-    if sess is None or pane is None or pane.dead:
+    if sess is None or pane is None or pane.dead or sess.foreign_to(owner_of(project)):
         return None
     profile = project.profile_of(agent)
     if agent.is_service or not profile.knows_states:

@@ -232,3 +232,34 @@ def end_processes(found: Mapping[int, int], grace: float = 2.0, settle: float = 
     finally:
         for fd in held.values():
             os.close(fd)
+
+
+def descendants(root: int, proc_root: str = PROC) -> list[int]:
+    """``root`` and every process below it (by parent pid), root first."""
+    children: dict[int, list[int]] = {}
+    for pid in pids(proc_root):
+        stat = read_stat(pid, proc_root)
+        if stat is not None:
+            children.setdefault(stat.ppid, []).append(pid)
+    out, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        out.append(pid)
+        todo.extend(children.get(pid, ()))
+    return out
+
+
+def open_files(pid: int, proc_root: str = PROC) -> list[str]:
+    """The paths a process has open ([] when it is gone or not ours to read)."""
+    folder = os.path.join(proc_root, str(pid), "fd")
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return []
+    out = []
+    for name in names:
+        try:
+            out.append(os.readlink(os.path.join(folder, name)))
+        except OSError:
+            continue
+    return out

@@ -40,6 +40,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from .errors import ConfigError
 from .tomlcheck import INT, STR, STRLIST, TABLE, ARRAY, Checker, get_str, has_type, parse_toml, read_text
 
 # The profiles shipped in profiles/ (a unit test keeps this list and the folder equal).
@@ -184,7 +185,8 @@ class Profile:
         not on it: then nothing is pressed)."""
         if answer.keys:
             return list(answer.keys)
-        lines = [line for line in strip_ansi(screen).split("\n") if line.strip()]
+        bottom = strip_ansi(screen).rstrip().split("\n")[-self.screen_lines:]
+        lines = [line for line in bottom if line.strip()]
         cursor = target = None
         for i, line in enumerate(lines):
             text = line.strip()
@@ -230,7 +232,8 @@ def check_table(check: Checker, kp: tuple, table: object) -> dict | None:
             spec = check.table(spec, dkp, _DIALOG_KEYS)
             if spec is None:
                 continue
-            _rule(check, dkp, spec)
+            if "title" in spec or "screen" in spec or "answers" not in spec:
+                _rule(check, dkp, spec)  # (answers alone extend a dialog the base profile knows)
             answers = spec.get("answers", {})
             for aname, aspec in (answers.items() if isinstance(answers, dict) else ()):
                 akp = dkp + ("answers", aname)
@@ -262,7 +265,9 @@ def _rule(check: Checker, kp: tuple, spec: dict) -> None:
 
 
 def _regex(check: Checker, kp: tuple, pattern: object) -> None:
-    if isinstance(pattern, str):
+    if pattern == "":
+        check.error(kp, "must not be empty (an empty regex matches every screen)")
+    elif isinstance(pattern, str):
         try:
             re.compile(pattern)
         except re.error as exc:
@@ -293,7 +298,9 @@ def build(name: str, table: Mapping, base: Profile | None = None) -> Profile:
         answers = {a: Answer(a, tuple(s.get("keys", ())), get_str(s, "select"))
                    for a, s in spec.get("answers", {}).items()}
         inherited = base.dialog(dname)
-        if inherited is not None and not spec.get("screen") and "title" not in spec:
+        if not spec.get("screen") and "title" not in spec:
+            if inherited is None:
+                continue  # answers for a dialog the base does not know (or is not here): no rule, no dialog
             rule = inherited.rule  # only answers (or a description) added to a known dialog
         else:
             rule = _rule_of(spec)
@@ -321,6 +328,9 @@ def build(name: str, table: Mapping, base: Profile | None = None) -> Profile:
 
 
 _BUILTIN_CACHE: dict[str, Profile] = {}
+# Shipped profile files that did not load (path -> the first problem): their agents get a
+# profile that knows nothing; the watchdog reports each once.
+BROKEN: dict[str, str] = {}
 
 
 def builtin(name: str, folder: str = "") -> Profile:
@@ -336,11 +346,15 @@ def builtin(name: str, folder: str = "") -> Profile:
     if name not in BUILTIN_PROFILES or not os.path.isfile(path):
         profile = Profile(name)
     else:
-        text = read_text(path, "profile")
-        check = Checker(path, text)
-        table = check_table(check, (), parse_toml(text, path))
-        check.finish()
-        profile = build(name, table or {})
+        try:
+            text = read_text(path, "profile")
+            check = Checker(path, text)
+            table = check_table(check, (), parse_toml(text, path))
+            check.finish()
+            profile = build(name, table or {})
+        except ConfigError as exc:  # a hand-edited file: its agents are run as without a profile
+            BROKEN[path] = str(exc).splitlines()[0]
+            profile = Profile(name)
     _BUILTIN_CACHE[key] = profile
     return profile
 

@@ -100,40 +100,71 @@ def _forget(project: Project, agent: Agent, known: str, where: str) -> None:
 def _recorded(pattern: str, conversation: str) -> bool:
     import glob
 
-    return any(conversation in os.path.basename(p) for p in glob.glob(os.path.expanduser(pattern)))
+    return any(conversation in os.path.basename(p) for p in glob.glob(expand_path(pattern)))
+
+
+def expand_path(pattern: str) -> str:
+    """A profile's path: ``{env:NAME|default}`` is the variable (of the agent's environment,
+    which the runner runs in) or the default, then ``~`` is expanded."""
+    return os.path.expanduser(re.sub(r"\{env:([A-Za-z_][A-Za-z0-9_]*)\|([^}]*)\}",
+                                     lambda m: os.environ.get(m.group(1)) or m.group(2), pattern))
 
 
 def _conversation_exists(pattern: str, conversation: str) -> bool:
     import glob
 
-    return bool(glob.glob(os.path.expanduser(pattern.replace("{id}", glob.escape(conversation)))))
+    return bool(glob.glob(expand_path(pattern).replace("{id}", glob.escape(conversation))))
 
 
 def record_conversation(project: Project, agent: Agent, started: float, proc: subprocess.Popen | None = None,
                         wait: float = 60.0, step: float = 1.0) -> str:
     """For a CLI that names its conversations itself (the ``subcommand`` resume model:
-    codex), find the one this run started (the newest ``record`` file written since
-    ``started`` that names the project's folder) and keep its id; "" when none showed up
-    within ``wait`` seconds (or the program ended first)."""
+    codex), find the one this run writes and keep its id; "" when none showed up within
+    ``wait`` seconds (or the program ended first).
+
+    The record file the program (or a process below it) holds open is this run's; without
+    one (it closes the file between writes), the newest record written since ``started``
+    that names the project's folder and that no other agent of the project keeps. (Agents of
+    one project share its folder: the newest file alone could be a sibling's.)"""
     import glob
 
     resume = project.profile_of(agent).resume
     if resume.model != "subcommand" or not resume.record or not resume.record_id:
         return ""
-    pattern, id_re = os.path.expanduser(resume.record), re.compile(resume.record_id)
+    pattern, id_re = expand_path(resume.record), re.compile(resume.record_id)
     needle = json.dumps(project.root)
     deadline = time.monotonic() + wait
     while True:
-        for path in sorted(glob.glob(pattern), key=_mtime, reverse=True):
-            if _mtime(path) < started - 1:
-                break
-            match = id_re.search(os.path.basename(path))
-            if match and _mentions(path, needle):
-                write_resume_id(project, agent, match.group(1))
-                return match.group(1)
+        found = _held_record(proc, pattern, id_re) if proc is not None else ""
+        if not found:
+            others = {resume_id(project, a) for a in project.agents if a.name != agent.name}
+            for path in sorted(glob.glob(pattern), key=_mtime, reverse=True):
+                if _mtime(path) < started - 1:
+                    break
+                match = id_re.search(os.path.basename(path))
+                if match and match.group(1) not in others and _mentions(path, needle):
+                    found = match.group(1)
+                    break
+        if found:
+            write_resume_id(project, agent, found)
+            return found
         if time.monotonic() >= deadline or (proc is not None and proc.poll() is not None):
             return ""
         time.sleep(step)
+
+
+def _held_record(proc: subprocess.Popen, pattern: str, id_re: re.Pattern) -> str:
+    """The id of a record file (matching ``pattern``) that the program's processes hold open."""
+    import fnmatch
+
+    from .procs import descendants, open_files
+
+    for pid in descendants(proc.pid):
+        for path in open_files(pid):
+            match = id_re.search(os.path.basename(path))
+            if match and fnmatch.fnmatch(path, pattern):
+                return match.group(1)
+    return ""
 
 
 def _mtime(path: str) -> float:
@@ -226,7 +257,7 @@ def _own_server() -> TmuxServer:
     return TmuxServer.from_socket_args(shlex.split(os.environ.get("AGENTLOOPS_TMUX_ARGS", "")))
 
 
-def _paste_when_ready(prompt: str, proc: subprocess.Popen, timeout: float = 30.0, profile: Profile | None = None,
+def _paste_when_ready(prompt: str, proc: subprocess.Popen, timeout: float = 120.0, profile: Profile | None = None,
                       log: Callable[[str], None] | None = None) -> None:
     """Type the prompt into our own pane once the program is ready for it.
 
@@ -367,6 +398,15 @@ def _settled_screen(server: TmuxServer, pane: str, tries: int = 10) -> str:
     return screen
 
 
+def _prompt_note(project: Project, agent: Agent, iteration: int, line: str) -> None:
+    """What keys delivery waits for, in the log; a prompt given up on is an event too."""
+    _log(project, agent, "iteration %d %s" % (iteration, line))
+    if "not typed" in line:
+        from .watchdog import event
+
+        event(project, agent.name, "prompt", line, "not delivered", iteration=iteration)
+
+
 def _deliver(project: Project, agent: Agent, proc: subprocess.Popen, prompt: str, iteration: int) -> None:
     """Hand the prompt to a started program on its stdin (a pipe) or as keys in its pane."""
     if proc.stdin is not None:
@@ -378,7 +418,7 @@ def _deliver(project: Project, agent: Agent, proc: subprocess.Popen, prompt: str
     elif project.backends[agent.backend].prompt_delivery == "keys":
         try:
             _paste_when_ready(prompt, proc, profile=project.profile_of(agent),
-                              log=lambda line: _log(project, agent, "iteration %d %s" % (iteration, line)))
+                              log=lambda line: _prompt_note(project, agent, iteration, line))
         except (OSError, TmuxError) as exc:  # the program runs on, unprompted
             _log(project, agent, "iteration %d could not type the prompt: %s" % (iteration, exc))
 

@@ -103,7 +103,7 @@ def observed(sess, now: float) -> tuple[str, float, str] | None:
         since, seen = float(parts[1]), float(parts[2])
     except ValueError:
         return None
-    if now - seen > STALE_AFTER:
+    if not (math.isfinite(since) and math.isfinite(seen)) or now - seen > STALE_AFTER:
         return None
     state, _sep, dialog = parts[0].partition(":")
     return state, since, dialog

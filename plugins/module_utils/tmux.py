@@ -369,12 +369,16 @@ class TmuxServer:
         return out
 
     def set_session_options(self, values: list[tuple[str, str, str]]) -> None:
-        """Set ``(session name, option, value)`` triples in ONE tmux call; sessions gone
+        """Set ``(session id, option, value)`` triples in ONE tmux call; sessions gone
         meanwhile are no error (tmux stops at the first failing command: the rest is set one
-        by one then)."""
+        by one then). By id (``$N``): a session started meanwhile under the same name is
+        another session."""
         if not values:
             return
-        commands = [["set-option", "-t", "=%s:" % name, option, value] for name, option, value in values]
+        for session_id, _option, _value in values:
+            if not session_id.startswith("$"):
+                raise TmuxError("refusing to set options on %r: sessions are targeted by id ($N) only" % session_id)
+        commands = [["set-option", "-t", session_id, option, value] for session_id, option, value in values]
         try:
             self.run_commands("set-option failed", commands)
         except TmuxNoSuchSession:

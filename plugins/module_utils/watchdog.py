@@ -38,7 +38,7 @@ from .config import Agent, Project, WatchSettings, load
 from .errors import AlreadyRunning, OrchestratorError
 from .fsutil import LockBusy, append_line, locked
 from .layout import StateLayout
-from .observe import Observer, Seen
+from .observe import Observer
 from .profiles import WORKING
 from .tmux import TmuxServer
 
@@ -178,6 +178,7 @@ class Watchdog:
         self.next_try: dict = {}
         self.screens: dict = {}  # agent -> (normalised screen, when it last changed, when read)
         self.observer = Observer(project, server, event)
+        self.calm: set = set()  # classified agents seen not working since the last stall check
         self.ended = 0  # leftover processes the last restart ended
         self.stamp = config_stamp(project.config_path)  # of the agents.toml last read
 
@@ -203,7 +204,7 @@ class Watchdog:
         self.screens.pop(agent.name, None)
         self.screens.pop(agent.name + "\0nudge", None)
         new = sessions.start_session(self.project, self.server, agent, self.engine_script)
-        self.observer.seen[agent.name] = Seen(new, since=self.clock())
+        self.observer.started(agent, new, self.clock())
         return True
 
     def _watch_pid(self, agent: Agent, pid: int) -> None:
@@ -236,6 +237,11 @@ class Watchdog:
             if new.state_dir != old.state_dir:
                 raise OrchestratorError("state_dir changed to %s: the watchdog's lock is in %s; restart the watchdog"
                                         % (new.state_dir, old.state_dir))
+            for what in ("session_prefix", "tmux_socket"):  # which sessions are the agents': not while watching
+                if getattr(new, what) != getattr(old, what):
+                    raise OrchestratorError("%s changed from %r to %r: the running agents are in the old sessions; "
+                                            "run down with the old config, then up (or restart the watchdog)"
+                                            % (what, getattr(old, what), getattr(new, what)))
         except OrchestratorError as exc:
             lines = str(exc).splitlines() or [type(exc).__name__]
             more = " (and %d more)" % (len(lines) - 1) if len(lines) > 1 else ""
@@ -301,7 +307,7 @@ class Watchdog:
         """Classify the agents that have a profile (observe.py); a failure is an event."""
         try:
             return self.observer.observe(live, owner, now)
-        except (OrchestratorError, OSError) as exc:
+        except Exception as exc:  # pylint: disable=broad-exception-caught  # bad data must not end the watchdog
             try:
                 return [event(self.project, "watchdog", "error", "observing: %s" % str(exc).splitlines()[0],
                               "will retry")]
@@ -317,15 +323,34 @@ class Watchdog:
         current = self.observer.current(agent)
         if self.observer.batch(agent) or current is None or current.state != WORKING:
             self.screens.pop(agent.name, None)
+            if current is not None and agent.name not in self.calm:
+                self.calm.add(agent.name)
+                self._calmed(agent, current.label)
             return False
+        self.calm.discard(agent.name)
         return True
 
-    def _unready_fatal(self, agent: Agent, watch: dict) -> dict | None:
+    def _calmed(self, agent: Agent, label: str) -> None:
+        """A STALLED agent that is no longer working (idle, blocked) is not stalled."""
+        watch = read_watch(self.project, agent)
+        if watch.get("state") != "STALLED":
+            return
+        watch["state"] = "ok"
+        watch.pop("nudged", None)
+        self.screens.pop(agent.name + "\0nudge", None)
+        write_watch(self.project, agent, watch)
+        event(self.project, agent.name, "recovered", "no longer working: %s" % label, "ok")
+
+    def _unready_fatal(self, agent: Agent, watch: dict, uptime: float | None = None) -> dict | None:
         """Count restarts of an agent that never got to work (never seen working or idle
-        since its start); ``fatal_after`` of them in a row make it FATAL. None: restart."""
+        since its start) within ``fatal_window`` of that start; ``fatal_after`` of them in a
+        row make it FATAL. None: restart. (A run longer than that counts as having worked:
+        a profile that stopped matching a new CLI version must not kill a working agent.)"""
         if not self.observer.classifies(agent) or self.observer.batch(agent):
             return None
-        count = 0 if self.observer.was_ready(agent) else watch.get("unready", 0) + 1
+        heal = agent.healing or WatchSettings()
+        ready = self.observer.was_ready(agent) or (uptime is not None and uptime > heal.fatal_window)
+        count = 0 if ready else watch.get("unready", 0) + 1
         watch["unready"] = count
         limit = (agent.healing or WatchSettings()).fatal_after
         if count < limit:
@@ -379,7 +404,7 @@ class Watchdog:
             watch["failures"] = list(verdict.failures)
             if verdict.action != RESTART:
                 return [self._hold_back(agent, watch, verdict, now)]
-            fatal = self._unready_fatal(agent, watch)
+            fatal = self._unready_fatal(agent, watch, verdict.uptime)
             if fatal is not None:
                 return [fatal]
         if not self._restart(agent, sess, live):
@@ -440,6 +465,7 @@ class Watchdog:
             quiet_since = max(seen[1], started)
         if now - quiet_since < heal.stall_after:
             return []
+        self.calm.discard(agent.name)
         watch.update(state="STALLED", nudged=now)
         self.screens.pop(agent.name + "\0nudge", None)
         write_watch(project, agent, watch)

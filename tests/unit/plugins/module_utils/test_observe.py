@@ -66,10 +66,10 @@ def test_a_dialog_is_blocked_published_evented_once_and_never_answered(tmp_path)
     for now in (2000.0, 2002.0, 2004.0):
         obs.observe(live(), "", now)
     assert server.captured == [["%1"]], "unchanged output is not captured again (the demo agent never)"
-    assert server.published == [("p-a", "@agentloops_state", "blocked:trust 2000 2000")]
+    assert server.published == [("$1", "@agentloops_state", "blocked:trust 2000 2000")]
     assert events == [("a", "blocked", "waiting for an operator")] and server.pressed == []
     obs.observe(live(), "", 2000.0 + observe.RECHECK + 31)
-    assert server.published[-1] == ("p-a", "@agentloops_state", "blocked:trust 2000 2041"), "confirmed while stale"
+    assert server.published[-1] == ("$1", "@agentloops_state", "blocked:trust 2000 2041"), "confirmed while stale"
 
 
 def test_a_configured_answer_is_given_once_after_the_dialog_settled(tmp_path):
@@ -112,4 +112,25 @@ def test_a_restarted_watchdog_keeps_what_an_earlier_one_published(tmp_path):
     sessions = live()
     sessions["p-a"] = Session("p-a", "$1", 1000, sessions["p-a"].panes, state="idle 1500 1990")
     obs.observe(sessions, "", 2000.0)
-    assert server.published == [("p-a", "@agentloops_state", "idle 1500 2000")]
+    assert server.published == [("$1", "@agentloops_state", "idle 1500 2000")]
+
+
+def test_only_sessions_observed_in_this_pass_are_written_and_by_id(tmp_path):
+    server = Server({"%1": text("claude-idle")})
+    obs, _events = observer(tmp_path, server)
+    obs.observe(live(), "", 2000.0)
+    assert server.published == [("$1", "@agentloops_state", "idle 2000 2000")]
+    foreign = live()
+    foreign["p-a"] = Session("p-a", "$7", 1000, foreign["p-a"].panes, owner="/other/agents.toml")
+    obs.observe(foreign, "/mine/agents.toml", 2100.0)
+    assert len(server.published) == 1, "another config's session of the same name is never written"
+    assert "a" not in obs.seen and obs.was_ready(obs.project.agent("a")), "its heal still knows it had got ready"
+
+
+def test_a_bad_published_state_is_ignored(tmp_path):
+    server = Server({"%1": text("claude-idle")})
+    obs, _events = observer(tmp_path, server)
+    sessions = live()
+    sessions["p-a"] = Session("p-a", "$1", 1000, sessions["p-a"].panes, state="idle nan inf")
+    obs.observe(sessions, "", 2000.0)
+    assert server.published == [("$1", "@agentloops_state", "idle 2000 2000")]

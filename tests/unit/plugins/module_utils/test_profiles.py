@@ -166,3 +166,29 @@ def test_check_table_reports_into_the_checker():
 def test_observation_labels_round_trip():
     for label in ("working", "idle", "blocked:trust", "starting"):
         assert profiles.Observation.from_label(label).label == label
+
+
+def test_answers_alone_extend_a_shipped_dialog_and_empty_regexes_are_refused(tmp_path):
+    project = write(tmp_path, '[profiles.claude.dialogs.trust]\nanswers.yes = { select = "Yes, I trust this folder" }\n'
+                              '[agents.a]\nkind = "persistent"\nbackend = "claude"\nanswers = { trust = "yes" }\n')
+    claude = project.profile_of(project.agent("a"))
+    assert claude.classify("", screen("claude-trust")[1]).label == "blocked:trust"
+    assert set(claude.dialog("trust").answers) == {"accept", "exit", "yes"}
+    with pytest.raises(ConfigError) as caught:
+        write(tmp_path, "[profiles.p.dialogs.d]\nscreen = ['']\n")
+    assert "profiles.p.dialogs.d.screen[1]: must not be empty" in str(caught.value)
+
+
+def test_a_broken_shipped_file_gives_a_profile_that_knows_nothing(tmp_path, monkeypatch):
+    monkeypatch.setattr(profiles, "BROKEN", {})
+    (tmp_path / "claude.toml").write_text("name = 'claude'\nscreen_lines = 'many'\n")
+    profile = profiles.builtin("claude", str(tmp_path))
+    assert not profile.knows_states and str(tmp_path / "claude.toml") in profiles.BROKEN
+
+
+def test_dialog_words_in_a_transcript_are_not_a_dialog():
+    for cli, text in [("codex", "Approve it once CI passes\n• Working (2s • esc to interrupt)"),
+                      ("claude", "❯\u00a0\nSearch… Resume Session\n shift+tab to cycle"),
+                      ("aider", "Add foo.py? (Y)es/(N)o [Yes]: y\n> ")]:
+        assert profiles.builtin(cli).classify("", text).state != "blocked", (cli, text)
+    assert profiles.builtin("aider").classify("", "Add foo.py? (Y)es/(N)o [Yes]: ").label == "blocked:permission"

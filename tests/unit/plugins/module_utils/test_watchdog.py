@@ -256,3 +256,14 @@ def test_a_loop_that_gave_up_is_fatal_until_reset(tmp_path):
     assert watchdog.reset(project, loopy) is False
     assert watchdog.leave_alone(project, loopy) == ""
     assert [e["event"] for e in dog.check(1001.0)] == ["heal"] and server.started == [project.session_name(loopy)]
+
+
+@pytest.mark.parametrize("table, what", [('session_prefix = "other-"', "session_prefix"),
+                                         ('tmux_socket = "elsewhere"', "tmux_socket")])
+def test_a_reload_that_moves_the_sessions_is_refused(project, table, what):
+    """A new prefix or server would make every running agent look dead (and heal them all)."""
+    dog = watchdog.Watchdog(project, DeadServer(), clock=Clock(1000.0))
+    rewrite(project, "[project]\n%s\n%s" % (table, CONFIG))
+    (error,) = dog.reload()
+    assert error["event"] == "error" and "%s changed from" % what in error["reason"]
+    assert dog.project is project
