@@ -120,23 +120,11 @@ def _same_config(value: bytes, config_path: str) -> bool:
     return text == config_path or os.path.realpath(text) == os.path.realpath(config_path)
 
 
-def agent_processes(config_path: str, agent: str, roots: Iterable[int] = (), proc_root: str = PROC,
-                    uid: int | None = None, me: int | None = None) -> dict[int, int]:
-    """Every live process of one agent (by pid, with its start time): the processes of user
-    ``uid`` (default: ours) whose environment names ``config_path`` and ``agent``, and the
-    descendants of those ``roots`` (the agent's pane processes) that name them too.
-
-    Spared: process ``me`` (default: this one) and its ancestors (an agent may end itself
-    from its own pane: the process doing it must finish its work), the ancestors of the
-    roots, and the ancestors of any process of another identity (a tmux server started from
-    an agent's pane carries that agent's environment, and other agents hang from it).
-    """
+def read_table(proc_root: str = PROC, uid: int | None = None) -> dict[int, tuple[ProcStat, dict[bytes, bytes]]]:
+    """One read of /proc: every live process of user ``uid`` (default: ours), its stat and
+    environment. ``agent_processes`` of many agents (a mass heal) share one."""
     uid = os.getuid() if uid is None else uid
-    me = os.getpid() if me is None else me
-    table: dict[int, ProcStat] = {}
-    ours: set[int] = set()
-    others: list[int] = []
-    wanted = os.fsencode(agent)
+    table: dict[int, tuple[ProcStat, dict[bytes, bytes]]] = {}
     for pid in pids(proc_root):
         try:
             if os.stat(os.path.join(proc_root, str(pid))).st_uid != uid:
@@ -146,8 +134,30 @@ def agent_processes(config_path: str, agent: str, roots: Iterable[int] = (), pro
         stat = read_stat(pid, proc_root)
         if stat is None or stat.state in ("Z", "X"):  # exited: nothing left to end
             continue
+        table[pid] = (stat, read_environ(pid, proc_root) or {})
+    return table
+
+
+def agent_processes(config_path: str, agent: str, roots: Iterable[int] = (), proc_root: str = PROC,
+                    uid: int | None = None, me: int | None = None,
+                    processes: Mapping[int, tuple[ProcStat, dict[bytes, bytes]]] | None = None) -> dict[int, int]:
+    """Every live process of one agent (by pid, with its start time): the processes of user
+    ``uid`` (default: ours) whose environment names ``config_path`` and ``agent``, and the
+    descendants of those ``roots`` (the agent's pane processes) that name them too.
+
+    Spared: process ``me`` (default: this one) and its ancestors (an agent may end itself
+    from its own pane: the process doing it must finish its work), the ancestors of the
+    roots, and the ancestors of any process of another identity (a tmux server started from
+    an agent's pane carries that agent's environment, and other agents hang from it).
+    """
+    me = os.getpid() if me is None else me
+    table: dict[int, ProcStat] = {}
+    ours: set[int] = set()
+    others: list[int] = []
+    wanted = os.fsencode(agent)
+    processes = read_table(proc_root, uid) if processes is None else processes
+    for pid, (stat, env) in processes.items():
         table[pid] = stat
-        env = read_environ(pid, proc_root) or {}
         if AGENT_VAR not in env:
             continue
         if env[AGENT_VAR] == wanted and _same_config(env.get(CONFIG_VAR, b""), config_path):

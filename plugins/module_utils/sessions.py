@@ -313,21 +313,24 @@ def _hangup_ignored(ignore: bool) -> Iterator[None]:
             signal.signal(signal.SIGHUP, previous)
 
 
-def end_agent(project: Project, server: TmuxServer, agent: Agent, session: Session | None) -> int:
+def end_agent(project: Project, server: TmuxServer, agent: Agent, session: Session | None,
+              processes: dict | None = None) -> int:
     """Kill the agent's ``session`` (if any), then every process of the agent still alive:
     what it spawned in another process group or session (a daemon that called setsid, a
     ``nohup`` child) outlives tmux's hangup. Its processes are collected before the kill
     (the pane's descendants and those carrying its identity, see ``procs.agent_processes``)
     and again after it (forks meanwhile); how many leftovers had to be ended (SIGTERM, then
-    SIGKILL after a grace). The caller holds the project's lock."""
+    SIGKILL after a grace). The caller holds the project's lock. ``processes``: a read of
+    /proc (``procs.read_table``) to use for the first collection, shared by a mass heal;
+    without a session to kill, that collection is the only one needed."""
     roots = [pane.pid for pane in session.panes] if session is not None else []
-    found = agent_processes(project.config_path, agent.name, roots)
+    found = agent_processes(project.config_path, agent.name, roots, processes=processes)
     myself = os.environ.get("AGENTLOOPS_AGENT") == agent.name and \
         os.environ.get("AGENTLOOPS_CONFIG") == project.config_path
     with _hangup_ignored(myself):
         if session is not None:
             server.kill(session.id)
-        found.update(agent_processes(project.config_path, agent.name))
+            found.update(agent_processes(project.config_path, agent.name))
         return end_processes(found)
 
 

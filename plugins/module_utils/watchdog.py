@@ -39,6 +39,7 @@ from .errors import AlreadyRunning, OrchestratorError
 from .fsutil import LockBusy, append_line, locked
 from .layout import StateLayout
 from .observe import Observer
+from .procs import read_table
 from .profiles import WORKING
 from .tmux import TmuxServer
 
@@ -187,7 +188,7 @@ class Watchdog:
         heal's kill, start and bookkeeping never interleave with an operator's command."""
         return locked(StateLayout.of(self.project).engine_lock)
 
-    def _restart(self, agent: Agent, sess, live: dict | None = None) -> bool:
+    def _restart(self, agent: Agent, sess, live: dict | None = None, processes: dict | None = None) -> bool:
         """Kill ``sess`` (the dead or stalled session, if any) and start the agent as ``up``
         would; the caller holds the lock (and may pass the ``live`` sessions it read under
         it). False when the session changed meanwhile (someone else restarted it): nothing
@@ -200,7 +201,7 @@ class Watchdog:
         current = live.get(self.project.session_name(agent))
         if (current.id if current else None) != (sess.id if sess else None):
             return False
-        self.ended = sessions.end_agent(self.project, self.server, agent, sess)
+        self.ended = sessions.end_agent(self.project, self.server, agent, sess, processes)
         self.screens.pop(agent.name, None)
         self.screens.pop(agent.name + "\0nudge", None)
         new = sessions.start_session(self.project, self.server, agent, self.engine_script)
@@ -384,13 +385,14 @@ class Watchdog:
         try:
             with self._locked():
                 live = self.server.sessions()
+                processes = read_table() if len(dead) > 1 else None  # one read of /proc for them all
                 for agent, sess in dead:
-                    out.extend(self._guard(agent, self._heal, agent, sess, now, live))
+                    out.extend(self._guard(agent, self._heal, agent, sess, now, live, processes))
         except OrchestratorError as exc:
             out.append(event(self.project, "watchdog", "error", str(exc).splitlines()[0], "will retry"))
         return out
 
-    def _heal(self, agent: Agent, sess, now: float, live: dict) -> list:
+    def _heal(self, agent: Agent, sess, now: float, live: dict, processes: dict | None = None) -> list:
         """One dead agent; the caller holds the lock and read ``live`` under it."""
         project = self.project
         heal = agent.healing or WatchSettings()  # every watched agent has them
@@ -407,7 +409,7 @@ class Watchdog:
             fatal = self._unready_fatal(agent, watch, verdict.uptime)
             if fatal is not None:
                 return [fatal]
-        if not self._restart(agent, sess, live):
+        if not self._restart(agent, sess, live, processes):
             return []
         watch.update(state="ok", last_start=self.clock(), restarts=watch.get("restarts", 0) + 1)
         watch.pop("next_try", None)
