@@ -318,9 +318,10 @@ class Watchdog:
     def _may_stall(self, agent: Agent) -> bool:
         """Whether the agent can be stalled now. An agent whose profile classifies it can
         stall only while it is working: idle at its prompt is healthy, blocked on a dialog
-        waits for an operator, and a batch run (``claude -p``) has no screen to judge."""
+        waits for an operator, and a batch run (``claude -p``) has no screen to judge. A loop
+        iteration is never stalled for its silence alone: without a profile, not at all."""
         if not self.observer.classifies(agent):
-            return True  # no profile: stalls are judged by output alone, as always
+            return agent.kind != "loop"  # no profile: stalls are judged by output alone, as always
         current = self.observer.current(agent)
         if self.observer.batch(agent) or current is None or current.state != WORKING:
             self.screens.pop(agent.name, None)

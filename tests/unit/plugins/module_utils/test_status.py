@@ -197,3 +197,28 @@ def test_a_failing_loop_shows_backoff_with_its_seconds_left_then_fatal(tmp_path)
     assert [(r.state, r.fatal) for r in rows] == [("FATAL", reason), ("stopped (disabled)", reason)]
     assert rows[0].as_dict()["fatal"] == reason
     assert status.table(rows)[1] == "loopy  loop  demo     -      heal   FATAL"
+
+
+def test_what_the_watchdog_published_shows_in_the_seeds_layout_for_both_configs(tmp_path, monkeypatch):
+    monkeypatch.setattr(status.time, "time", lambda: 10000.0)
+    a_dir, b_dir = tmp_path / "live", tmp_path / "staged"
+    a_dir.mkdir()
+    b_dir.mkdir()
+    a, b = seed_project(a_dir), seed_project(b_dir)
+    live = live_for(a, SEED_RUNNING)
+    published = {"orchestrator": ("idle 9280 9990", "claude claude"), "builder": ("working 9990 9995", ""),
+                 "adversary": ("blocked:trust 9000 9999", ""), "upgrader": ("idle 1 2", "")}  # stale: not shown
+    for name, (state, program) in published.items():
+        sess = live[a.session_name(name)]
+        live[sess.name] = tmux.Session(sess.name, sess.id, sess.created, sess.panes, program=program, state=state)
+    lines = status.render(a, status.rows(a, live), 18)
+    assert lines == status.render(b, status.rows(b, live), 18)
+    states = {line.split()[0]: line.split("  ")[-1].strip() for line in lines[2:]}
+    assert states["orchestrator"] == "RUNNING [claude] idle 12m"
+    assert states["builder"] == "RUNNING [claude] working"
+    assert states["adversary"] == "BLOCKED [claude] trust"
+    assert states["upgrader"] == "RUNNING (disabled) [claude]"
+    assert states["assistant"] == "stopped (disabled)"
+    rows = {r.agent: r for r in status.rows(a, live)}
+    assert (rows["adversary"].activity, rows["adversary"].since, rows["adversary"].dialog) == ("blocked", 9000.0,
+                                                                                              "trust")

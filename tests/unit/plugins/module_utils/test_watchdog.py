@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from ansible_collections.agentloops.orchestrator.plugins.module_utils import bookkeeping, config, fsutil, watchdog
+from ansible_collections.agentloops.orchestrator.plugins.module_utils import bookkeeping, config, fsutil, observe, watchdog
 from ansible_collections.agentloops.orchestrator.plugins.module_utils.layout import StateLayout
 from ansible_collections.agentloops.orchestrator.plugins.module_utils.watchdog import (
     BACKOFF,
@@ -267,3 +267,21 @@ def test_a_reload_that_moves_the_sessions_is_refused(project, table, what):
     (error,) = dog.reload()
     assert error["event"] == "error" and "%s changed from" % what in error["reason"]
     assert dog.project is project
+
+
+def test_only_a_working_agent_can_stall_and_a_loop_never_for_silence(tmp_path):
+    (tmp_path / "agents.toml").write_text(
+        '[agents.loopy]\nkind = "loop"\nbackend = "demo"\nwatch = "heal+stall"\n'
+        '[agents.demo]\nkind = "persistent"\nbackend = "demo"\nwatch = "heal+stall"\n'
+        '[agents.cl]\nkind = "persistent"\nbackend = "claude"\nwatch = "heal+stall"\n'
+        '[agents.batch]\nkind = "loop"\nbackend = "claude"\nargs = ["-p"]\nwatch = "heal+stall"\n')
+    project = config.load(str(tmp_path / "agents.toml"))
+    dog = watchdog.Watchdog(project, DeadServer(), clock=Clock(1000.0))
+    assert not dog._may_stall(project.agent("loopy")) and dog._may_stall(project.agent("demo"))
+    cl, batch = project.agent("cl"), project.agent("batch")
+    assert not dog._may_stall(cl), "not classified yet: not working"
+    for label, stalls in (("idle", False), ("blocked:trust", False), ("working", True)):
+        dog.observer.seen["cl"] = observe.Seen("$1", label=label)
+        assert dog._may_stall(cl) is stalls, label
+    dog.observer.seen["batch"] = observe.Seen("$2", label="working")
+    assert not dog._may_stall(batch), "a claude -p run is never a stall"
