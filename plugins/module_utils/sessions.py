@@ -365,4 +365,22 @@ def execute(project: Project, server: TmuxServer, actions: list, report=None, de
             if action.verb in (START, RESTART):
                 action.session_id = start_session(project, server, action.agent, engine_script)
             done.append(action)
+        if desired == "stopped":
+            done += _end_leftovers(project, server, [a for a in actions if a.verb == NONE])
     return done
+
+
+def _end_leftovers(project: Project, server: TmuxServer, actions: list) -> list:
+    """Agents asked to stop that have no session may still have processes (a daemon of an
+    agent that crashed): end them too (one read of /proc for all). The actions that ended any."""
+    if not actions:
+        return []
+    from .procs import read_table
+
+    processes = read_table()
+    out = []
+    for action in actions:
+        action.ended = end_agent(project, server, action.agent, None, processes)
+        if action.ended:
+            out.append(action)
+    return out

@@ -186,3 +186,28 @@ def test_kickoff_command_prints_identical_prompts_for_two_configs(tmp_path):
     assert live.stdout == staged.stdout == "builder/poe2e: keep $(this) `as is` \"quoted\"\n"
     assert agents_py(tmp_path, "kickoff").returncode == 2
     assert "unknown agent" in agents_py(tmp_path, "kickoff", "ghost").stderr
+
+
+def test_down_ends_what_a_crashed_agent_left_running(tmp_path, tmux):
+    """No session any more (the agent exited), but a daemon it started runs on: down ends it."""
+    project = tmp_path / "p"
+    project.mkdir()
+    pid_file = tmp_path / "daemon.pid"
+    command = "setsid sleep 1004 </dev/null >/dev/null 2>&1 & echo $! > %s.tmp; mv %s.tmp %s; exit 3" % (
+        pid_file, pid_file, pid_file)
+    (project / "agents.toml").write_text(SPAWNER.replace("spawner", "gone").format(
+        socket=tmux.socket, command='"%s"' % command))
+    assert agents_py(project, "up").stdout == "starting t-tree-gone\n"
+    assert wait_for(pid_file.exists) and wait_for(lambda: tmux.sessions() == {})
+    from ansible_collections.agentloops.orchestrator.plugins.module_utils import procs
+
+    pid = int(pid_file.read_text())
+    stat = procs.read_stat(pid)
+    left = {"daemon": (pid, stat.start if stat else 0)}
+    try:
+        assert running(*left["daemon"])
+        assert agents_py(project, "down").stdout == "ended 1 leftover process(es) of t-tree-gone\n"
+        assert wait_for(lambda: not running(*left["daemon"]), timeout=5)
+        assert agents_py(project, "down").stdout == ""
+    finally:
+        end_spawned(left)
