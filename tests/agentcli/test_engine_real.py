@@ -109,13 +109,14 @@ def persistent(engine: Engine, stub: ModelStub, extra: str = "", **env: str) -> 
             'stall_grace = 0\nnudge_wait = 3\nenv = %s\n%s' % (engine.env_table(stub, **env), extra))
 
 
-@pytest.mark.parametrize("seed, dialog, marker", [
-    ({"trusted": False}, "trust", "Quick safety check"),
-    ({"key_approved": False}, "api-key", "Detected a custom API key"),
+@pytest.mark.parametrize("seed, args, dialog, marker", [
+    ({"trusted": False}, (), "trust", "Quick safety check"),
+    ({"key_approved": False}, (), "api-key", "Detected a custom API key"),
+    ({}, ("--dangerously-skip-permissions",), "bypass-warning", "Bypass Permissions mode"),
 ])
-def test_a_dialog_is_blocked_shown_and_never_answered(engine, home, stub, claude, seed, dialog, marker):
+def test_a_dialog_is_blocked_shown_and_never_answered(engine, home, stub, claude, seed, args, dialog, marker):
     home.claude_json(**seed)
-    engine.write(claude_backend(claude), persistent(engine, stub))
+    engine.write(claude_backend(claude, *args), persistent(engine, stub, **({"IS_SANDBOX": "1"} if args else {})))
     engine.run("up")
     line = engine.wait_status("orch", lambda s: "BLOCKED" in s, what="BLOCKED")
     assert line.endswith("BLOCKED [claude] %s" % dialog), line
