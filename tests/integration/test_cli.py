@@ -193,8 +193,10 @@ def test_down_ends_what_a_crashed_agent_left_running(tmp_path, tmux):
     project = tmp_path / "p"
     project.mkdir()
     pid_file = tmp_path / "daemon.pid"
-    command = "setsid sleep 1004 </dev/null >/dev/null 2>&1 & echo $! > %s.tmp; mv %s.tmp %s; exit 3" % (
-        pid_file, pid_file, pid_file)
+    # the daemon writes its pid once it has its own session (so the pane's hangup cannot reach it);
+    # the agent exits only then
+    command = ("setsid -f sh -c 'echo $$ > %s.tmp && mv %s.tmp %s && exec sleep 1004' </dev/null >/dev/null 2>&1; "
+               "while [ ! -e %s ]; do sleep 0.05; done; exit 3" % (pid_file, pid_file, pid_file, pid_file))
     (project / "agents.toml").write_text(SPAWNER.replace("spawner", "gone").format(
         socket=tmux.socket, command='"%s"' % command))
     assert agents_py(project, "up").stdout == "starting t-tree-gone\n"
