@@ -220,5 +220,5 @@ def test_what_the_watchdog_published_shows_in_the_seeds_layout_for_both_configs(
     assert states["upgrader"] == "RUNNING (disabled) [claude]"
     assert states["assistant"] == "stopped (disabled)"
     rows = {r.agent: r for r in status.rows(a, live)}
-    assert (rows["adversary"].activity, rows["adversary"].since, rows["adversary"].dialog) == ("blocked", 9000.0,
-                                                                                              "trust")
+    adversary = rows["adversary"]
+    assert (adversary.activity, adversary.since, adversary.dialog) == ("blocked", 9000.0, "trust")
