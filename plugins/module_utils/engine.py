@@ -212,14 +212,13 @@ def wait_for(project: Project, server: TmuxServer, names: list[str] | None, unti
     the watchdog reads them (observe.observe_once); an agent whose profile cannot tell idle
     from working can only be waited for until it exited."""
     from .errors import ConfigError, ConfigIssue, WaitTimeout
-    from .observe import observe_once
+    from .observe import observe_once, runs_batch
 
     if until not in WAIT_STATES:
         raise ValueError("until must be one of %s" % ", ".join(WAIT_STATES))
     agents = [a for a in project.select(names) if names or not a.is_service]
     if until in ("idle", "blocked"):
-        batch = [a.name for a in agents if not a.is_service and a.backend in project.backends
-                 and project.profile_of(a).batch(tuple(project.backends[a.backend].args) + a.args)]
+        batch = [a.name for a in agents if runs_batch(project, a)]
         if batch:
             raise ConfigError([ConfigIssue(project.config_path, 0, 0, "", "cannot wait for %s: %s run%s in batch "
                                            "mode (working while it runs, then gone): wait --until exited"

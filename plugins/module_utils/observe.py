@@ -20,13 +20,12 @@ while its program is the pane's command.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from .config import Agent, Project
 from .profiles import BLOCKED, IDLE, STARTING, UNKNOWN, WORKING, Observation, Profile
-from .status import PUBLISH_EVERY
+from .status import PUBLISH_EVERY, parse_state
 from .tmux import STATE_OPTION, TmuxServer
 
 RECHECK = 10.0  # look again at a pane this often even without new output
@@ -76,8 +75,7 @@ class Observer:
 
     def batch(self, agent: Agent) -> bool:
         """Whether the agent's CLI runs in batch mode (no screen: working while it lives)."""
-        backend = self.project.backends.get(agent.backend)
-        return backend is not None and self.profile(agent).batch(tuple(backend.args) + agent.args)
+        return runs_batch(self.project, agent, self.profile(agent))
 
     def current(self, agent: Agent) -> Observation | None:
         """The agent's state as last classified (None when it is not classified)."""
@@ -195,19 +193,23 @@ class Observer:
             self.server.set_session_options(values)
 
 
+def runs_batch(project: Project, agent: Agent, profile: Profile | None = None) -> bool:
+    """Whether the agent runs its CLI in batch mode (``claude -p``, ``codex exec``): its
+    backend's and its own ``args`` hold one of its profile's ``batch_args``."""
+    backend = project.backends.get(agent.backend)
+    if backend is None or agent.is_service:
+        return False
+    return (profile or project.profile_of(agent)).batch(tuple(backend.args) + agent.args)
+
+
 def _remembered(sess, now: float) -> Seen:
     """A session seen for the first time; what an earlier watchdog published on it (its
     state and since when) is kept, so a restarted watchdog does not reset "idle 12m"."""
     seen = Seen(sess.id, since=float(sess.created or now))
-    parts = sess.state.split(" ")
-    if len(parts) == 3 and parts[0]:
-        try:
-            since = float(parts[1])
-        except ValueError:
-            return seen
-        if math.isfinite(since) and 0 <= since <= now:
-            seen.label, seen.since = parts[0], since
-            seen.ready = parts[0].partition(":")[0] in (WORKING, IDLE, UNKNOWN)
+    published = parse_state(sess.state)
+    if published is not None and 0 <= published[1] <= now:
+        seen.label, seen.since = published[0], published[1]
+        seen.ready = published[0].partition(":")[0] in (WORKING, IDLE, UNKNOWN)
     return seen
 
 
@@ -224,8 +226,7 @@ def observe_once(project: Project, server: TmuxServer, agent: Agent, live: dict 
     profile = project.profile_of(agent)
     if agent.is_service or not profile.knows_states:
         return Observation("running")  # alive; what it does, nothing tells
-    backend = project.backends.get(agent.backend)
-    if backend is not None and profile.batch(tuple(backend.args) + agent.args):
+    if runs_batch(project, agent, profile):
         return Observation(WORKING if pane.current_command in profile.commands else UNKNOWN)
     observation = profile.classify(pane.title, server.capture_pane(pane.id))
     return observation if observation.state else Observation(STARTING)

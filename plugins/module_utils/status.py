@@ -92,21 +92,29 @@ def rows(project: Project, live: dict, watchdog_pids: list[int] | None = None) -
     return out
 
 
-def observed(sess, now: float) -> tuple[str, float, str] | None:
-    """``(state, since, dialog)`` the watchdog published for a session (its
-    ``@agentloops_state``: ``<state[:dialog]> <since> <seen>``); None when there is none or it
-    is stale."""
-    parts = sess.state.split(" ")
-    if len(parts) != 3:
+def parse_state(value: str) -> tuple[str, float, float] | None:
+    """The watchdog's ``@agentloops_state`` (``<state[:dialog]> <since> <seen>``) as
+    ``(label, since, seen)``; None when it is not that (empty, or numbers not finite)."""
+    parts = value.split(" ")
+    if len(parts) != 3 or not parts[0]:
         return None
     try:
         since, seen = float(parts[1]), float(parts[2])
     except ValueError:
         return None
-    if not (math.isfinite(since) and math.isfinite(seen)) or now - seen > STALE_AFTER:
+    if not (math.isfinite(since) and math.isfinite(seen)):
         return None
-    state, _sep, dialog = parts[0].partition(":")
-    return state, since, dialog
+    return parts[0], since, seen
+
+
+def observed(sess, now: float) -> tuple[str, float, str] | None:
+    """``(state, since, dialog)`` the watchdog published for a session; None when there is
+    none or it is stale."""
+    published = parse_state(sess.state)
+    if published is None or now - published[2] > STALE_AFTER:
+        return None
+    state, _sep, dialog = published[0].partition(":")
+    return state, published[1], dialog
 
 
 def ago(seconds: float) -> str:
