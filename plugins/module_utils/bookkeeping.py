@@ -15,7 +15,8 @@ from __future__ import annotations
 import os
 
 from .config import Agent, Project
-from .fsutil import atomic_write, remove
+from .errors import StateError
+from .fsutil import atomic_write, read_state_text, remove
 from .layout import StateLayout
 
 
@@ -23,9 +24,8 @@ def _read_json(path: str) -> dict | None:
     import json  # deferred: ``status`` of an idle project reads no record
 
     try:
-        with open(path, encoding="utf-8") as handle:
-            data = json.load(handle)
-    except (OSError, ValueError):
+        data = json.loads(read_state_text(path) or "null")
+    except (StateError, ValueError):  # a symlink, unreadable, not UTF-8, not JSON
         return None
     return data if isinstance(data, dict) else None
 
@@ -59,9 +59,8 @@ def clear_fatal(project: Project, agent: Agent) -> bool:
 
 def resume_id(project: Project, agent: Agent) -> str:
     try:
-        with open(StateLayout.of(project).resume(agent), encoding="utf-8") as handle:
-            return handle.read().strip()
-    except OSError:
+        return (read_state_text(StateLayout.of(project).resume(agent)) or "").strip()
+    except StateError:  # a symlink, unreadable, not UTF-8: no id to resume
         return ""
 
 

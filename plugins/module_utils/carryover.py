@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from .bookkeeping import resume_id
 from .config import Project
 from .errors import StateError
-from .fsutil import atomic_write, locked
+from .fsutil import atomic_write, locked, read_state_text
 from .layout import StateLayout
 from .phase import phase_exists, read_phase_index
 
@@ -23,7 +23,7 @@ class Carried:
 
     path: str
     text: str
-    mode: int
+    mode: int | None  # None: an ordinary file (the umask decides)
 
 
 def carry_over(source: Project, target: Project, check_mode: bool = False) -> list:
@@ -51,7 +51,7 @@ def _wanted(source: Project, target: Project) -> list[Carried]:
     if phase_exists(source):
         index = read_phase_index(source)
         _check_same_phase(source, target, index)
-        wanted.append(Carried(into.phase_index, "%d\n" % index, 0o644))
+        wanted.append(Carried(into.phase_index, "%d\n" % index, None))
     names = {a.name for a in source.agents}
     for agent in target.agents:
         if agent.name in names:
@@ -74,13 +74,7 @@ def _check_same_phase(source: Project, target: Project, index: int) -> None:
 def _plan(wanted: list[Carried]) -> list:
     out = []
     for carried in wanted:
-        try:
-            with open(carried.path, encoding="utf-8") as handle:
-                before: str | None = handle.read()
-        except FileNotFoundError:
-            before = None
-        except OSError as exc:
-            raise StateError("cannot read %s: %s" % (carried.path, exc.strerror or exc)) from None
+        before = read_state_text(carried.path)
         out.append({"file": carried.path, "before": before, "after": carried.text,
                     "changed": before != carried.text})
     return out

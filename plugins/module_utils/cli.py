@@ -162,11 +162,15 @@ class Invocation:
 
 
 def cmd_status(inv: Invocation) -> int:
-    """Show the phase and every agent's state (read-only)."""
+    """Show the phase and every agent's state (read-only). Exit 1 when the phase index
+    file is corrupt: the table is printed, the phase header says why."""
     from . import engine
 
     report = engine.read_status(inv.project, inv.server, count_watchdogs=False)
     inv.out.write("\n".join(report.lines) + "\n")
+    if report.phase_error:
+        sys.stderr.write("agents.py: error: %s\n" % report.phase_error)
+        return 1
     return 0
 
 

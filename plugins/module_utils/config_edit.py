@@ -52,7 +52,7 @@ def apply(path: str, values: dict, check_mode: bool = False) -> tuple:
             if read_text(path) != before:
                 raise ConfigError([ConfigIssue(path, 0, 0, "", "changed by someone else while being edited; "
                                                "run again")])
-            atomic_write(path, after, os.stat(path).st_mode & 0o7777)
+            atomic_write(path, after, os.stat(path).st_mode & 0o7777, follow_symlinks=True)
     return after != before, before, after
 
 

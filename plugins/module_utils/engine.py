@@ -50,24 +50,27 @@ class ConvergeResult:
 class StatusReport:
     """A project's status from one read of its tmux server: the rows, the table's lines,
     the phase index, counts, the project's watchdog processes (None when not counted) and
-    every session that carries the project's prefix."""
+    every session that carries the project's prefix. A corrupt phase index file leaves
+    ``phase_index`` None and says why in ``phase_error`` (and in the table's header)."""
 
     rows: list[status.Row]
     lines: list[str]
-    phase_index: int
+    phase_index: int | None
     running: int
     stopped: int
     watchdogs: int | None
     prefix_sessions: list[str]
+    phase_error: str | None = None
 
 
 @dataclass(slots=True, frozen=True)
 class PhaseChange:
-    """A phase change (or a look at the phase): indexes before and after, whether the phase
-    index file changed (or would, in check mode), and that file's path."""
+    """A phase change (or a look at the phase): indexes before and after (``old`` is None
+    when the file was corrupt: a change overwrites it), whether the phase index file
+    changed (or would, in check mode), and that file's path."""
 
     changed: bool
-    old: int
+    old: int | None
     new: int
     path: str
 
@@ -102,12 +105,13 @@ def read_status(project: Project, server: TmuxServer, live: dict | None = None,
     needed = count_watchdogs or any(a.builtin == "watchdog" for a in project.agents)
     pids = watchdog_pids(project) if needed else None
     rows = status.rows(project, live, pids)
-    index = phase.read_phase_index(project) if project.phases else 0
+    index, why = phase.read_phase_or_error(project) if project.phases else (0, None)
     running = sum(1 for r in rows if r.running)
-    return StatusReport(rows=rows, lines=status.render(project, rows, index), phase_index=index,
+    return StatusReport(rows=rows, lines=status.render(project, rows, index, why), phase_index=index,
                         running=running, stopped=len(rows) - running,
                         watchdogs=len(pids) if count_watchdogs and pids is not None else None,
-                        prefix_sessions=sorted(n for n in live if n.startswith(project.session_prefix)))
+                        prefix_sessions=sorted(n for n in live if n.startswith(project.session_prefix)),
+                        phase_error=why)
 
 
 def converge(project: Project, server: TmuxServer, names: list[str] | None, desired: str, *,
@@ -153,12 +157,16 @@ def set_phase(project: Project, target: str | int | PhaseStep | None, check_mode
     """Make ``target`` the current phase: an index, a phase name, ``NEXT`` (the one after
     the current phase) or None (only look). The phase index file is written (atomically,
     under the project's lock) when the phase changes or was never written; nothing is
-    written in check mode. A project without ``[[phases]]`` is an error."""
+    written in check mode. A project without ``[[phases]]`` is an error. A corrupt phase
+    index file is an error to look at or to step from (``NEXT``), and is overwritten by a
+    named or numbered target."""
     if not project.phases:
         raise StateError("%s has no [[phases]]" % project.config_path)
-    old = phase.read_phase_index(project)
+    old, why = phase.read_phase_or_error(project)
     path = StateLayout.of(project).phase_index
-    if target is None:
+    if target is None or (old is None and target is NEXT):
+        if old is None:
+            raise StateError(why or path)
         return PhaseChange(False, old, old, path)
     new = phase.next_phase(project) if target is NEXT else phase.resolve_phase(project, target)
     changed = new != old or not phase.phase_exists(project)

@@ -195,7 +195,10 @@ def load(path: str) -> Fleet:
 
 
 def lock_path(path: str) -> str:
-    return os.path.join(os.path.dirname(path), "." + os.path.basename(path) + ".lock")
+    """The fleet file's lock, beside the file it resolves to: two writers through two
+    symlinks to one file take one lock."""
+    real = os.path.realpath(path)
+    return os.path.join(os.path.dirname(real), "." + os.path.basename(real) + ".lock")
 
 
 class EntryChange:
@@ -286,6 +289,6 @@ def apply_entry(path: str, name: str, state: str = "present", check_mode: bool =
     with locked(lock_path(path)):
         change = compute()
         if change.changed:
-            mode = os.stat(path).st_mode & 0o7777 if os.path.exists(path) else 0o644
-            atomic_write(path, change.after_text, mode)
+            mode = os.stat(path).st_mode & 0o7777 if os.path.exists(path) else None
+            atomic_write(path, change.after_text, mode, follow_symlinks=True)
     return change

@@ -1,7 +1,13 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, agentloops.orchestrator contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Files the engine owns: written atomically (temp file + rename) under a kernel lock."""
+"""Files the engine owns: written atomically (temp file + rename) under a kernel lock.
+
+A symlink in the state and log folders is never followed: locks, appends and reads open
+with ``O_NOFOLLOW`` and ``atomic_write`` refuses a symlinked destination (unless the file is
+an operator's, such as agents.toml, which may be a symlink), each with an error naming the
+path. New files honour the umask; secrets pass 0600.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +15,14 @@ import contextlib
 import errno
 import fcntl
 import os
+import re
+import stat
 from collections.abc import Iterator
 
-from .errors import OrchestratorError
+from .errors import OrchestratorError, StateError
+
+_NOFOLLOW = os.O_NOFOLLOW | os.O_CLOEXEC
+STALE_TMP_SECONDS = 60.0  # a temp file of a killed write older than this is removed at the next write
 
 
 def inside(path: str, folder: str) -> bool:
@@ -36,7 +47,32 @@ class LockBusy(OrchestratorError):
 
 
 def _failed(what: str, path: str, exc: OSError) -> OrchestratorError:
+    if exc.errno == errno.ELOOP and os.path.islink(path):
+        return _symlink_refused(what, path)
     return OrchestratorError("cannot %s %s: %s" % (what, path, exc.strerror or exc))
+
+
+def _symlink_refused(what: str, path: str) -> StateError:
+    try:
+        target = os.readlink(path)
+    except OSError:
+        target = "?"
+    return StateError("refusing to %s %s: it is a symlink (to %s) and the engine never follows a symlink "
+                      "among its state and log files; remove it" % (what, path, target))
+
+
+def umask() -> int:
+    """The process's umask, read without changing it (from /proc; else set and restored)."""
+    try:
+        with open("/proc/self/status", "rb") as handle:
+            for line in handle:
+                if line.startswith(b"Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    old = os.umask(0o022)
+    os.umask(old)
+    return old
 
 
 @contextlib.contextmanager
@@ -45,11 +81,12 @@ def locked(lock_path: str, wait: bool = True) -> Iterator[None]:
 
     ``wait=False`` is for a lock held for a process's life (the watchdog's): when another
     process holds it, LockBusy names the pid that process wrote in the file; once taken,
-    the file holds this process's pid. The kernel drops the lock when the holder dies.
+    the file holds this process's pid. The kernel drops the lock when the holder dies. A
+    symlinked lock file is refused (never truncated through).
     """
     try:
         os.makedirs(os.path.dirname(lock_path), exist_ok=True)
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | _NOFOLLOW, 0o666)
     except OSError as exc:
         raise _failed("open lock", lock_path, exc) from None
     try:
@@ -78,29 +115,126 @@ def _take(fd: int, lock_path: str, wait: bool) -> None:
             raise _failed("write", lock_path, exc) from None
 
 
-def atomic_write(path: str, data: str | bytes, mode: int = 0o644) -> None:
-    """Replace ``path`` with ``data`` so that readers see the old or the new file, never half."""
+def atomic_write(path: str, data: str | bytes, mode: int | None = None, follow_symlinks: bool = False) -> None:
+    """Replace ``path`` with ``data`` so that readers see the old or the new file, never half.
+
+    ``mode`` None is an ordinary file's (0666 less the umask); pass 0600 for secrets. A
+    symlinked ``path`` is refused (the engine's own files) unless ``follow_symlinks``
+    (an operator's file: its target is replaced and the symlink stays). Temp files of
+    earlier writes of the same file killed midway, older than a minute, are removed.
+    """
     import tempfile  # deferred: only writers need it
 
-    path = os.path.realpath(path)  # a symlinked file stays a symlink: its target is replaced
+    if follow_symlinks:
+        path = os.path.realpath(path)
+    elif os.path.islink(path):
+        raise _symlink_refused("write", path)
     directory = os.path.dirname(path) or "."
     raw = data.encode("utf-8") if isinstance(data, str) else data
     try:
         os.makedirs(directory, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=directory)
+        fd, tmp = tempfile.mkstemp(prefix=_tmp_prefix(path), suffix=".tmp", dir=directory)
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(raw)
                 handle.flush()
                 os.fsync(handle.fileno())
-            os.chmod(tmp, mode)
-            os.replace(tmp, path)
+            os.chmod(tmp, 0o666 & ~umask() if mode is None else mode)
+            os.replace(tmp, path)  # a symlink put there meanwhile is replaced, never followed
         except BaseException:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
             raise
     except OSError as exc:
         raise _failed("write", path, exc) from None
+    remove_stale_temps(path)
+
+
+def _tmp_prefix(path: str) -> str:
+    return "." + os.path.basename(path) + "."
+
+
+def remove_stale_temps(path: str, older_than: float = STALE_TMP_SECONDS) -> list[str]:
+    """Delete what writes of ``path`` killed midway left: regular files named as
+    ``atomic_write`` names its temp files (``.NAME.XXXXXXXX.tmp``) beside it, older than
+    ``older_than`` seconds (a running write's temp file is younger). Returns their paths."""
+    import time
+
+    directory = os.path.dirname(path) or "."
+    pattern = re.compile(re.escape(_tmp_prefix(path)) + r"[a-z0-9_]{8}\.tmp")
+    removed: list[str] = []
+    try:
+        names = [n for n in os.listdir(directory) if pattern.fullmatch(n)]
+    except OSError:
+        return removed
+    limit = time.time() - older_than
+    for name in names:
+        stale = os.path.join(directory, name)
+        with contextlib.suppress(OSError):
+            st = os.lstat(stale)
+            if stat.S_ISREG(st.st_mode) and st.st_mtime < limit:
+                os.unlink(stale)
+                removed.append(stale)
+    return removed
+
+
+def read_state_text(path: str) -> str | None:
+    """The text of one of the engine's own files (None when there is none); a symlink, an
+    unreadable file or one that is not UTF-8 raises ``StateError`` naming the path."""
+    try:
+        fd = os.open(path, os.O_RDONLY | _NOFOLLOW)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise StateError(str(_failed("read", path, exc))) from None
+    try:
+        with os.fdopen(fd, "rb") as handle:
+            raw = handle.read()
+    except OSError as exc:
+        raise StateError("cannot read %s: %s" % (path, exc.strerror or exc)) from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise StateError("%s: not valid UTF-8 (byte %d): a corrupt file" % (path, exc.start)) from None
+
+
+def lines_from_end(path: str, block: int = 1 << 16, longest: int = 1 << 20) -> Iterator[bytes]:
+    """The lines of a file, last first, as bytes without their newline, read backwards in
+    ``block``-byte steps: a caller that wants the last few lines reads only the end of the
+    file. A line longer than ``longest`` bytes is skipped (memory stays bounded). A missing
+    file has no lines; a symlink or an unreadable file raises the engine's error."""
+    try:
+        fd = os.open(path, os.O_RDONLY | _NOFOLLOW)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise _failed("read", path, exc) from None
+    try:
+        pos = os.fstat(fd).st_size
+        pending, skipping, first = b"", False, True
+        while pos > 0:
+            size = min(block, pos)
+            pos -= size
+            buffer = os.pread(fd, size, pos) + pending
+            if first and buffer.endswith(b"\n"):
+                buffer = buffer[:-1]
+            first = False
+            parts = buffer.split(b"\n")
+            if len(parts) > 1:
+                complete = parts[1:]
+                if skipping:  # the end of an overlong line, whose rest was dropped
+                    complete.pop()
+                    skipping = False
+                yield from reversed(complete)
+            pending = parts[0]
+            if len(pending) > longest:
+                pending, skipping = b"", True
+        if not skipping and not first:
+            yield pending
+    except OSError as exc:
+        raise _failed("read", path, exc) from None
+    finally:
+        os.close(fd)
 
 
 def remove(path: str) -> bool:
@@ -115,10 +249,17 @@ def remove(path: str) -> bool:
 
 
 def append_line(path: str, line: str) -> None:
-    """Append one line to a log file (and its folder, if needed)."""
+    """Append one line to a log file (and its folder, if needed), in one write; a symlinked
+    log file is refused."""
+    data = (line + "\n").encode("utf-8")
     try:
         os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-        with open(path, "a", encoding="utf-8") as handle:
-            handle.write(line + "\n")
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | _NOFOLLOW, 0o666)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+        finally:
+            os.close(fd)
     except OSError as exc:
         raise _failed("write", path, exc) from None

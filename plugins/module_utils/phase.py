@@ -6,31 +6,44 @@
 from __future__ import annotations
 
 import os
+import re
 
 from .config import Project
 from .errors import StateError
-from .fsutil import atomic_write, locked
+from .fsutil import atomic_write, locked, read_state_text
 from .layout import StateLayout
+
+REPAIR = "`phase set N|NAME` writes a good one"
+_INDEX = re.compile(r"-?[0-9]{1,18}")  # ASCII digits only (int() would take "٣", "1_0", "+1")
 
 
 def read_phase_index(project: Project) -> int:
-    """The current 0-based phase index (0 when none was ever set)."""
+    """The current 0-based phase index (0 when none was ever set). A corrupt file (not a
+    whole number, out of range, not UTF-8, a symlink) raises ``StateError`` naming it."""
     path = StateLayout.of(project).phase_index
     try:
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read().strip()
-    except FileNotFoundError:
+        text = read_state_text(path)
+    except StateError as exc:
+        raise StateError("%s; %s" % (exc, REPAIR)) from None
+    if text is None:
         return 0
-    except OSError as exc:
-        raise StateError("cannot read %s: %s" % (path, exc.strerror or exc)) from None
-    try:
-        index = int(text)
-    except ValueError:
-        raise StateError("%s:1:1: phase index must be a whole number, got %r" % (path, text[:40])) from None
+    text = text.strip()
+    if not _INDEX.fullmatch(text):
+        raise StateError("%s:1:1: phase index must be a whole number, got %r; %s" % (path, text[:40], REPAIR))
+    index = int(text)
     if project.phases and not 0 <= index < len(project.phases):
-        raise StateError("%s:1:1: phase index %d is out of range: the config has %d phase(s) (0..%d)"
-                         % (path, index, len(project.phases), len(project.phases) - 1))
+        raise StateError("%s:1:1: phase index %d is out of range: the config has %d phase(s) (0..%d); %s"
+                         % (path, index, len(project.phases), len(project.phases) - 1, REPAIR))
     return index
+
+
+def read_phase_or_error(project: Project) -> tuple[int | None, str | None]:
+    """``(index, None)``, or ``(None, why)`` when the phase index file is corrupt: for the
+    readers that show the rest anyway (status) and the writers that repair it."""
+    try:
+        return read_phase_index(project), None
+    except StateError as exc:
+        return None, str(exc)
 
 
 def resolve_phase(project: Project, phase: str | int) -> int:
@@ -60,13 +73,14 @@ def next_phase(project: Project) -> int:
     return current + 1
 
 
-def write_phase_index(project: Project, new: int) -> int:
+def write_phase_index(project: Project, new: int) -> int | None:
     """Write phase index ``new`` (already resolved) atomically under the project's lock,
-    unless the file holds it already; returns the index it held. ``engine.set_phase`` is
-    the entry point that resolves names and ``next`` and honours check mode."""
+    unless the file holds it already; returns the index it held (None when it was corrupt:
+    it is overwritten). ``engine.set_phase`` is the entry point that resolves names and
+    ``next`` and honours check mode."""
     layout = StateLayout.of(project)
     with locked(layout.engine_lock):
-        old = read_phase_index(project)
+        old, _why = read_phase_or_error(project)
         if old != new or not os.path.exists(layout.phase_index):
             atomic_write(layout.phase_index, "%d\n" % new)
     return old

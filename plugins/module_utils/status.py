@@ -224,17 +224,24 @@ def _activity(seen: tuple[str, float, str], now: float) -> str:
     return ""
 
 
-def phase_info(project: Project, index: int) -> dict | None:
-    """The phase at ``index`` as data (None when the config has no phases)."""
+def phase_info(project: Project, index: int | None, error: str | None = None) -> dict | None:
+    """The phase at ``index`` as data (None when the config has no phases); an unreadable
+    phase (``index`` None) has None for its name, index and plan, and says why in ``error``."""
     if not project.phases:
         return None
+    if index is None:
+        return {"name": None, "index": None, "count": len(project.phases), "plan": None,
+                "error": error or "unreadable phase index"}
     phase = project.phases[index]
     return {"name": phase.name, "index": index, "count": len(project.phases), "plan": phase.plan}
 
 
-def phase_header(project: Project, index: int) -> str | None:
+def phase_header(project: Project, index: int | None, error: str | None = None) -> str | None:
+    """The table's first line; an unreadable phase (``index`` None) shows ``?`` and why."""
     if not project.phases:
         return None
+    if index is None:
+        return "phase: ? [?/%d] error: %s" % (len(project.phases), error or "unreadable phase index")
     phase = project.phases[index]
     return "phase: %s [%d/%d] plan=%s (in progress)" % (phase.name, index + 1, len(project.phases), phase.plan)
 
@@ -247,8 +254,8 @@ def table(rows_: list) -> list:
     return ["".join(cell.ljust(w) for cell, w in zip(line, widths)) + line[-1] for line in grid]
 
 
-def render(project: Project, rows_: list, phase_index: int) -> list:
-    header = phase_header(project, phase_index)
+def render(project: Project, rows_: list, phase_index: int | None, phase_error: str | None = None) -> list:
+    header = phase_header(project, phase_index, phase_error)
     return ([header] if header else []) + table(rows_)
 
 

@@ -36,7 +36,7 @@ from typing import Protocol
 from .bookkeeping import clear_fatal, clear_watch, is_paused, is_stopped, read_run, read_watch, write_watch
 from .config import Agent, Project, WatchSettings, load
 from .errors import AlreadyRunning, OrchestratorError
-from .fsutil import LockBusy, append_line, locked
+from .fsutil import LockBusy, append_line, lines_from_end, locked
 from .layout import StateLayout
 from .observe import Observer
 from .procs import read_table
@@ -58,17 +58,19 @@ def event(project: Project, agent: str, kind: str, reason: str, outcome: str, **
 
 
 def read_events(project: Project, limit: int = 20) -> list:
-    try:
-        with open(StateLayout.of(project).events, encoding="utf-8") as handle:
-            lines = handle.readlines()
-    except OSError:
-        return []
+    """The last ``limit`` events (all when 0), oldest first, read from the end of the log:
+    lines that are not UTF-8, not JSON or not a JSON object are skipped."""
     out = []
-    for line in lines[-limit:] if limit else lines:
+    for raw in lines_from_end(StateLayout.of(project).events):
         try:
-            out.append(json.loads(line))
-        except ValueError:
+            record = json.loads(raw.decode("utf-8"))
+        except ValueError:  # UnicodeDecodeError is one
             continue
+        if isinstance(record, dict):
+            out.append(record)
+            if limit and len(out) >= limit:
+                break
+    out.reverse()
     return out
 
 

@@ -109,6 +109,12 @@ phase:
     plan:
       description: The phase's plan file.
       type: str
+    error:
+      description:
+        - Why the phase is unknown, when the phase index file is corrupt (name, index and plan are then null).
+        - Set the phase (phase_state) to write a good one.
+      type: str
+      returned: when the phase index file is corrupt
   sample: {name: poe2e, index: 18, count: 19, plan: plan-phase-poe2e-end-to-end.md}
 agents:
   description: One row per agent in config order.
@@ -279,7 +285,8 @@ def read(module):
                                   params["wait_timeout"])
     report = engine.read_status(project, server)
     parity = engine.parity(project, params["parity_with"]) if params["parity_with"] else None
-    return dict(changed=False, lines=report.lines, phase=status.phase_info(project, report.phase_index),
+    return dict(changed=False, lines=report.lines,
+                phase=status.phase_info(project, report.phase_index, report.phase_error),
                 agents=[r.as_dict() for r in report.rows], running=report.running, stopped=report.stopped,
                 watchdogs=report.watchdogs, prefix_sessions=report.prefix_sessions,
                 project=engine.describe(project, server), parity=parity, tmux_server=server.describe(),

@@ -179,7 +179,7 @@ def test_event_lines_format(project):
     assert engine.event_lines(project) == [
         'T1 worker       heal     session gone -> restarted {"restarts": 2}',
         "T2 watchdog     start    pid 1 -> ok"]
-    assert engine.event_lines(project, 1) == []  # the last line is not an event
+    assert engine.event_lines(project, 1) == ["T2 watchdog     start    pid 1 -> ok"]  # the bad line is skipped
     assert len(engine.event_lines(project, 0)) == 2
 
 
@@ -209,3 +209,51 @@ def test_an_operators_start_or_restart_clears_a_loops_fatal_a_plain_up_does_not(
     assert "fatal" not in bookkeeping.read_run(project, looper)
     bookkeeping.write_run(project, looper, gave_up)
     assert engine.reset(project, "looper") is True and "fatal" not in bookkeeping.read_run(project, looper)
+
+
+CORRUPT_PHASE = [(b"garbage\n", "phase index must be a whole number, got 'garbage'"),
+                 (b"9" * 5000 + b"\n", "phase index must be a whole number"),
+                 (b"99999999999999999\n", "phase index 99999999999999999 is out of range"),
+                 (b"-1\n", "phase index -1 is out of range"),
+                 (b"\xff\xfe\x001\n", "not valid UTF-8")]
+
+
+@pytest.mark.parametrize("raw, words", CORRUPT_PHASE)
+def test_status_of_a_corrupt_phase_index_shows_the_table_and_why(phased, raw, words):
+    os.makedirs(phased.state_dir)
+    with open(StateLayout.of(phased).phase_index, "wb") as handle:
+        handle.write(raw)
+    good = engine.read_status(phased, FakeServer(FakeSession("u-w", "$1")))
+    assert good.phase_index is None and words in good.phase_error
+    assert good.lines[0].startswith("phase: ? [?/3] error: %s" % StateLayout.of(phased).phase_index)
+    assert words in good.lines[0] and "phase set N|NAME" in good.lines[0]
+    assert good.lines[1].startswith("AGENT") and good.lines[2].startswith("w ") and len(good.lines) == 3
+    for look in (None, engine.NEXT):
+        with pytest.raises(StateError, match="phase index|UTF-8"):
+            engine.set_phase(phased, look)
+    repaired = engine.set_phase(phased, "p1")
+    assert (repaired.changed, repaired.old, repaired.new) == (True, None, 1)
+    assert open(repaired.path).read() == "1\n"
+    assert engine.set_phase(phased, 0).old == 1
+    report = engine.read_status(phased, FakeServer())
+    assert report.phase_error is None and report.lines[0] == "phase: p0 [1/3] plan=plan-0.md (in progress)"
+
+
+def test_set_phase_over_a_corrupt_index_in_check_mode_writes_nothing(phased):
+    os.makedirs(phased.state_dir)
+    with open(StateLayout.of(phased).phase_index, "w") as handle:
+        handle.write("x\n")
+    planned = engine.set_phase(phased, 0, check_mode=True)
+    assert (planned.changed, planned.old, planned.new) == (True, None, 0)
+    assert open(planned.path).read() == "x\n"
+
+
+def test_events_reads_the_last_good_records_from_the_end(project, monkeypatch):
+    os.makedirs(project.log_dir, exist_ok=True)
+    good = [{"ts": "T%d" % i, "agent": "w", "event": "heal", "reason": "r", "outcome": "o"} for i in range(5)]
+    bad = [b"not json", b"\xff\xfe{}", b"[1, 2]", b'"text"', b"", b"{\"ts\": 1"]
+    with open(StateLayout.of(project).events, "wb") as handle:
+        for record, junk in zip(good, bad):
+            handle.write(json.dumps(record).encode() + b"\n" + junk + b"\n")
+    assert [line.split()[0] for line in engine.event_lines(project, 3)] == ["T2", "T3", "T4"]
+    assert [line.split()[0] for line in engine.event_lines(project, 0)] == ["T0", "T1", "T2", "T3", "T4"]

@@ -11,7 +11,7 @@ import os
 import pytest
 
 from ansible_collections.agentloops.orchestrator.plugins.module_utils import fsutil
-from ansible_collections.agentloops.orchestrator.plugins.module_utils.errors import OrchestratorError
+from ansible_collections.agentloops.orchestrator.plugins.module_utils.errors import OrchestratorError, StateError
 
 
 def _busy(path) -> bool:
@@ -76,11 +76,138 @@ def test_atomic_write_replaces_whole_files_with_their_mode(tmp_path):
     assert sorted(os.listdir(tmp_path / "sub")) == ["f.txt"], "no temp file is left behind"
 
 
-def test_atomic_write_through_a_symlink_replaces_its_target(tmp_path):
+def test_atomic_write_through_a_symlink_replaces_its_target_only_when_asked(tmp_path):
     (tmp_path / "real").write_text("old")
     (tmp_path / "link").symlink_to("real")
-    fsutil.atomic_write(str(tmp_path / "link"), "new")
+    fsutil.atomic_write(str(tmp_path / "link"), "new", follow_symlinks=True)  # an operator's agents.toml
     assert (tmp_path / "link").is_symlink() and (tmp_path / "real").read_text() == "new"
+
+
+def test_atomic_write_refuses_a_symlinked_state_file(tmp_path):
+    outside = tmp_path / "outside"
+    outside.write_text("precious")
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / "w.watch.json").symlink_to(outside)
+    with pytest.raises(OrchestratorError, match="refusing to write %s: it is a symlink \\(to %s\\)"
+                       % (state / "w.watch.json", outside)):
+        fsutil.atomic_write(str(state / "w.watch.json"), "{}")
+    assert outside.read_text() == "precious" and (state / "w.watch.json").is_symlink()
+    assert os.listdir(state) == ["w.watch.json"], "no temp file is left behind"
+
+
+def test_a_symlinked_lock_is_refused_and_its_target_untouched(tmp_path):
+    outside = tmp_path / "outside"
+    outside.write_text("precious\n")
+    (tmp_path / "watchdog.lock").symlink_to(outside)
+    for wait in (True, False):
+        with pytest.raises(OrchestratorError, match="refusing to open lock %s: it is a symlink"
+                           % (tmp_path / "watchdog.lock")):
+            with fsutil.locked(str(tmp_path / "watchdog.lock"), wait=wait):
+                pass
+    assert outside.read_text() == "precious\n"
+
+
+def test_append_line_refuses_a_symlinked_log(tmp_path):
+    outside = tmp_path / "outside"
+    outside.write_text("precious\n")
+    (tmp_path / "events.jsonl").symlink_to(outside)
+    with pytest.raises(OrchestratorError, match="refusing to write %s: it is a symlink" % (tmp_path / "events.jsonl")):
+        fsutil.append_line(str(tmp_path / "events.jsonl"), "{}")
+    assert outside.read_text() == "precious\n"
+
+
+def test_new_files_honour_the_umask_and_secrets_stay_private(tmp_path):
+    old = os.umask(0o077)
+    try:
+        assert fsutil.umask() == 0o077
+        fsutil.atomic_write(str(tmp_path / "phase-idx"), "1\n")
+        fsutil.atomic_write(str(tmp_path / "w.env"), "X=1\n", 0o600)
+        fsutil.append_line(str(tmp_path / "events.jsonl"), "{}")
+        with fsutil.locked(str(tmp_path / "watchdog.lock"), wait=False):
+            pass
+        os.umask(0o022)
+        fsutil.atomic_write(str(tmp_path / "open"), "x")
+    finally:
+        os.umask(old)
+    modes = {p.name: oct(p.stat().st_mode & 0o777) for p in tmp_path.iterdir()}
+    assert modes == {"phase-idx": "0o600", "w.env": "0o600", "events.jsonl": "0o600", "watchdog.lock": "0o600",
+                     "open": "0o644"}
+
+
+def test_stale_temp_files_of_killed_writes_go_at_the_next_write(tmp_path):
+    import time
+
+    target = tmp_path / "w.watch.json"
+    old_tmp = tmp_path / ".w.watch.json.abcd_123.tmp"  # what a write killed before its rename left
+    fresh_tmp = tmp_path / ".w.watch.json.zzzz_999.tmp"  # a write under way
+    other = tmp_path / ".w.run.json.abcd_123.tmp"  # another file's: its own next write removes it
+    foreign = tmp_path / ".w.watch.json.notes.tmp"  # not a name the engine makes
+    for path in (old_tmp, fresh_tmp, other, foreign):
+        path.write_text("half")
+    hour_ago = time.time() - 3600
+    for path in (old_tmp, other, foreign):
+        os.utime(path, (hour_ago, hour_ago))
+    fsutil.atomic_write(str(target), "{}\n")
+    assert sorted(os.listdir(tmp_path)) == sorted(p.name for p in (target, fresh_tmp, other, foreign))
+
+
+def _pread_counter(monkeypatch):
+    read = []
+    real = os.pread
+
+    def counting(fd, size, offset):
+        data = real(fd, size, offset)
+        read.append(len(data))
+        return data
+
+    monkeypatch.setattr(fsutil.os, "pread", counting)
+    return read
+
+
+def test_lines_from_end_reads_backwards_in_blocks(tmp_path, monkeypatch):
+    path = tmp_path / "log"
+    lines = [("line %d " % i + "x" * (i % 7)).encode() for i in range(500)]
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    for block in (1, 5, 64, 1 << 16):
+        assert list(fsutil.lines_from_end(str(path), block=block)) == lines[::-1]
+    path.write_bytes(b"a\n\nb")  # an empty line, no final newline
+    assert list(fsutil.lines_from_end(str(path), block=2)) == [b"b", b"", b"a"]
+    path.write_bytes(b"")
+    assert list(fsutil.lines_from_end(str(path))) == []
+    assert list(fsutil.lines_from_end(str(tmp_path / "missing"))) == []
+    path.write_bytes(b"first\n" + b"y" * 5000 + b"\nlast\n")  # an overlong line is skipped
+    assert list(fsutil.lines_from_end(str(path), block=64, longest=1000)) == [b"last", b"first"]
+
+
+def test_the_last_lines_of_a_huge_file_read_only_its_end(tmp_path, monkeypatch):
+    path = tmp_path / "events.jsonl"
+    with open(path, "wb") as handle:
+        handle.truncate(300 << 20)  # sparse: 300 MB of NUL bytes without a newline
+        handle.seek(0, os.SEEK_END)
+        handle.write(b"\n1\n2\n3\n")
+    read = _pread_counter(monkeypatch)
+    taken = []
+    for line in fsutil.lines_from_end(str(path)):
+        taken.append(line)
+        if len(taken) == 3:
+            break
+    assert taken == [b"3", b"2", b"1"] and sum(read) <= 1 << 16
+    read.clear()
+    everything = list(fsutil.lines_from_end(str(path), block=1 << 20, longest=1 << 20))
+    assert everything == [b"3", b"2", b"1"], "the 300 MB line is skipped, not held"
+
+
+def test_read_state_text_refuses_symlinks_and_bad_bytes(tmp_path):
+    (tmp_path / "ok").write_text("1\n")
+    (tmp_path / "bad").write_bytes(b"\xff\xfe1\n")
+    (tmp_path / "link").symlink_to(tmp_path / "ok")
+    assert fsutil.read_state_text(str(tmp_path / "ok")) == "1\n"
+    assert fsutil.read_state_text(str(tmp_path / "missing")) is None
+    with pytest.raises(StateError, match="%s: not valid UTF-8 \\(byte 0\\)" % (tmp_path / "bad")):
+        fsutil.read_state_text(str(tmp_path / "bad"))
+    with pytest.raises(StateError, match="refusing to read %s: it is a symlink" % (tmp_path / "link")):
+        fsutil.read_state_text(str(tmp_path / "link"))
 
 
 def test_atomic_write_failure_names_the_path(tmp_path):
