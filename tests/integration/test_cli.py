@@ -213,3 +213,54 @@ def test_down_ends_what_a_crashed_agent_left_running(tmp_path, tmux):
         assert agents_py(project, "down").stdout == ""
     finally:
         end_spawned(left)
+
+
+def test_a_corrupt_phase_index_is_shown_and_repaired(tmp_path, tmux):
+    """Garbage in state/phase-idx: status still prints the table (the phase header says
+    what is wrong, exit 1), `phase show` and `phase next` refuse, `phase set` overwrites it."""
+    from helpers import phased_agents
+
+    project = tmp_path / "p"
+    project.mkdir()
+    (project / "agents.toml").write_text(phased_agents("corrupt").replace(
+        '[project]\n', '[project]\ntmux_socket = "%s"\n' % tmux.socket, 1))
+    (project / "state").mkdir()
+    index = project / "state" / "phase-idx"
+    table = ("AGENT   KIND        BACKEND  MODEL   WATCH  STATE\n"
+             "worker  persistent  demo     demo-1  heal   stopped\n")
+    for raw, why, target in ((b"soon\n", ":1:1: phase index must be a whole number, got 'soon'", "ship"),
+                             (b"\xff\xfe7\n", ": not valid UTF-8 (byte 0): a corrupt file", "0")):
+        index.write_bytes(raw)
+        status = agents_py(project, "status")
+        error = "%s%s; `phase set N|NAME` writes a good one" % (index, why)
+        assert (status.returncode, status.stdout) == (1, "phase: ? [?/2] error: %s\n" % error + table), status.stderr
+        assert status.stderr == "agents.py: error: %s\n" % error
+        for step in ("show", "next"):
+            refused = agents_py(project, "phase", step)
+            assert refused.returncode == 1 and "Traceback" not in refused.stderr and why in refused.stderr
+        repaired = agents_py(project, "phase", "set", target)
+        assert repaired.returncode == 0, repaired.stderr
+        assert index.read_text() == ("1\n" if target == "ship" else "0\n")
+    status = agents_py(project, "status")
+    assert (status.returncode, status.stdout) == (0, "phase: build [1/2] plan=plan-build.md (in progress)\n" + table)
+
+
+def test_events_skips_bad_lines_and_reads_the_end_of_a_huge_log(tmp_path, tmux):
+    """`events 3` on a 300 MB log (sparse: a hole, then a few lines) prints the last three
+    good events; the lines that are not events are skipped."""
+    import json
+
+    project = tmp_path / "p"
+    project.mkdir()
+    (project / "agents.toml").write_text('[project]\ntmux_socket = "%s"\n\n[agents.w]\nkind = "persistent"\n'
+                                         'backend = "demo"\n' % tmux.socket)
+    (project / ".ao-state").mkdir()
+    good = [json.dumps({"ts": "T%d" % i, "agent": "w", "event": "heal", "reason": "r", "outcome": "o"}).encode()
+            for i in range(4)]
+    with open(project / ".ao-state" / "events.jsonl", "wb") as handle:
+        handle.truncate(300 << 20)
+        handle.seek(0, os.SEEK_END)
+        handle.write(b"\n" + b"\n".join([good[0], b"\xff{}", good[1], b"[1]", good[2], b"not json", good[3]]) + b"\n")
+    events = agents_py(project, "events", "3")
+    assert events.returncode == 0, events.stderr
+    assert events.stdout == "".join("T%d w            heal     r -> o\n" % i for i in (1, 2, 3))

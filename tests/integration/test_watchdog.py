@@ -326,3 +326,23 @@ kind = "persistent"
 backend = "demo"
 watch = "heal"
 """
+
+
+def test_a_symlinked_watchdog_lock_is_refused_and_its_target_untouched(tmp_path, tmux):
+    """Someone who can write the state folder links state/watchdog.lock to a file of the
+    operator's: the watchdog neither truncates it nor writes its pid into it; it refuses,
+    naming the link, and nothing of the project starts watching."""
+    project = make(tmp_path, tmux)
+    precious = tmp_path / "precious.txt"
+    precious.write_text("the operator's notes\n")
+    (project / "state").mkdir()
+    (project / "state" / "watchdog.lock").symlink_to(precious)
+    refused = cli(project, "watchdog")
+    assert refused.returncode == 1, refused.stderr
+    assert refused.stderr == ("agents.py: error: refusing to open lock %s: it is a symlink (to %s) and the engine "
+                              "never follows a symlink among its state and log files; remove it\n"
+                              % (project / "state" / "watchdog.lock", precious))
+    assert precious.read_text() == "the operator's notes\n"
+    assert (project / "state" / "watchdog.lock").is_symlink()
+    assert procs.watchdog_pids(config.load(str(project / "agents.toml"))) == []
+    assert tmux.sessions() == {}

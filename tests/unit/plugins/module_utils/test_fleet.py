@@ -145,3 +145,32 @@ def test_twenty_concurrent_fleet_entry_modules_all_land(tmp_path):
     registry = fleet.load(path)
     assert sorted(p.name for p in registry.projects) == ["p%02d" % i for i in range(20)]
     assert registry.summary() == "fleet: OK — 20 project(s), schema v1"
+
+
+def _add_entries(path: str, first: int) -> None:
+    for i in range(first, first + 20):
+        fleet.apply_entry(path, "p%02d" % i, dir="/srv/p%02d" % i, engine="e@v1")
+
+
+def test_two_writers_through_two_symlinks_take_one_lock(tmp_path):
+    """Two processes add 20 entries each to one fleet file through two symlinks to it: the
+    lock is beside the file they resolve to, so no entry is lost."""
+    import multiprocessing
+
+    real = tmp_path / "shared" / "fleet.toml"
+    real.parent.mkdir()
+    real.write_text("")
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "fleet.toml").symlink_to(real)
+    assert fleet.lock_path(str(tmp_path / "a" / "fleet.toml")) == str(real.parent / ".fleet.toml.lock")
+    context = multiprocessing.get_context("fork")
+    writers = [context.Process(target=_add_entries, args=(str(tmp_path / name / "fleet.toml"), first))
+               for name, first in (("a", 0), ("b", 20))]
+    for writer in writers:
+        writer.start()
+    for writer in writers:
+        writer.join(120)
+    assert [w.exitcode for w in writers] == [0, 0]
+    assert (tmp_path / "a" / "fleet.toml").is_symlink() and (tmp_path / "b" / "fleet.toml").is_symlink()
+    assert sorted(p.name for p in fleet.load(str(real)).projects) == ["p%02d" % i for i in range(40)]
