@@ -16,6 +16,10 @@ and ``log_dir``. Nothing here reads or writes; the modules that own each file do
 
 ``log_dir``: ``events.jsonl`` (the watchdog's events), ``NAME.log`` (the runner's lines) and
 ``NAME.screen`` (the agent's pane, with scrollback, when its program last ended).
+
+Beside any of them, ``.NAME.XXXXXXXX.tmp`` is an atomic write under way (fsutil.atomic_write),
+or one killed midway: removed at the next write of NAME once older than a minute. No file
+here is ever a symlink the engine follows (fsutil refuses them).
 """
 
 from __future__ import annotations
