@@ -66,13 +66,14 @@ class StatusReport:
 @dataclass(slots=True, frozen=True)
 class PhaseChange:
     """A phase change (or a look at the phase): indexes before and after (``old`` is None
-    when the file was corrupt: a change overwrites it), whether the phase index file
-    changed (or would, in check mode), and that file's path."""
+    when the file was corrupt, ``error`` says why: a change overwrites it), whether the
+    phase index file changed (or would, in check mode), and that file's path."""
 
     changed: bool
     old: int | None
     new: int
     path: str
+    error: str | None = None
 
 
 class PhaseStep(enum.Enum):
@@ -172,7 +173,7 @@ def set_phase(project: Project, target: str | int | PhaseStep | None, check_mode
     changed = new != old or not phase.phase_exists(project)
     if changed and not check_mode:
         phase.write_phase_index(project, new)
-    return PhaseChange(changed, old, new, path)
+    return PhaseChange(changed, old, new, path, why)
 
 
 def _loop_agent(project: Project, name: str) -> config_mod.Agent:

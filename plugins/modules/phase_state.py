@@ -85,7 +85,9 @@ phase:
       type: str
   sample: {name: poe2e, index: 18, count: 19, plan: plan-phase-poe2e-end-to-end.md}
 previous:
-  description: The phase before the task, in the same form as RV(phase).
+  description:
+    - The phase before the task, in the same form as RV(phase).
+    - When the phase index file was corrupt (the task overwrites it), name, index and plan are null and C(error) says why.
   returned: always
   type: dict
   sample: {name: porepo, index: 17, count: 19, plan: plan-phase-porepo.md}
@@ -103,9 +105,10 @@ def converge(module):
                               check_mode=module.check_mode)
     old, new = change.old, change.new
     result = dict(changed=change.changed, header=status.phase_header(project, new),
-                  phase=status.phase_info(project, new), previous=status.phase_info(project, old))
+                  phase=status.phase_info(project, new),
+                  previous=status.phase_info(project, old, change.error))
     if module._diff:
-        result["diff"] = dict(before="%s\n" % status.phase_header(project, old),
+        result["diff"] = dict(before="%s\n" % status.phase_header(project, old, change.error),
                               after="%s\n" % status.phase_header(project, new),
                               before_header=change.path, after_header=change.path)
     return result

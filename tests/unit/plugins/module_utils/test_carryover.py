@@ -56,3 +56,24 @@ def test_a_phase_named_otherwise_in_the_target_is_refused(tmp_path):
     with pytest.raises(StateError, match="phase 1 is 'two' there, but 'deux' in "):
         carry_over(source, target)
     assert not os.path.exists(target.state_dir)
+
+
+def test_corrupt_state_on_either_side_is_reported_not_a_traceback(tmp_path):
+    source = load(tmp_path / "live", PHASES + AGENTS)
+    target = load(tmp_path / "staged", PHASES + AGENTS)
+    os.makedirs(source.state_dir)
+    with open(StateLayout.of(source).phase_index, "wb") as handle:
+        handle.write(b"\xff\n")
+    with pytest.raises(StateError, match="phase-idx: not valid UTF-8"):
+        carry_over(source, target, check_mode=True)
+    engine.set_phase(source, "two")  # repaired
+    os.makedirs(target.state_dir)
+    with open(StateLayout.of(target).phase_index, "wb") as handle:
+        handle.write(b"\xfe\xff\n")
+    with pytest.raises(StateError, match="%s: not valid UTF-8" % StateLayout.of(target).phase_index):
+        carry_over(source, target)
+    os.unlink(StateLayout.of(target).phase_index)
+    os.symlink(tmp_path / "elsewhere", StateLayout.of(target).phase_index)
+    with pytest.raises(StateError, match="refusing to read %s: it is a symlink" % StateLayout.of(target).phase_index):
+        carry_over(source, target)
+    assert not os.path.exists(tmp_path / "elsewhere")

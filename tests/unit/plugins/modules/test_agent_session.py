@@ -103,3 +103,15 @@ def test_info_waits_until_exited_and_refuses_idle_without_a_profile(run_module, 
     assert timed_out["failed"] and "timed out after 0.5s waiting for exited: worker is running" in timed_out["msg"]
     blind = run_module(agent_session_info, dict(args, wait_until="idle", wait_agents=["worker"]))
     assert blind["failed"] and "no profile tells what worker is doing" in blind["msg"]
+
+
+def test_info_on_a_corrupt_phase_index_returns_the_rows_and_the_phase_error(run_module, demo_project, tmux):
+    config = demo_project / "agents.toml"
+    config.write_text(config.read_text() + '\n[[phases]]\nname = "one"\nplan = "one.md"\n')
+    (demo_project / "state").mkdir()
+    (demo_project / "state" / "phase-idx").write_text("7\n")
+    info = run_module(agent_session_info, {"project_dir": str(demo_project)})
+    assert not info.get("failed") and [r["agent"] for r in info["agents"]] == ["worker", "helper", "spare", "watchdog"]
+    assert info["phase"]["index"] is None and info["phase"]["count"] == 1
+    assert "phase index 7 is out of range" in info["phase"]["error"]
+    assert info["lines"][0].startswith("phase: ? [?/1] error: ") and info["lines"][1].startswith("AGENT")

@@ -41,3 +41,16 @@ def test_next_without_phases_is_a_clean_failure(run_module, tmp_path):
     (tmp_path / "agents.toml").write_text("")
     result = run_module(phase_state, {"project_dir": str(tmp_path), "next": True})
     assert result["failed"] and "has no [[phases]]" in result["msg"]
+
+
+def test_a_corrupt_index_is_overwritten_and_shown_as_such(run_module, tmp_path):
+    (tmp_path / "agents.toml").write_text(CONFIG)
+    (tmp_path / "state").mkdir()
+    (tmp_path / "state" / "phase-idx").write_bytes(b"\xffgarbage\n")
+    args = {"project_dir": str(tmp_path)}
+    shown = run_module(phase_state, args)
+    assert shown["failed"] and "not valid UTF-8" in shown["msg"] and "phase set N|NAME" in shown["msg"]
+    done = run_module(phase_state, dict(args, phase="two", _ansible_diff=True))
+    assert done["changed"] and (tmp_path / "state" / "phase-idx").read_text() == "1\n"
+    assert done["previous"]["index"] is None and "not valid UTF-8" in done["previous"]["error"]
+    assert done["diff"]["before"].startswith("phase: ? [?/2] error: ")
