@@ -87,7 +87,8 @@ phase:
 previous:
   description:
     - The phase before the task, in the same form as RV(phase).
-    - When the phase index file was corrupt (the task overwrites it), name, index and plan are null and C(error) says why.
+    - When the phase index file was corrupt (the task overwrites it), name, index and plan are null
+      and C(error) says why.
   returned: always
   type: dict
   sample: {name: porepo, index: 17, count: 19, plan: plan-phase-porepo.md}
