@@ -181,6 +181,7 @@ class Project:
         name = self.backends[agent.backend].profile_name if agent.backend in self.backends else profiles.GENERIC
         return profiles.resolve(name, self.profiles, profiles.folder_for(self.root))
     window_size: tuple[int, int] = DEFAULT_WINDOW_SIZE  # [project] window_size: width, height
+    allow_outside_kickoffs: bool = False  # [project] allow_outside_kickoffs: kickoffs from anywhere on the host
 
     def session_name(self, agent: Agent | str) -> str:
         return self.session_prefix + (agent if isinstance(agent, str) else agent.name)
@@ -259,7 +260,7 @@ AGENT_SETTINGS: Mapping[str, Setting] = MappingProxyType({
 
 _TOP_KEYS = {"project": TABLE, "phases": ARRAY, "backends": TABLE, "agents": TABLE, "profiles": TABLE}
 _PROJECT_KEYS = {"name": STR, "session_prefix": STR, "log_dir": STR, "state_dir": STR,
-                 "tmux_socket": STR, "window_size": STR}
+                 "tmux_socket": STR, "window_size": STR, "allow_outside_kickoffs": BOOL}
 _PHASE_KEYS = {"name": STR, "plan": STR}
 _BACKEND_KEYS = {"bin": STR, "args": STRLIST, "model_arg": STR, "resume_arg": STR,
                  "session_id_arg": STR, "prompt_delivery": STR, "profile": STR}
@@ -305,11 +306,43 @@ def parse(text: str, path: str) -> Project:
     if any(a.answers for a in agents):
         _answers(check, agents, backends, profiles)
     window_size = _window_size(check, project["window_size"])
+    allow_outside = _allow_outside_kickoffs(data)
+    if not allow_outside and any(a.kickoff for a in agents):
+        _kickoffs_inside(check, agents, root)
     check.finish()
     return Project(config_path=path, root=root, name=project["name"], session_prefix=project["session_prefix"],
                    log_dir=project["log_dir"], state_dir=project["state_dir"], tmux_socket=project["tmux_socket"],
                    phases=phases, backends=MappingProxyType(backends), agents=agents,
-                   profiles=MappingProxyType(profiles) if profiles else _NO_PROFILES, window_size=window_size)
+                   profiles=MappingProxyType(profiles) if profiles else _NO_PROFILES, window_size=window_size,
+                   allow_outside_kickoffs=allow_outside)
+
+
+def _allow_outside_kickoffs(data: dict) -> bool:
+    """``[project] allow_outside_kickoffs``: only an explicit ``true`` lets a kickoff come from
+    outside the project (a wrong type is left to the table's check)."""
+    table = data.get("project")
+    return isinstance(table, dict) and table.get("allow_outside_kickoffs") is True
+
+
+def kickoff_outside(root: str, path: str) -> str:
+    """The real path of a kickoff template when it lies outside the project's folder ``root``
+    (symlinks resolved, of the folder too); "" when it is inside."""
+    real = os.path.realpath(path)
+    base = os.path.realpath(root)
+    return "" if real == base or real.startswith(base.rstrip("/") + "/") else real
+
+
+def _kickoffs_inside(check: Checker, agents: tuple, root: str) -> None:
+    """Every agent's ``kickoff`` lies inside the project (resolved, symlinks included): a kickoff
+    is sent to an agent as its prompt, so ``../../etc/passwd`` would hand it any file of the host."""
+    for agent in agents:
+        if not agent.kickoff or "\0" in agent.kickoff:  # a NUL byte is reported by the table's check
+            continue
+        real = kickoff_outside(root, resolve_path(root, agent.kickoff))
+        if real:
+            check.error(("agents", agent.name, "kickoff"), "%r is outside the project (it resolves to %s): a kickoff "
+                        "must be a file inside %s, unless [project] allow_outside_kickoffs = true"
+                        % (agent.kickoff, real, root))
 
 
 def _window_size(check: Checker, value: str) -> tuple[int, int]:

@@ -398,3 +398,41 @@ def test_a_trailing_newline_does_not_pass_a_name_check(tmp_path, table):
     path.write_text(table)
     with pytest.raises(ConfigError):
         config.load(str(path))
+
+
+def _kickoff_config(tmp_path, kickoff, project=""):
+    (tmp_path / "agents.toml").write_text('[project]\nname = "p"\n%s[agents.a]\nkind = "task"\nbackend = "demo"\n'
+                                          'kickoff = "%s"\n' % (project, kickoff))
+    return str(tmp_path / "agents.toml")
+
+
+@pytest.mark.parametrize("kickoff", ["../../../../etc/passwd", "/etc/passwd", "kickoffs/../../k.md", "link/k.md",
+                                     "k.md"])
+def test_a_kickoff_outside_the_project_is_refused_at_its_key(tmp_path, kickoff):
+    (tmp_path / "proj").mkdir()
+    (tmp_path / "k.md").write_text("hello")
+    os.symlink(tmp_path, tmp_path / "proj" / "link")
+    if kickoff == "k.md":  # a file inside whose symlink points outside
+        os.symlink("/etc/passwd", tmp_path / "proj" / "k.md")
+    path = _kickoff_config(tmp_path / "proj", kickoff)
+    with pytest.raises(ConfigError) as info:
+        config.load(path)
+    [issue] = info.value.issues
+    assert (issue.line, issue.col, issue.key) == (6, 1, "agents.a.kickoff")
+    assert "is outside the project" in issue.message and "allow_outside_kickoffs = true" in issue.message
+    path = _kickoff_config(tmp_path / "proj", kickoff, "allow_outside_kickoffs = true\n")
+    assert config.load(path).allow_outside_kickoffs is True
+
+
+@pytest.mark.parametrize("kickoff", ["k.md", "kickoffs/../k.md", "sub/k.md", "./k.md"])
+def test_a_kickoff_inside_the_project_is_fine(tmp_path, kickoff):
+    real = tmp_path / "real"
+    (real / "sub").mkdir(parents=True)
+    os.symlink(real, tmp_path / "proj")  # the project's folder itself reached through a symlink
+    project = config.load(_kickoff_config(tmp_path / "proj", kickoff))
+    assert project.allow_outside_kickoffs is False and project.agent("a").kickoff == kickoff
+
+
+def test_allow_outside_kickoffs_must_be_a_boolean(tmp_path):
+    with pytest.raises(ConfigError, match="project.allow_outside_kickoffs: must be a boolean"):
+        config.load(_kickoff_config(tmp_path, "/etc/passwd", 'allow_outside_kickoffs = "yes"\n'))
