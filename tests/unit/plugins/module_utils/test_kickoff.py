@@ -88,3 +88,11 @@ def test_a_kickoff_that_leads_outside_the_project_is_refused_when_rendered(proje
         assert kickoff.render_for(allowed, allowed.agent("builder")) == "not for agents\n"
     finally:
         secret.unlink()
+
+
+def test_a_kickoff_with_a_byte_order_mark_is_refused(project, tmp_path):
+    """The mark would reach the agent as an invisible first character of its prompt."""
+    path = tmp_path / "kickoffs" / "builder.md"
+    path.write_bytes(b"\xef\xbb\xbfhello {{ agent }}\n")
+    with pytest.raises(ConfigError, match="builder.md:1:1: starts with a byte order mark"):
+        kickoff.render_for(project, project.agent("builder"))
