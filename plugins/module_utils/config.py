@@ -395,7 +395,7 @@ def _closing(text: str, i: int) -> int:
     return -1
 
 
-def shell_words(text: str) -> tuple[list, bool, str]:
+def _shell_words(text: str) -> tuple[list, bool, str]:
     """The words and operators of shell text, read as sh does (quotes, escapes, ``$(...)``,
     backquotes, comments), without running anything: ``([(token, kind)], ends in a comment,
     error)``; kind is "word", "quoted" (a word with quoting in it) or "op"."""
@@ -499,7 +499,7 @@ def _shell_bins(check: Checker, project: Project, names: list) -> None:
     Only reads the text: nothing is run."""
     for name in names:
         text = project.backends[name].bin
-        tokens, comment, error = shell_words(text)
+        tokens, comment, error = _shell_words(text)
         structure, closes = _shell_structure(tokens) if not error else ("", False)
         if error or structure:
             check.error(("backends", name, "bin"), "is not valid shell text: %s" % (error or structure))
