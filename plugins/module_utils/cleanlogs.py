@@ -2,24 +2,30 @@
 # Copyright: (c) 2026, agentloops.orchestrator contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The builtin ``cleanlogs`` service: prunes a project's ``log_dir`` by age, then by total
-size (oldest first). It never deletes outside ``log_dir``: symlinks are not followed, every
-path is checked to resolve inside it, and a ``log_dir`` that is ``/``, the home folder, an
-ancestor of either, or the project's own folder is refused.
+size (oldest first). It deletes only files the engine wrote there: those ``StateLayout``
+names for the project's agents (``events.jsonl``, ``<agent>.log``, ``<agent>.screen``) and
+their rotations (``.1``, ``.2.gz``, ``-20260101``), directly in ``log_dir`` (the engine writes
+no subfolder), so a ``log_dir`` shared with other programs (``/var/log``: dpkg.log, apt/) keeps
+their files. It never deletes outside ``log_dir``: symlinks are not followed, every path is
+checked to resolve inside it, and a ``log_dir`` that is ``/``, the home folder, an ancestor
+of either, or the project's own folder is refused.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import stat
 import time
 
 from .config import Agent, CleanlogsSettings, Project
 from .errors import OrchestratorError
 from .fsutil import holds_home_or_root, inside
+from .layout import StateLayout
 
 
-# Only files named like logs are ever deleted (agent.log, events.jsonl, x.log.1, y.out.gz).
-_LOG_NAME = re.compile(r"\.(log|jsonl|out|err)(\.\d+)?(\.gz)?$")
+# What log rotation adds to a name (logrotate: .1, .2.gz, dateext -20260101).
+_ROTATED = re.compile(r"(\.\d+|-\d{8})?(\.gz)?\Z")
 
 
 def check_log_dir(project: Project) -> str:
@@ -42,19 +48,24 @@ def plan(project: Project, max_age_days: float, max_total_mb: float, now: float 
     if not os.path.isdir(base):
         return []
     now = time.time() if now is None else now
+    ours = StateLayout.of(project).log_names(project.agents)
+    try:
+        names = os.listdir(base)
+    except OSError as exc:
+        raise OrchestratorError("cannot read %s: %s" % (base, exc.strerror or exc)) from None
     files = []
-    for folder, dirs, names in os.walk(base, followlinks=False):
-        dirs[:] = [d for d in dirs if not os.path.islink(os.path.join(folder, d))]
-        for name in names:
-            path = os.path.join(folder, name)
-            try:
-                st = os.lstat(path)
-            except OSError:
-                continue
-            if os.path.islink(path) or not os.path.realpath(path).startswith(base + "/") or \
-                    not _LOG_NAME.search(name):
-                continue
-            files.append((st.st_mtime, path, st.st_size))
+    for name in names:
+        rotated = _ROTATED.search(name)  # always found (it may be empty)
+        if (name[:rotated.start()] if rotated else name) not in ours:
+            continue
+        path = os.path.join(base, name)
+        try:
+            st = os.lstat(path)
+        except OSError:
+            continue
+        if not stat.S_ISREG(st.st_mode) or not os.path.realpath(path).startswith(base + "/"):
+            continue
+        files.append((st.st_mtime, path, st.st_size))
     files.sort()
     doomed = []
     keep = []

@@ -181,6 +181,7 @@ class Project:
         name = self.backends[agent.backend].profile_name if agent.backend in self.backends else profiles.GENERIC
         return profiles.resolve(name, self.profiles, profiles.folder_for(self.root))
     window_size: tuple[int, int] = DEFAULT_WINDOW_SIZE  # [project] window_size: width, height
+    allow_outside_kickoffs: bool = False  # [project] allow_outside_kickoffs: kickoffs from anywhere on the host
 
     def session_name(self, agent: Agent | str) -> str:
         return self.session_prefix + (agent if isinstance(agent, str) else agent.name)
@@ -259,7 +260,7 @@ AGENT_SETTINGS: Mapping[str, Setting] = MappingProxyType({
 
 _TOP_KEYS = {"project": TABLE, "phases": ARRAY, "backends": TABLE, "agents": TABLE, "profiles": TABLE}
 _PROJECT_KEYS = {"name": STR, "session_prefix": STR, "log_dir": STR, "state_dir": STR,
-                 "tmux_socket": STR, "window_size": STR}
+                 "tmux_socket": STR, "window_size": STR, "allow_outside_kickoffs": BOOL}
 _PHASE_KEYS = {"name": STR, "plan": STR}
 _BACKEND_KEYS = {"bin": STR, "args": STRLIST, "model_arg": STR, "resume_arg": STR,
                  "session_id_arg": STR, "prompt_delivery": STR, "profile": STR}
@@ -305,11 +306,215 @@ def parse(text: str, path: str) -> Project:
     if any(a.answers for a in agents):
         _answers(check, agents, backends, profiles)
     window_size = _window_size(check, project["window_size"])
+    allow_outside = _allow_outside_kickoffs(data)
+    if not allow_outside and any(a.kickoff for a in agents):
+        _kickoffs_inside(check, agents, root)
+    result = Project(config_path=path, root=root, name=project["name"], session_prefix=project["session_prefix"],
+                     log_dir=project["log_dir"], state_dir=project["state_dir"], tmux_socket=project["tmux_socket"],
+                     phases=phases, backends=MappingProxyType(backends), agents=agents,
+                     profiles=MappingProxyType(profiles) if profiles else _NO_PROFILES, window_size=window_size,
+                     allow_outside_kickoffs=allow_outside)
+    shell_bins = [name for name in (data.get("backends") or {}) if name in backends
+                  and not _SIMPLE_BIN_RE.match(backends[name].bin)] if isinstance(data.get("backends"), dict) else []
+    if shell_bins:
+        _shell_bins(check, result, shell_bins)
     check.finish()
-    return Project(config_path=path, root=root, name=project["name"], session_prefix=project["session_prefix"],
-                   log_dir=project["log_dir"], state_dir=project["state_dir"], tmux_socket=project["tmux_socket"],
-                   phases=phases, backends=MappingProxyType(backends), agents=agents,
-                   profiles=MappingProxyType(profiles) if profiles else _NO_PROFILES, window_size=window_size)
+    return result
+
+
+def _allow_outside_kickoffs(data: dict) -> bool:
+    """``[project] allow_outside_kickoffs``: only an explicit ``true`` lets a kickoff come from
+    outside the project (a wrong type is left to the table's check)."""
+    table = data.get("project")
+    return isinstance(table, dict) and table.get("allow_outside_kickoffs") is True
+
+
+def kickoff_outside(root: str, path: str) -> str:
+    """The real path of a kickoff template when it lies outside the project's folder ``root``
+    (symlinks resolved, of the folder too); "" when it is inside."""
+    real = os.path.realpath(path)
+    base = os.path.realpath(root)
+    return "" if real == base or real.startswith(base.rstrip("/") + "/") else real
+
+
+def _kickoffs_inside(check: Checker, agents: tuple, root: str) -> None:
+    """Every agent's ``kickoff`` lies inside the project (resolved, symlinks included): a kickoff
+    is sent to an agent as its prompt, so ``../../etc/passwd`` would hand it any file of the host."""
+    for agent in agents:
+        if not agent.kickoff or "\0" in agent.kickoff:  # a NUL byte is reported by the table's check
+            continue
+        real = kickoff_outside(root, resolve_path(root, agent.kickoff))
+        if real:
+            check.error(("agents", agent.name, "kickoff"), "%r is outside the project (it resolves to %s): a kickoff "
+                        "must be a file inside %s, unless [project] allow_outside_kickoffs = true"
+                        % (agent.kickoff, real, root))
+
+
+# A ``bin`` that is a program's path, with no shell in it (the runner's own test too).
+_SIMPLE_BIN_RE = re.compile(r"^[A-Za-z0-9_./+-]+\Z")
+_SHELL_OPERATORS = ";&|()<>\n"
+_REDIRECTIONS = frozenset(("<", ">", ">>", "<<", ">&", "<&", ">|", "<>", "&>", "&>>", "<<-"))
+# Reserved words that open a compound command, each with the word that closes it, and the
+# reserved words after which a command (not an argument) comes.
+_OPENERS = MappingProxyType({"if": "fi", "case": "esac", "do": "done", "{": "}"})
+_CLOSERS = MappingProxyType({close: opener for opener, close in _OPENERS.items()})
+_COMMAND_AFTER = frozenset(("if", "then", "else", "elif", "do", "while", "until", "{", "!", "time"))
+
+
+def _closing(text: str, i: int) -> int:
+    """Past the quote, ``$(...)``, ``${...}`` or backquote that starts at ``i``; -1 when it never closes."""
+    if text[i] == "'":
+        end = text.find("'", i + 1)
+        return -1 if end < 0 else end + 1
+    if text[i] in '"`':
+        j = i + 1
+        while j < len(text):
+            if text[j] == "\\":
+                j += 2
+                continue
+            if text[j] == text[i]:
+                return j + 1
+            j += 1
+        return -1
+    pair = {"(": ")", "{": "}"}[text[i + 1]]
+    depth, j = 0, i + 1
+    while j < len(text):
+        char = text[j]
+        if char in "'\"`":
+            j = _closing(text, j)
+            if j < 0:
+                return -1
+            continue
+        if char == "\\":
+            j += 2
+            continue
+        depth += 1 if char == text[i + 1] else -1 if char == pair else 0
+        j += 1
+        if depth == 0:
+            return j
+    return -1
+
+
+def _shell_words(text: str) -> tuple[list, bool, str]:
+    """The words and operators of shell text, read as sh does (quotes, escapes, ``$(...)``,
+    backquotes, comments), without running anything: ``([(token, kind)], ends in a comment,
+    error)``; kind is "word", "quoted" (a word with quoting in it) or "op"."""
+    tokens: list = []
+    word: str | None = None
+    quoted = False
+    i, size = 0, len(text)
+    while i < size:
+        char = text[i]
+        if char in " \t" or char in _SHELL_OPERATORS:
+            if word is not None:
+                tokens.append((word, "quoted" if quoted else "word"))
+                word, quoted = None, False
+            if char in " \t":
+                i += 1
+                continue
+            j = i + 1
+            while char not in "()\n" and j < size and text[j] in ";&|<>-" and (text[j] != "-" or text[i:j] == "<<"):
+                j += 1
+            tokens.append((text[i:j], "op"))
+            i = j
+        elif char == "#" and word is None:
+            end = text.find("\n", i)
+            if end < 0:
+                return tokens, True, ""
+            i = end
+        elif char == "\\":
+            if i + 1 >= size:
+                return tokens, False, "ends with a backslash"
+            if text[i + 1] != "\n":  # a backslash-newline joins two lines
+                word, quoted = (word or "") + text[i + 1], True
+            i += 2
+        elif char in "'\"`" or (char == "$" and text[i + 1:i + 2] in ("(", "{")):
+            end = _closing(text, i)
+            if end < 0:
+                what = "$" + text[i + 1] if char == "$" else char
+                return tokens, False, "%s opened at character %d is never closed" % (what, i + 1)
+            word, quoted = (word or "") + (text[i + 1:end - 1] if char in "'\"" else text[i:end]), True
+            i = end
+        else:
+            word = (word or "") + char
+            i += 1
+    if word is not None:
+        tokens.append((word, "quoted" if quoted else "word"))
+    return tokens, False, ""
+
+
+def _shell_structure(tokens: list) -> tuple[str, bool]:
+    """What keeps shell words from being a complete command: an opened compound command
+    (if, case, do, {) or parenthesis never closed, or a closing word with no opener ("" when
+    there is none); and whether the last word closes a compound command. Reserved words
+    count only where a command starts."""
+    opened: list = []
+    parens = 0
+    command_next = True
+    closes = False
+    for token, kind in tokens:
+        closes = False
+        if kind == "op":
+            parens += 1 if token == "(" else -1 if token == ")" else 0
+            command_next = token not in _REDIRECTIONS
+            continue
+        if kind == "word" and command_next:
+            if token in _OPENERS:
+                opened.append(token)
+            elif token in _CLOSERS:
+                if not opened or opened[-1] != _CLOSERS[token]:
+                    return "%r without %r before it" % (token, _CLOSERS[token]), False
+                opened.pop()
+                closes = True
+            command_next = token in _COMMAND_AFTER
+        else:
+            command_next = False
+    if opened:
+        return "%r without %r" % (opened[-1], _OPENERS[opened[-1]]), False
+    if tokens and tokens[-1][1] == "op" and tokens[-1][0] not in (";", "&", "\n", ")"):
+        return "ends with %r, which needs a command or a file name after it" % tokens[-1][0], False
+    if parens and ("case", "word") not in tokens:  # a case pattern's ')' has no '('
+        return "unbalanced parentheses", False
+    return "", closes
+
+
+def _shell_end(tokens: list, comment: bool, closes: bool) -> str:
+    """Why words appended to shell text would not reach its last command ("" when they would);
+    ``closes``: its last word closes a compound command (done, fi, esac, })."""
+    if comment:
+        return "ends in a comment, which would swallow them"
+    token, kind = tokens[-1] if tokens else ("", "op")
+    if kind == "op":
+        return "ends with %r, after which they would %s" % (
+            token, "be a syntax error" if token == ")" else "run as a command of their own")
+    if closes:
+        return "ends with %r, after which they would be a syntax error" % token
+    return ""
+
+
+def _shell_bins(check: Checker, project: Project, names: list) -> None:
+    """The ``bin`` of each named backend, when it is shell text: it must be complete shell
+    text, and when the engine appends words after it (the runner's ``"$@"``, args, the model),
+    it must end with the command that takes them (``while true; do claude; done`` does not).
+    Only reads the text: nothing is run."""
+    for name in names:
+        text = project.backends[name].bin
+        tokens, comment, error = _shell_words(text)
+        structure, closes = _shell_structure(tokens) if not error else ("", False)
+        if error or structure:
+            check.error(("backends", name, "bin"), "is not valid shell text: %s" % (error or structure))
+            continue
+        end = _shell_end(tokens, comment, closes)
+        if not end:
+            continue
+        from . import sessions  # deferred: only a bin that cannot take arguments gets here
+
+        users = [a.name for a in project.agents if a.backend == name and not a.is_service
+                 and (sessions.needs_runner(project, a) or sessions.backend_args(project, a))]
+        if users:
+            check.error(("backends", name, "bin"), "%s: the engine appends the arguments of agent %s after bin "
+                        "(the runner's \"$@\", args, the model); end bin with the command that takes them (a "
+                        "loop goes into a script, or into sh -c '...' sh)" % (end, ", ".join(repr(u) for u in users)))
 
 
 def _window_size(check: Checker, value: str) -> tuple[int, int]:

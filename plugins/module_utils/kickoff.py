@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import re
 
-from .config import Agent, Project
+from .config import Agent, Project, kickoff_outside, resolve_path
 from .errors import OrchestratorError
 from .phase import read_phase_index
 from .tomlcheck import read_text
@@ -54,11 +54,19 @@ def render(template: str, path: str, values: dict) -> str:
 
 
 def template_path(project: Project, agent: Agent) -> str:
+    """The agent's kickoff file; one outside the project (symlinks resolved, as the config's
+    check does, again now: a link may have changed since) is refused unless the project has
+    ``allow_outside_kickoffs = true``."""
     if not agent.kickoff:
         raise KickoffError("agent %r has no kickoff template (set kickoff = \"path\" in %s)"
                            % (agent.name, project.config_path))
-    path = os.path.expanduser(agent.kickoff)
-    return os.path.normpath(path if os.path.isabs(path) else os.path.join(project.root, path))
+    path = resolve_path(project.root, agent.kickoff)
+    real = "" if project.allow_outside_kickoffs else kickoff_outside(project.root, path)
+    if real:
+        raise KickoffError("kickoff template of agent %r is outside the project: %s resolves to %s (set "
+                           "[project] allow_outside_kickoffs = true in %s to allow it)"
+                           % (agent.name, path, real, project.config_path))
+    return path
 
 
 def render_for(project: Project, agent: Agent, phase_index: int | None = None) -> str:

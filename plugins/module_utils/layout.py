@@ -15,7 +15,8 @@ and ``log_dir``. Nothing here reads or writes; the modules that own each file do
   rendered), ``NAME.env`` (the environment a session sources).
 
 ``log_dir``: ``events.jsonl`` (the watchdog's events), ``NAME.log`` (the runner's lines) and
-``NAME.screen`` (the agent's pane, with scrollback, when its program last ended).
+``NAME.screen`` (the agent's pane, with scrollback, when its program last ended); these
+(``log_names``) and their rotations are all that cleanlogs prunes.
 
 Beside any of them, ``.NAME.XXXXXXXX.tmp`` is an atomic write under way (fsutil.atomic_write),
 or one killed midway: removed at the next write of NAME once older than a minute. No file
@@ -25,6 +26,7 @@ here is ever a symlink the engine follows (fsutil refuses them).
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 TYPE_CHECKING = False  # not typing's: the status path does not import typing
 
@@ -97,3 +99,9 @@ class StateLayout:
 
     def screen(self, agent: Agent | str) -> str:
         return os.path.join(self.log_dir, "%s.screen" % (agent if isinstance(agent, str) else agent.name))
+
+    def log_names(self, agents: Iterable[Agent | str]) -> frozenset[str]:
+        """The names of the files the engine writes in ``log_dir`` for these agents: all that
+        cleanlogs may prune (with the suffixes of their rotation), never anything else."""
+        paths = [self.events] + [path for agent in agents for path in (self.log(agent), self.screen(agent))]
+        return frozenset(os.path.basename(path) for path in paths)

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 from .bookkeeping import clear_fatal, clear_watch, set_stopped
 from .config import Agent, Project
+from .errors import ConfigError
 from .fsutil import atomic_write, locked
 from .layout import StateLayout
 from .procs import agent_processes, end_processes
@@ -151,7 +152,8 @@ def plan(project: Project, live: dict, agents: list, state: str, engine_script: 
 
 def check_kickoffs(project: Project, agents: list) -> None:
     """Render the kickoff of every agent about to start; any failure stops the whole run
-    before anything starts (an agent whose prompt cannot be made would die at once)."""
+    before anything starts (an agent whose prompt cannot be made would die at once). Every
+    broken kickoff is reported, one line per agent, so one run shows all there is to fix."""
     from .kickoff import KickoffError, render_for
 
     problems = []
@@ -159,10 +161,11 @@ def check_kickoffs(project: Project, agents: list) -> None:
         if agent.kickoff:
             try:
                 render_for(project, agent)
-            except KickoffError as exc:
-                problems.append(str(exc))
+            except (KickoffError, ConfigError) as exc:  # ConfigError: unreadable, not UTF-8, a BOM
+                problems.append("%s: %s" % (agent.name, str(exc).replace("\n", "; ")))
     if problems:
-        raise KickoffError("; ".join(problems))
+        raise KickoffError("%d kickoff(s) cannot be rendered, nothing started:\n  %s"
+                           % (len(problems), "\n  ".join(problems)))
 
 
 def command_for(project: Project, agent: Agent, server: TmuxServer | None = None, engine_script: str = "") -> str:

@@ -297,8 +297,15 @@ def get_str(table: dict, key: str, default: str = "") -> str:
     return val if isinstance(val, str) else default
 
 
+# Editors on Windows save UTF-8 with a byte order mark; tomllib then reports "Invalid
+# statement" at line 1, column 1, and a kickoff would send the invisible mark to an agent.
+BOM_MESSAGE = ("starts with a byte order mark (BOM, U+FEFF, invisible in most editors): save the file as "
+               "UTF-8 without BOM")
+
+
 def read_text(path: str, what: str = "config") -> str:
-    """A config file's text; unreadable or non-UTF-8 files raise ``ConfigError``."""
+    """A file's text; unreadable or non-UTF-8 files, and files that start with a byte order
+    mark, raise ``ConfigError``."""
     try:
         with open(path, "rb", buffering=0) as handle:  # unbuffered: one read, no buffer to set up
             raw = handle.readall()
@@ -308,9 +315,14 @@ def read_text(path: str, what: str = "config") -> str:
     except ValueError:  # a NUL byte in the path
         shown = path.replace("\0", "\\0")
         raise ConfigError([ConfigIssue(shown, 0, 0, "", "cannot read %s: its path contains a NUL byte" % what)]) from None
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raise ConfigError([ConfigIssue(path, 1, 1, "", BOM_MESSAGE)])
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
+        if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+            raise ConfigError([ConfigIssue(path, 1, 1, "", "not valid UTF-8: the file is UTF-16 (it starts with a "
+                                           "UTF-16 byte order mark); save it as UTF-8")]) from None
         line = raw[:exc.start].count(b"\n") + 1
         raise ConfigError([ConfigIssue(path, line, 1, "", "not valid UTF-8")]) from None
 
@@ -333,6 +345,8 @@ def parse_toml(text: str, path: str) -> dict:
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
+        if text.startswith("\ufeff"):  # text not read by read_text (an edit, a module's content)
+            raise ConfigError([ConfigIssue(path, 1, 1, "", BOM_MESSAGE)]) from None
         raise toml_error(path, text, exc) from None
     except (ValueError, RecursionError) as exc:  # e.g. nesting deeper than Python allows
         raise ConfigError([ConfigIssue(path, 1, 1, "", "invalid TOML: %s" % exc)]) from None

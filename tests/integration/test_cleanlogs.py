@@ -32,9 +32,9 @@ def write(path, size, age_days):
 
 def test_cli_dry_run(tmp_path):
     make(tmp_path)
-    write(tmp_path / "logs" / "old.log", 10, 3)
+    write(tmp_path / "logs" / "events.jsonl", 10, 3)
     proc = subprocess.run([sys.executable, os.path.join(REPO, "agents.py"), "cleanlogs", "--dry-run"], cwd=tmp_path,
                           capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout == "would delete %s (10 bytes, older than 1 days)\n" % (tmp_path / "logs" / "old.log")
-    assert (tmp_path / "logs" / "old.log").exists()
+    assert proc.stdout == "would delete %s (10 bytes, older than 1 days)\n" % (tmp_path / "logs" / "events.jsonl")
+    assert (tmp_path / "logs" / "events.jsonl").exists()

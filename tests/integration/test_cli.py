@@ -264,3 +264,19 @@ def test_events_skips_bad_lines_and_reads_the_end_of_a_huge_log(tmp_path, tmux):
     events = agents_py(project, "events", "3")
     assert events.returncode == 0, events.stderr
     assert events.stdout == "".join("T%d w            heal     r -> o\n" % i for i in (1, 2, 3))
+
+def test_validate_refuses_a_bin_that_ends_a_loop_and_a_kickoff_outside(tmp_path):
+    """Both passed validate: the loop's every start died of ``done "$@"``, and /etc/passwd
+    became a prompt."""
+    (tmp_path / "agents.toml").write_text(
+        '[backends.loopy]\nbin = "while true; do claude; done"\n\n'
+        '[agents.a]\nkind = "loop"\nbackend = "loopy"\nkickoff = "../../../../../../etc/passwd"\n')
+    proc = agents_py(tmp_path, "validate")
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.splitlines() == [
+        "%s:2:1: backends.loopy.bin: ends with 'done', after which they would be a syntax error: the engine appends "
+        "the arguments of agent 'a' after bin (the runner's \"$@\", args, the model); end bin with the command that "
+        "takes them (a loop goes into a script, or into sh -c '...' sh)" % (tmp_path / "agents.toml"),
+        "%s:7:1: agents.a.kickoff: '../../../../../../etc/passwd' is outside the project (it resolves to /etc/passwd): "
+        "a kickoff must be a file inside %s, unless [project] allow_outside_kickoffs = true"
+        % (tmp_path / "agents.toml", tmp_path)]

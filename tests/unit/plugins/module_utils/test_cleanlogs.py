@@ -2,7 +2,8 @@
 # Copyright: (c) 2026, agentloops.orchestrator contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The builtin cleanlogs service on temp folders: by age, then by total size, oldest first;
-dry run; an injected ``now``; never outside log_dir, and dangerous log_dirs refused."""
+dry run; an injected ``now``; only the files the engine writes, never outside log_dir, and
+dangerous log_dirs refused."""
 
 from __future__ import annotations
 
@@ -17,12 +18,13 @@ from ansible_collections.agentloops.orchestrator.plugins.module_utils.errors imp
 
 NOW = 1_800_000_000.0
 DAY = 86400
+AGENTS = '[agents.a]\nkind = "persistent"\nbackend = "demo"\n[agents.b]\nkind = "task"\nbackend = "demo"\n'
 
 
 def make(tmp_path, log_dir="logs", extra=""):
     (tmp_path / "agents.toml").write_text('[project]\nlog_dir = "%s"\n[agents.cleanlogs]\nkind = "service"\n'
-                                          'builtin = "cleanlogs"\nmax_age_days = 1\nmax_total_mb = 0.001\n%s'
-                                          % (log_dir, extra))
+                                          'builtin = "cleanlogs"\nmax_age_days = 1\nmax_total_mb = 0.001\n%s%s'
+                                          % (log_dir, AGENTS, extra))
     return config.load(str(tmp_path / "agents.toml"))
 
 
@@ -40,21 +42,22 @@ def names(doomed):
 def test_prunes_by_age_then_size_oldest_first(tmp_path):
     project = make(tmp_path)
     logs = tmp_path / "logs"
-    write(logs / "old.log", 10, 3)
-    write(logs / "sub" / "mid.log", 600, 0.5)
-    write(logs / "new.log", 600, 0.1)
-    write(logs / "notes.md", 10, 30)  # not named like a log: never deleted
+    write(logs / "a.log.1", 10, 3)
+    write(logs / "b.log", 600, 0.5)
+    write(logs / "a.log", 600, 0.1)
+    write(logs / "notes.md", 10, 30)  # not a file the engine writes: never deleted
+    write(logs / "sub" / "a.log", 10, 30)  # nor is anything in a subfolder
     outside = tmp_path / "precious.txt"
     write(outside, 10, 30)
     os.symlink(outside, logs / "link-to-precious")
     agent = project.agent("cleanlogs")
     planned = cleanlogs.clean(project, agent, dry_run=True)
     assert [(os.path.basename(p), r) for p, _s, r in planned] == [
-        ("old.log", "older than 1 days"), ("mid.log", "over 0.001 MB in total")]
-    assert (logs / "old.log").exists() and (logs / "sub" / "mid.log").exists()
+        ("a.log.1", "older than 1 days"), ("b.log", "over 0.001 MB in total")]
+    assert (logs / "a.log.1").exists() and (logs / "b.log").exists()
     cleanlogs.clean(project, agent)
-    assert sorted(os.listdir(logs)) == ["link-to-precious", "new.log", "notes.md", "sub"]
-    assert outside.exists()
+    assert sorted(os.listdir(logs)) == ["a.log", "link-to-precious", "notes.md", "sub"]
+    assert outside.exists() and (logs / "sub" / "a.log").exists()
 
 
 def test_plan_measures_age_from_the_given_now(tmp_path):
@@ -69,30 +72,49 @@ def test_plan_measures_age_from_the_given_now(tmp_path):
 
 def test_plan_trims_the_oldest_until_the_rest_fits(tmp_path):
     project = make(tmp_path)
-    for age, name in ((0.4, "c.out"), (0.3, "d.err"), (0.2, "e.jsonl"), (0.1, "f.log.2.gz")):
+    for age, name in ((0.4, "a.screen"), (0.3, "b.log.1"), (0.2, "events.jsonl"), (0.1, "a.log.2.gz")):
         write(tmp_path / "logs" / name, 400 * 1024, age, now=NOW)
     doomed = cleanlogs.plan(project, 7, 1, now=NOW)  # 1.6 MB kept, at most 1 MB
-    assert names(doomed) == [("c.out", 409600, "over 1 MB in total"), ("d.err", 409600, "over 1 MB in total")]
+    assert names(doomed) == [("a.screen", 409600, "over 1 MB in total"), ("b.log.1", 409600, "over 1 MB in total")]
     assert cleanlogs.plan(project, 7, 1.6, now=NOW) == []
 
 
-def test_only_log_names_are_candidates(tmp_path):
+def test_only_the_files_the_engine_writes_are_candidates(tmp_path):
+    ours = ["a.log", "a.log.1", "a.log.2.gz", "a.log.gz", "a.log-20260101", "a.screen", "b.log.10",
+            "cleanlogs.log", "events.jsonl", "events.jsonl.1.gz"]
+    theirs = ["x.log", "x.log.1", "x.jsonl.gz", "y.out", "a.err", "a.logs", "log", "a.log.bak", "a.log.1.2", "a.txt",
+              "a.env", "a.run.json", "events.jsonl.old", ".a.log.tmp", "a.LOG", "ghost.log"]
     project = make(tmp_path)
-    for name in ("x.log", "x.log.1", "x.jsonl.gz", "y.out", "y.err.3", "x.logs", "log", "x.log.bak", "x.txt"):
+    for name in ours + theirs:
         write(tmp_path / "logs" / name, 1, 30, now=NOW)
-    assert sorted(n for n, _s, _r in names(cleanlogs.plan(project, 1, 100, now=NOW))) == [
-        "x.jsonl.gz", "x.log", "x.log.1", "y.err.3", "y.out"]
+    os.mkfifo(tmp_path / "logs" / "b.log")  # not a regular file: never opened nor deleted
+    assert sorted(n for n, _s, _r in names(cleanlogs.plan(project, 1, 100, now=NOW))) == sorted(ours)
+
+
+def test_a_log_dir_shared_with_the_system_loses_only_the_engines_files(tmp_path):
+    """``log_dir = "/var/log"`` pruned dpkg's and apt's logs: they were named like logs."""
+    project = make(tmp_path, log_dir="var/log")
+    logs = tmp_path / "var" / "log"
+    system = ["dpkg.log", "dpkg.log.1", "alternatives.log.2.gz", "syslog", "auth.log", "apt/history.log",
+              "apt/term.log.1.gz", "journal/x/system.journal", "a/a.log"]
+    for name in system + ["a.log", "a.log.1", "events.jsonl", "b.screen"]:
+        write(logs / name, 10, 400, now=NOW)
+    doomed = cleanlogs.clean(project, project.agent("cleanlogs"), now=NOW)
+    assert sorted(n for n, _s, _r in names(doomed)) == ["a.log", "a.log.1", "b.screen", "events.jsonl"]
+    assert all((logs / name).exists() for name in system)
+    assert sorted(os.listdir(logs)) == ["a", "alternatives.log.2.gz", "apt", "auth.log", "dpkg.log", "dpkg.log.1",
+                                        "journal", "syslog"]
 
 
 def test_symlinked_folders_are_not_followed(tmp_path):
     project = make(tmp_path)
     elsewhere = tmp_path / "elsewhere"
-    write(elsewhere / "keep.log", 1, 30, now=NOW)
+    write(elsewhere / "a.log", 1, 30, now=NOW)
     (tmp_path / "logs").mkdir()
     os.symlink(elsewhere, tmp_path / "logs" / "linked")
     assert cleanlogs.plan(project, 1, 0, now=NOW) == []
     cleanlogs.clean(project, project.agent("cleanlogs"))
-    assert (elsewhere / "keep.log").exists()
+    assert (elsewhere / "a.log").exists()
 
 
 def test_a_missing_log_dir_plans_nothing(tmp_path):
@@ -139,19 +161,19 @@ def test_settings_belong_to_cleanlogs_only(tmp_path):
 
 def test_clean_without_settings_uses_the_defaults(tmp_path):
     project = make(tmp_path)
-    write(tmp_path / "logs" / "young.log", 10, 13)
-    write(tmp_path / "logs" / "old.log", 10, 15)
-    assert names(cleanlogs.clean(project, None)) == [("old.log", 10, "older than 14 days")]
-    assert os.listdir(tmp_path / "logs") == ["young.log"]
+    write(tmp_path / "logs" / "a.log", 10, 13)
+    write(tmp_path / "logs" / "a.log.1", 10, 15)
+    assert names(cleanlogs.clean(project, None)) == [("a.log.1", 10, "older than 14 days")]
+    assert os.listdir(tmp_path / "logs") == ["a.log"]
 
 
 def test_main_once_reports_each_file(tmp_path):
     project = make(tmp_path)
-    write(tmp_path / "logs" / "old.log", 10, 3)
+    write(tmp_path / "logs" / "a.log", 10, 3)
     out = io.StringIO()
     assert cleanlogs.main(project, project.agent("cleanlogs"), dry_run=True, out=out) == 0
-    assert out.getvalue() == "would delete %s (10 bytes, older than 1 days)\n" % (tmp_path / "logs" / "old.log")
+    assert out.getvalue() == "would delete %s (10 bytes, older than 1 days)\n" % (tmp_path / "logs" / "a.log")
     out = io.StringIO()
     assert cleanlogs.main(project, project.agent("cleanlogs"), once=True, out=out) == 0
-    assert out.getvalue() == "deleted %s (10 bytes, older than 1 days)\n" % (tmp_path / "logs" / "old.log")
+    assert out.getvalue() == "deleted %s (10 bytes, older than 1 days)\n" % (tmp_path / "logs" / "a.log")
     assert os.listdir(tmp_path / "logs") == []

@@ -4,7 +4,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
 import textwrap
 
 import pytest
@@ -398,3 +400,115 @@ def test_a_trailing_newline_does_not_pass_a_name_check(tmp_path, table):
     path.write_text(table)
     with pytest.raises(ConfigError):
         config.load(str(path))
+
+
+def _kickoff_config(tmp_path, kickoff, project=""):
+    (tmp_path / "agents.toml").write_text('[project]\nname = "p"\n%s[agents.a]\nkind = "task"\nbackend = "demo"\n'
+                                          'kickoff = "%s"\n' % (project, kickoff))
+    return str(tmp_path / "agents.toml")
+
+
+@pytest.mark.parametrize("kickoff", ["../../../../etc/passwd", "/etc/passwd", "kickoffs/../../k.md", "link/k.md",
+                                     "k.md"])
+def test_a_kickoff_outside_the_project_is_refused_at_its_key(tmp_path, kickoff):
+    (tmp_path / "proj").mkdir()
+    (tmp_path / "k.md").write_text("hello")
+    os.symlink(tmp_path, tmp_path / "proj" / "link")
+    if kickoff == "k.md":  # a file inside whose symlink points outside
+        os.symlink("/etc/passwd", tmp_path / "proj" / "k.md")
+    path = _kickoff_config(tmp_path / "proj", kickoff)
+    with pytest.raises(ConfigError) as info:
+        config.load(path)
+    [issue] = info.value.issues
+    assert (issue.line, issue.col, issue.key) == (6, 1, "agents.a.kickoff")
+    assert "is outside the project" in issue.message and "allow_outside_kickoffs = true" in issue.message
+    path = _kickoff_config(tmp_path / "proj", kickoff, "allow_outside_kickoffs = true\n")
+    assert config.load(path).allow_outside_kickoffs is True
+
+
+@pytest.mark.parametrize("kickoff", ["k.md", "kickoffs/../k.md", "sub/k.md", "./k.md"])
+def test_a_kickoff_inside_the_project_is_fine(tmp_path, kickoff):
+    real = tmp_path / "real"
+    (real / "sub").mkdir(parents=True)
+    os.symlink(real, tmp_path / "proj")  # the project's folder itself reached through a symlink
+    project = config.load(_kickoff_config(tmp_path / "proj", kickoff))
+    assert project.allow_outside_kickoffs is False and project.agent("a").kickoff == kickoff
+
+
+def test_allow_outside_kickoffs_must_be_a_boolean(tmp_path):
+    with pytest.raises(ConfigError, match="project.allow_outside_kickoffs: must be a boolean"):
+        config.load(_kickoff_config(tmp_path, "/etc/passwd", 'allow_outside_kickoffs = "yes"\n'))
+
+
+def _bin_config(bin_, agent='kind = "loop"', backend=""):
+    return ('[backends.b]\nbin = %s\n%s\n[agents.a]\nbackend = "b"\n%s\n[agents.c]\nkind = "service"\ncommand = "x"\n'
+            % (json.dumps(bin_), backend, agent))
+
+
+# Shell-text bins: which the engine can append arguments to, and why the others cannot.
+GOOD_BINS = ["echo '[demo] agent up' ; exec sleep 1000000", "cd sub && exec fake-cli", "FOO=1 claude",
+             "claude | tee -a log", "echo done", 'echo "x; done"', "claude $(printf '%s' \"a)b\")",
+             "if true; then claude; fi; exec claude", "sh -c 'while true; do claude \"$@\"; done' sh",
+             "case $X in a) true;; esac; claude", "for i in 1 2; do true; done; claude", "{ true; }; claude"]
+ENDS_BADLY = [("while true; do claude; done", "ends with 'done', after which they would be a syntax error"),
+              ("if true; then claude; fi", "ends with 'fi', after which they would be a syntax error"),
+              ("{ claude; }", "ends with '}'"), ("(claude)", "ends with ')'"),
+              ("claude;", "ends with ';', after which they would run as a command of their own"),
+              ("claude &", "ends with '&', after which they would run as a command of their own"),
+              ("claude # a note", "ends in a comment, which would swallow them")]
+BROKEN = [("claude 'a", "' opened at character 8 is never closed"), ('claude "a', '" opened at character 8'),
+          ("if true; then claude", "'if' without 'fi'"), ("while true; do claude", "'do' without 'done'"),
+          ("claude; fi", "'fi' without 'if' before it"), ("claude $(x", "$( opened at character 8"),
+          ("claude \\", "ends with a backslash"), ("(claude", "unbalanced parentheses"),
+          ("claude &&", "ends with '&&', which needs a command or a file name after it"),
+          ("claude |", "ends with '|'"), ("claude >", "ends with '>'")]
+
+
+@pytest.mark.parametrize("bin_, message", ENDS_BADLY)
+@pytest.mark.parametrize("agent, backend", [('kind = "loop"', ""), ('kind = "persistent"', 'args = ["-x"]'),
+                                            ('kind = "persistent"\nmodel = "m"', 'model_arg = "--model"'),
+                                            ('kind = "persistent"\nkickoff = "k.md"', "")])
+def test_a_bin_that_cannot_take_the_appended_arguments_is_refused(bin_, message, agent, backend, tmp_path):
+    """``bin = "while true; do claude; done"`` passed validate; every start then died of
+    ``done "$@"`` (the runner) or ``done --model m``, a syntax error."""
+    with pytest.raises(ConfigError) as info:
+        config.parse(_bin_config(bin_, agent, backend), str(tmp_path / "agents.toml"))
+    [issue] = info.value.issues
+    assert (issue.line, issue.col, issue.key) == (2, 1, "backends.b.bin")
+    assert issue.message.startswith(message) and "arguments of agent 'a' after bin" in issue.message
+
+
+@pytest.mark.parametrize("bin_, _message", ENDS_BADLY)
+def test_a_bin_that_takes_no_arguments_may_end_as_it_likes(bin_, _message, tmp_path):
+    """A persistent agent of the generic profile with no args runs ``bin`` as it is."""
+    bin_ = bin_.replace("claude", "prog")  # claude's profile would need the runner
+    project = config.parse(_bin_config(bin_, 'kind = "persistent"', 'prompt_delivery = "exec"'),
+                           str(tmp_path / "agents.toml"))
+    assert project.backends["b"].bin == bin_
+
+
+@pytest.mark.parametrize("bin_, message", BROKEN)
+def test_a_bin_that_is_not_valid_shell_text_is_refused(bin_, message, tmp_path):
+    with pytest.raises(ConfigError) as info:
+        config.parse(_bin_config(bin_, 'kind = "persistent"'), str(tmp_path / "agents.toml"))
+    [issue] = info.value.issues
+    assert issue.key == "backends.b.bin" and issue.message.startswith("is not valid shell text: " + message)
+
+
+@pytest.mark.parametrize("bin_", GOOD_BINS)
+def test_shell_text_bins_that_take_arguments_are_fine(bin_, tmp_path):
+    assert config.parse(_bin_config(bin_), str(tmp_path / "agents.toml")).backends["b"].bin == bin_
+
+
+@pytest.mark.parametrize("bin_, verdict", [(b, "good") for b in GOOD_BINS]
+                         + [(b, "bad") for b, _m in ENDS_BADLY + BROKEN])
+def test_the_check_agrees_with_sh(bin_, verdict, tmp_path):
+    """sh itself, reading only (``-n``: nothing runs), on what the runner runs (``BIN "$@"``):
+    the good bins parse, and so do only those bad ones whose harm is not a syntax error."""
+    marker = tmp_path / "ran"
+    parsed = subprocess.run(["sh", "-n", "-c", bin_ + ' "$@"', "sh", "touch", str(marker)], capture_output=True)
+    if verdict == "good":
+        assert parsed.returncode == 0, parsed.stderr
+    elif not bin_.endswith(("\\", ";", "&", "note", "|", ">")):  # sh accepts these: "$@" would run on its own,
+        assert parsed.returncode != 0, "sh reads %r \"$@\" as valid" % bin_  # be a file, be glued or be ignored
+    assert not marker.exists(), "sh -n runs nothing"

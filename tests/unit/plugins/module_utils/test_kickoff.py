@@ -4,6 +4,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import os
+
 import pytest
 
 from ansible_collections.agentloops.orchestrator.plugins.module_utils import config, engine, kickoff
@@ -69,3 +72,27 @@ def test_errors(project, tmp_path):
         kickoff.render_for(project, project.agent("builder"))
     with pytest.raises(ConfigError, match="unknown agent"):
         project.select(["ghost"])
+
+
+def test_a_kickoff_that_leads_outside_the_project_is_refused_when_rendered(project, tmp_path):
+    """The config's check is done again at each render: a symlink may change after validation."""
+    secret = tmp_path.parent / ("%s-secret.txt" % tmp_path.name)
+    secret.write_text("not for agents\n")
+    try:
+        os.replace(tmp_path / "kickoffs" / "builder.md", tmp_path / "kickoffs" / "old.md")
+        os.symlink(secret, tmp_path / "kickoffs" / "builder.md")
+        with pytest.raises(kickoff.KickoffError, match="kickoff template of agent 'builder' is outside the project: "
+                           ".*builder.md resolves to %s" % secret):
+            kickoff.render_for(project, project.agent("builder"))
+        allowed = dataclasses.replace(project, allow_outside_kickoffs=True)
+        assert kickoff.render_for(allowed, allowed.agent("builder")) == "not for agents\n"
+    finally:
+        secret.unlink()
+
+
+def test_a_kickoff_with_a_byte_order_mark_is_refused(project, tmp_path):
+    """The mark would reach the agent as an invisible first character of its prompt."""
+    path = tmp_path / "kickoffs" / "builder.md"
+    path.write_bytes(b"\xef\xbb\xbfhello {{ agent }}\n")
+    with pytest.raises(ConfigError, match="builder.md:1:1: starts with a byte order mark"):
+        kickoff.render_for(project, project.agent("builder"))

@@ -33,3 +33,9 @@ def test_an_agent_by_name_is_the_same_file():
     layout = StateLayout("/s", "/l")
     assert layout.run("x") == "/s/x.run.json" and layout.log("x") == "/l/x.log"
     assert layout == StateLayout("/s", "/l")
+
+
+def test_the_names_of_the_log_files_the_engine_writes():
+    layout = StateLayout("/s", "/l")
+    assert layout.log_names(["a", "b"]) == {"events.jsonl", "a.log", "a.screen", "b.log", "b.screen"}
+    assert layout.log_names([]) == {"events.jsonl"}

@@ -260,3 +260,27 @@ def test_stopping_an_agent_ends_what_it_left_running(project):
             if child.poll() is None:
                 child.kill()
                 child.wait()
+
+
+def test_every_broken_kickoff_is_reported_one_line_per_agent(tmp_path, script):
+    """Not only the first: an unreadable or non-UTF-8 kickoff used to stop the check there."""
+    from ansible_collections.agentloops.orchestrator.plugins.module_utils import config
+    from ansible_collections.agentloops.orchestrator.plugins.module_utils.kickoff import KickoffError
+
+    agents = "".join('[agents.%s]\nkind = "task"\nbackend = "demo"\nkickoff = "%s.md"\n' % (n, n)
+                     for n in ("fine", "missing", "placeholder", "latin1", "bom"))
+    (tmp_path / "agents.toml").write_text('[project]\nname = "k"\n' + agents)
+    (tmp_path / "fine.md").write_text("ok {{ agent }}\n")
+    (tmp_path / "placeholder.md").write_text("hi {{ nobody }}\n")
+    (tmp_path / "latin1.md").write_bytes("caf\u00e9\n".encode("latin-1"))
+    (tmp_path / "bom.md").write_bytes(b"\xef\xbb\xbfhi\n")
+    project = config.load(str(tmp_path / "agents.toml"))
+    with pytest.raises(KickoffError) as info:
+        sessions.plan(project, {}, project.select(None), "started", script)
+    lines = str(info.value).split("\n")
+    assert lines[0] == "4 kickoff(s) cannot be rendered, nothing started:"
+    assert [line.split(":")[0] for line in lines[1:]] == ["  missing", "  placeholder", "  latin1", "  bom"]
+    assert "not found: %s" % (tmp_path / "missing.md") in lines[1]
+    assert "placeholder.md:1:4: unknown placeholder {{ nobody }}" in lines[2]
+    assert "latin1.md:1:1: not valid UTF-8" in lines[3] and "bom.md:1:1: starts with a byte order mark" in lines[4]
+    assert [a.verb for a in sessions.plan(project, {}, project.select(["fine"]), "started", script)] == ["start"]

@@ -113,3 +113,25 @@ def test_finite_numbers_and_plain_strings_pass():
 def test_a_nul_in_the_path_is_a_config_error():
     with pytest.raises(ConfigError, match=r"cannot read config: its path contains a NUL byte"):
         tomlcheck.read_text("/tmp/a\0b.toml")
+
+
+@pytest.mark.parametrize("name", ["agents.toml", "fleet.toml"])
+def test_a_byte_order_mark_gets_a_clear_message(tmp_path, name):
+    """tomllib alone says 'Invalid statement (at line 1, column 1)' for an invisible mark."""
+    from ansible_collections.agentloops.orchestrator.plugins.module_utils import config, fleet
+
+    path = tmp_path / name
+    path.write_bytes(b"\xef\xbb\xbf" + ('[project]\nname = "p"\n' if name == "agents.toml" else "").encode())
+    with pytest.raises(ConfigError) as info:
+        (config.load if name == "agents.toml" else fleet.load)(str(path))
+    assert str(info.value) == "%s:1:1: starts with a byte order mark (BOM, U+FEFF, invisible in most editors): " \
+                              "save the file as UTF-8 without BOM" % path
+    with pytest.raises(ConfigError, match="^/p/x.toml:1:1: starts with a byte order mark"):
+        tomlcheck.parse_toml("\ufeff[project]\n", "/p/x.toml")  # text from elsewhere than a file
+
+
+def test_a_utf16_file_is_named_so(tmp_path):
+    path = tmp_path / "agents.toml"
+    path.write_bytes('[project]\nname = "p"\n'.encode("utf-16"))
+    with pytest.raises(ConfigError, match="1:1: not valid UTF-8: the file is UTF-16 .*save it as UTF-8"):
+        tomlcheck.read_text(str(path))
