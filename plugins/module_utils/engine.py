@@ -351,15 +351,20 @@ def scaffold_project(project_dir: str, state: str = "present", *, check_mode: bo
                      engine_repo: str | None = None, engine_ref: str | None = "HEAD",
                      agents_config: str | None = None, project_name: str | None = None,
                      session_prefix: str | None = None, tmux_socket: str | None = None,
-                     expect_stopped: list[str] | tuple[str, ...] = ()) -> dict:
+                     expect_stopped: list[str] | tuple[str, ...] = (), force: bool = False,
+                     preflight: bool = False) -> dict:
     """Create (``present``) or remove (``absent``) a scaffolded project.
 
     Returns ``changed``, the project's description and the agents.toml text before/after
     for diffs. Nothing is created or removed in check mode; there, ``expect_stopped`` names
-    sessions an earlier step of the play would stop (they do not block a removal).
+    sessions an earlier step of the play would stop (they do not block a removal). A removal
+    is refused for a symlinked project_dir or a work tree with work git does not hold,
+    unless ``force``; ``preflight`` checks all but the running agents and removes nothing
+    (the check made before they are stopped).
     """
     if state == "absent":
-        return _unscaffold(project_dir, check_mode, tmux_socket, tuple(expect_stopped or ()) if check_mode else ())
+        return _unscaffold(project_dir, check_mode or preflight, tmux_socket,
+                           tuple(expect_stopped or ()) if check_mode else (), force, preflight)
     from . import scaffold
 
     plan = scaffold.plan_create(project_dir, engine_repo or "", engine_ref or "HEAD", agents_config=agents_config,
@@ -375,11 +380,18 @@ def scaffold_project(project_dir: str, state: str = "present", *, check_mode: bo
     return result
 
 
-def _unscaffold(project_dir: str, check_mode: bool, tmux_socket: str | None, stopping: tuple[str, ...]) -> dict:
+def _unscaffold(project_dir: str, check_mode: bool, tmux_socket: str | None, stopping: tuple[str, ...],
+                force: bool, preflight: bool) -> dict:
     from . import scaffold
 
-    path = scaffold.check_removable(project_dir, lambda p: running_sessions(p, tmux_socket), stopping)
-    if path and not check_mode:
-        scaffold.remove(path)
-    return {"changed": path is not None, "project_dir": os.path.normpath(project_dir), "removed": path is not None,
-            "before": "present" if path else "absent", "after": "absent"}
+    live = None if preflight else (lambda p: running_sessions(p, tmux_socket))
+    removal = scaffold.check_removable(project_dir, live, stopping, force=force)
+    if removal and not check_mode:
+        scaffold.remove(removal.path)
+    result = {"changed": removal is not None and not preflight, "project_dir": os.path.normpath(project_dir),
+              "removed": removal is not None and not preflight, "before": "present" if removal else "absent",
+              "after": "present" if removal and preflight else "absent",
+              "discarded": list(removal.lost) if removal else []}
+    if removal and removal.target:
+        result["link_target"] = removal.target
+    return result

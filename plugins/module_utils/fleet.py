@@ -267,8 +267,8 @@ def edit_text(text: str, path: str, name: str, state: str, dir: str | None = Non
 
 def apply_entry(path: str, name: str, state: str = "present", check_mode: bool = False, **values) -> EntryChange:
     """Make entry ``name`` present or absent in the fleet file at ``path``, under the
-    file's lock; the file is created (schema v1) when it does not exist. In check mode the
-    change is computed and nothing is written."""
+    file's lock; the file is created (schema v1) when it does not exist, except to drop an
+    entry (then nothing is). In check mode the change is computed and nothing is written."""
     path = os.path.abspath(path)
     if state not in ("present", "absent"):
         raise OrchestratorError("state must be present or absent")
@@ -284,8 +284,8 @@ def apply_entry(path: str, name: str, state: str = "present", check_mode: bool =
         return EntryChange(after_text != before_text, before_text, after_text,
                            before.as_dict() if before else None, after.as_dict() if after else None)
 
-    if check_mode:
-        return compute()
+    if check_mode or (state == "absent" and not os.path.lexists(path)):
+        return compute()  # no file: no entry to drop, and nothing (not even a lock) is created
     with locked(lock_path(path)):
         change = compute()
         if change.changed:

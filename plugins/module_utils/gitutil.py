@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+from dataclasses import dataclass
 
 from .errors import OrchestratorError
 
@@ -94,3 +95,57 @@ def show_file(repo: str, commit: str, path: str) -> str | None:
         return None
     proc = _run(["show", "%s:%s" % (commit, path)], repo, text=False)
     return proc.stdout.decode("utf-8", "replace") if proc.returncode == 0 else None
+
+
+@dataclass(frozen=True, slots=True)
+class StatusEntry:
+    """One line of ``git status``: ``code`` is the two letters ``git status --short`` shows
+    (``??`` untracked, ``A `` staged, `` M`` modified, ...); ``submodule`` the porcelain v2
+    field (``S<c><m><u>`` for a submodule: C its commit changed, M its tracked files, U it
+    holds untracked files; ``N...`` otherwise)."""
+
+    code: str
+    path: str
+    submodule: str = "N..."
+
+    @property
+    def is_submodule(self) -> bool:
+        return self.submodule.startswith("S")
+
+    def shown(self) -> str:
+        """As ``git status --short`` shows it (a name that is not UTF-8 made printable)."""
+        return "%s %s" % (self.code, self.path.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
+
+
+def parse_status(text: str) -> list[StatusEntry]:
+    """The entries of ``git status --porcelain=v2 -z`` output (headers and ignored files
+    left out); paths are exactly as git gives them, spaces and newlines included."""
+    entries: list[StatusEntry] = []
+    fields = text.split("\0")
+    index = 0
+    while index < len(fields):
+        record = fields[index]
+        index += 1
+        if not record or record.startswith(("#", "! ")):
+            continue
+        if record.startswith("? "):
+            entries.append(StatusEntry("??", record[2:]))
+            continue
+        kind = record[:1]
+        parts = record.split(" ", {"1": 8, "2": 9, "u": 10}.get(kind, 0))
+        if kind not in ("1", "2", "u") or len(parts) < 3:
+            raise GitError("cannot read git status output: %r" % record[:200])
+        if kind == "2":
+            index += 1  # the rename's original path
+        entries.append(StatusEntry(parts[1].replace(".", " "), parts[-1], parts[2]))
+    return entries
+
+
+def status(repo: str) -> list[StatusEntry]:
+    """What ``git status`` reports in ``repo``: untracked files one by one, staged and
+    modified files, submodules with their own changes. Ignored files are not reported."""
+    proc = _run(["status", "--porcelain=v2", "-z", "--untracked-files=all", "--ignore-submodules=none"], repo,
+                text=False)
+    if proc.returncode != 0:
+        raise GitError("git status failed in %s: %s" % (repo, os.fsdecode(proc.stderr or proc.stdout).strip()))
+    return parse_status(os.fsdecode(proc.stdout))

@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import os
 import shutil
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from . import config as config_mod
 from .errors import ConfigError, OrchestratorError
 from .fsutil import atomic_write, holds_home_or_root
-from .gitutil import FILE_PROTOCOL, git, identity_args, resolve_ref, show_file
+from .gitutil import FILE_PROTOCOL, StatusEntry, git, identity_args, resolve_ref, show_file
+from .gitutil import status as git_status
 from .tomlcheck import read_text
 
 TRACKED = (".gitignore", ".gitmodules", "agents.toml", "engine")
@@ -90,6 +92,16 @@ class Plan:
                 "engine": {"repo": self.engine_repo, "ref": self.engine_ref, "commit": self.engine_commit,
                            "pin": "%s@%s" % (engine_name(self.engine_repo or ""), self.engine_ref)},
                 "tracked_files": list(TRACKED)}
+
+
+@dataclass(frozen=True, slots=True)
+class Removal:
+    """A removal ``check_removable`` allows: the folder, the real folder when ``path`` is a
+    symbolic link (else ""), and the work git does not hold that it discards (forced)."""
+
+    path: str
+    target: str = ""
+    lost: list[str] = field(default_factory=list)
 
 
 def existing(project_dir: str) -> Plan:
@@ -188,12 +200,75 @@ def tracked_files(project_dir: str) -> list:
     return sorted(git(["ls-files"], cwd=project_dir).splitlines())
 
 
-def check_removable(project_dir: str, live_sessions, stopping: tuple = ()) -> str | None:
-    """The folder to remove, None when there is nothing to remove; refuses anything that
-    is not a scaffolded project, and a project whose agents still run.
+def engine_folders(project) -> tuple[str, ...]:
+    """The project's folders the engine itself writes (its state_dir and log_dir), relative
+    to its root with ``/`` separators, when they are inside it."""
+    out = []
+    for folder in (project.state_dir, project.log_dir):
+        rel = os.path.relpath(folder, project.root)
+        if rel != "." and not rel.startswith(".."):
+            out.append(rel.replace(os.sep, "/"))
+    return tuple(out)
 
-    ``live_sessions(project)`` returns the names of the project's running sessions;
-    ``stopping`` names sessions an earlier step of a check-mode plan would stop.
+
+def _inside(path: str, folders: tuple[str, ...]) -> bool:
+    return any(path == folder or path.startswith(folder + "/") for folder in folders)
+
+
+def _below(inner: Callable[[str], list[StatusEntry]], base: str) -> Callable[[str], list[StatusEntry]]:
+    return lambda sub: inner(base + "/" + sub)
+
+
+def lost_work(entries: list[StatusEntry], skipped: tuple[str, ...],
+              inner: Callable[[str], list[StatusEntry]]) -> list[str]:
+    """What removing a work tree would lose that git does not hold, one ``git status
+    --short`` line each: untracked, staged and modified files, outside the ``skipped``
+    folders (what the engine writes). A submodule with changes of its own is listed file by
+    file (``inner(path)`` is its ``git status``), a submodule checked out at a commit other
+    than the one recorded as ``(new commits)``. What .gitignore ignores is not listed."""
+    out: list[str] = []
+    for entry in entries:
+        if _inside(entry.path, skipped):
+            continue
+        if not entry.is_submodule:
+            out.append(entry.shown())
+            continue
+        flags = entry.submodule
+        inside: list[str] = []
+        if "M" in flags[2:] or "U" in flags[2:]:
+            inside = ["%s %s/%s" % (line[:2], entry.path, line[3:])
+                      for line in lost_work(inner(entry.path), (), _below(inner, entry.path))]
+        notes = ["new commits"] if flags[1] == "C" else []
+        if not inside and not notes:
+            notes = [word for flag, word in ((flags[2], "modified content"), (flags[3], "untracked content"))
+                     if flag != "."] or ["changed"]
+        if notes:
+            out.append("%s (%s)" % (entry.shown(), ", ".join(notes)))
+        out.extend(inside)
+    return out
+
+
+def work_at_risk(path: str) -> list[str]:
+    """``lost_work`` of the project at ``path`` (its state and log folders skipped; all of
+    the tree when its agents.toml cannot be read)."""
+    try:
+        skipped = engine_folders(config_mod.load(os.path.join(path, "agents.toml")))
+    except OrchestratorError:
+        skipped = ()
+    return lost_work(git_status(path), skipped, lambda sub: git_status(os.path.join(path, sub)))
+
+
+def check_removable(project_dir: str, live_sessions: Callable | None, stopping: tuple = (), *,
+                    force: bool = False) -> Removal | None:
+    """What removing the project at ``project_dir`` means, None when there is nothing to
+    remove. Refused: anything that is not a scaffolded project; unless ``force``, a
+    project_dir that is a symbolic link (the real project would go with it) and a work tree
+    holding work git does not (``work_at_risk``: only the work tree and index are looked at,
+    not unpushed commits); a project whose agents still run.
+
+    ``live_sessions(project)`` returns the names of the project's running sessions (None:
+    not asked, for a check made before they are stopped); ``stopping`` names sessions an
+    earlier step of a check-mode plan would stop.
     """
     path = check_target(project_dir)
     if not os.path.exists(path):
@@ -201,17 +276,38 @@ def check_removable(project_dir: str, live_sessions, stopping: tuple = ()) -> st
     if not is_project(path):
         raise OrchestratorError("refusing to remove %s: it is not a project scaffolded by agentloops.orchestrator "
                                 "(no %s key in its git config)" % (path, MARKER))
-    project = config_mod.load(os.path.join(path, "agents.toml"))
-    running = [name for name in live_sessions(project) if name not in stopping]
-    if running:
-        raise OrchestratorError("refusing to remove %s: its agents still run (%s); tear them down first"
-                                % (path, ", ".join(running)))
-    return path
+    target = os.path.realpath(path) if os.path.islink(path) else ""
+    if target and not force:
+        raise OrchestratorError("refusing to remove %s: it is a symbolic link to %s, and removing it would delete "
+                                "the project there; give the real folder, or force the removal (force_remove=true) "
+                                "to remove both" % (path, target))
+    try:
+        lost = work_at_risk(path)
+    except OrchestratorError as exc:
+        if not force:
+            raise
+        lost = ["(not known: %s)" % exc]
+    if lost and not force:
+        raise OrchestratorError("refusing to remove %s: git does not hold this work, it would be lost: %s; commit it "
+                                "or move it away first, or force the removal (force_remove=true)"
+                                % (path, "; ".join(lost)))
+    if live_sessions is not None:
+        project = config_mod.load(os.path.join(path, "agents.toml"))
+        running = [name for name in live_sessions(project) if name not in stopping]
+        if running:
+            raise OrchestratorError("refusing to remove %s: its agents still run (%s); tear them down first"
+                                    % (path, ", ".join(running)))
+    return Removal(path, target, lost)
 
 
 def remove(path: str) -> None:
+    """Remove the project folder; through a symbolic link, the real folder and the link."""
     try:
-        shutil.rmtree(path)
+        if os.path.islink(path):
+            shutil.rmtree(os.path.realpath(path))
+            os.unlink(path)
+        else:
+            shutil.rmtree(path)
     except OSError as exc:
         raise OrchestratorError("cannot remove %s: %s" % (path, exc.strerror or exc)) from None
 

@@ -22,6 +22,17 @@ description:
   - With O(state=absent), removes the folder only if it is a project scaffolded by this module
     (recognised by a key in its local git config, not by a tracked file) and none of its agents
     runs. Anything else (a folder that is not a project, C(/), the home folder) is refused.
+  - With O(state=absent), work that git does not hold is never deleted silently. Unless
+    O(force=true), the removal is refused, listing the files as C(git status --short) does,
+    when the work tree holds untracked, staged or modified files (an edited C(agents.toml)
+    too), or when the C(engine) submodule has changes of its own or is checked out at
+    another commit than the pinned one. Only the work tree and the index are looked at, not
+    unpushed commits or stashes. Not counted are the state and log folders of the project
+    (what the engine writes) and what C(.gitignore) ignores (it is deleted with the folder).
+  - With O(state=absent), a O(project_dir) that is a symbolic link is refused unless
+    O(force=true) (then the real folder and the link are removed), so that a project is
+    never deleted through a link by accident.
+  - A project_dir that does not exist is nothing to remove (the task reports ok).
   - Every input is checked before anything is created; if creation fails half-way, what was
     made is removed.
 author:
@@ -82,6 +93,21 @@ options:
     type: list
     elements: str
     default: []
+  force:
+    description:
+      - With O(state=absent), remove the project even when its work tree holds work git does
+        not hold (the files are returned in RV(discarded)) or O(project_dir) is a symbolic link.
+        A folder that is not a scaffolded project, and running agents, are refused all the same.
+    type: bool
+    default: false
+  preflight:
+    description:
+      - With O(state=absent), only check that the project could be removed once its agents
+        are stopped (everything but the running agents is checked) and remove nothing, in any
+        mode; the task then never reports changed. The teardown role runs this before it
+        stops anything, so that a refused removal leaves the agents running.
+    type: bool
+    default: false
 seealso:
   - module: agentloops.orchestrator.fleet_entry
   - module: agentloops.orchestrator.agent_session
@@ -143,10 +169,23 @@ tracked_files:
   elements: str
   sample: [.gitignore, .gitmodules, agents.toml, engine]
 removed:
-  description: Whether the folder was (or would be) removed.
+  description: Whether the folder was (or would be) removed; false with O(preflight=true).
   returned: when state=absent
   type: bool
   sample: true
+discarded:
+  description:
+    - The work git does not hold that a forced removal deleted (would delete), one
+      C(git status --short) line each; empty when the tree was clean.
+  returned: when state=absent
+  type: list
+  elements: str
+  sample: ["?? NOTES.md", " M agents.toml"]
+link_target:
+  description: The real folder, when O(project_dir) is a symbolic link (removed with O(force=true)).
+  returned: when state=absent and project_dir is a symbolic link to a project
+  type: str
+  sample: /srv/projects/scratch
 '''
 
 from ansible.module_utils.basic import AnsibleModule
@@ -160,7 +199,7 @@ def converge(module):
         params["project_dir"], params["state"], check_mode=module.check_mode, engine_repo=params["engine_repo"],
         engine_ref=params["engine_ref"], agents_config=params["agents_config"], project_name=params["project_name"],
         session_prefix=params["session_prefix"], tmux_socket=params["tmux_socket"],
-        expect_stopped=params["expect_stopped"])
+        expect_stopped=params["expect_stopped"], force=params["force"], preflight=params["preflight"])
     before, after = result.pop("before_text", None), result.pop("after_text", None)
     if module._diff and before is not None:
         result["diff"] = dict(before=config_edit.redact_env(before), after=config_edit.redact_env(after or ""),
@@ -180,6 +219,8 @@ def main():
             session_prefix=dict(type="str"),
             tmux_socket=dict(type="str"),
             expect_stopped=dict(type="list", elements="str", default=[]),
+            force=dict(type="bool", default=False),
+            preflight=dict(type="bool", default=False),
         ),
         required_if=[("state", "present", ("engine_repo",))],
         supports_check_mode=True,

@@ -50,6 +50,11 @@ def checksums(folder):
     return out
 
 
+def flat(text):
+    """Text with its whitespace runs made one space: Ansible folds long messages."""
+    return " ".join(text.split())
+
+
 def engine_status(project_dir):
     proc = subprocess.run([sys.executable, "engine/agents.py", "status"], cwd=project_dir, capture_output=True,
                           text=True, check=False)
@@ -203,6 +208,57 @@ def test_scaffold_update_and_teardown_without_a_fleet(tmp_path, engine_repo, tmu
     proc, recap = playbook("teardown", project_dir=project_dir, remove_project="true")
     assert proc.returncode == 0, proc.stdout
     assert not os.path.exists(project_dir)
+    proc, recap = playbook("teardown", project_dir=project_dir, remove_project="true")
+    assert proc.returncode == 0 and recap["changed"] == 0 and recap["failed"] == 0, proc.stdout
+    assert flat("%s does not exist: nothing to stop or remove" % project_dir) in flat(proc.stdout)
+
+
+def test_teardown_keeps_work_git_does_not_hold_and_stops_nothing_then_forced_removes(tmp_path, engine_repo, tmux,
+                                                                                     git_run):
+    agents_config = tmp_path / "demo-agents.toml"
+    agents_config.write_text(DEMO_AGENTS + '\n[agents.watchdog]\nkind = "service"\nbuiltin = "watchdog"\n')
+    fleet_file = str(tmp_path / "fleet.toml")
+    project_dir = tmp_path / "poe2e-scratch"
+    common = {"project_dir": str(project_dir), "tmux_socket": tmux.socket}
+    proc, _recap = playbook("scaffold", engine_repo=engine_repo, engine_ref="v0.1.0", agents_config=str(agents_config),
+                            fleet_file=fleet_file, **common)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    proc, _recap = playbook("run", **common)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    running = tmux.identities()
+    assert {"poe2e-scratch-worker", "poe2e-scratch-watchdog"} <= set(running)
+    # an operator's work: an untracked note, a staged plan, an edited agents.toml
+    (project_dir / "NOTES.md").write_text("my notes\n")
+    (project_dir / "plan.md").write_text("my plan\n")
+    git_run("add", "plan.md", cwd=project_dir)
+    with open(project_dir / "agents.toml", "a") as handle:
+        handle.write("# tuned by hand\n")
+
+    def operator_files():  # not what the live agents and git itself write meanwhile
+        return {path: digest for path, digest in checksums(project_dir).items()
+                if path.split(os.sep)[0] not in (".git", "state", ".ao-state") and "__pycache__" not in path}
+
+    work = operator_files()
+    assert {"NOTES.md", "plan.md", "agents.toml"} <= set(work)
+
+    for extra in (("--check",), ()):
+        proc, recap = playbook("teardown", *extra, remove_project="true", fleet_file=fleet_file, **common)
+        assert proc.returncode != 0 and recap["failed"] == 1, proc.stdout
+        assert flat("refusing to remove %s: git does not hold this work, it would be lost:  M agents.toml; A  plan.md; "
+                    "?? NOTES.md; commit it or move it away first, or force the removal (force_remove=true)"
+                    % project_dir) in flat(proc.stdout), proc.stdout
+        assert "Stop the project's agents" not in proc.stdout  # refused before anything stops
+        assert tmux.identities() == running
+        assert operator_files() == work
+        assert git_run("diff", "--cached", "--name-only", cwd=project_dir) == "plan.md"
+        assert "[projects.poe2e-scratch]" in open(fleet_file).read()
+
+    proc, recap = playbook("teardown", remove_project="true", force_remove="true", fleet_file=fleet_file, **common)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert flat("discarded with %s:  M agents.toml; A  plan.md; ?? NOTES.md" % project_dir) in flat(proc.stdout)
+    assert not project_dir.exists()
+    assert not any(name.startswith("poe2e-scratch-") for name in tmux.sessions())
+    assert "[projects." not in open(fleet_file).read()
 
 
 def test_two_concurrent_run_playbooks_end_with_one_watchdog(tmp_path, engine_repo, tmux):

@@ -141,3 +141,68 @@ def test_a_folder_name_tmux_would_mangle_gets_a_safe_prefix(tmp_path, engine_rep
     result = engine.scaffold_project(str(tmp_path / "my.proj v2"), engine_repo=engine_repo, engine_ref="v0.1.0",
                                      tmux_socket=tmux.socket)
     assert result["changed"] and result["session_prefix"] == "my-proj-v2-"
+
+
+@pytest.mark.parametrize("case", ["untracked", "staged", "edited", "engine-file", "engine-commit"])
+def test_removal_refuses_work_git_does_not_hold(tmp_path, engine_repo, tmux, git_run, case):
+    make(tmp_path, engine_repo, tmux)
+    project = tmp_path / "scratch"
+    if case == "untracked":
+        (project / "notes").mkdir()
+        (project / "notes" / "NOTES.md").write_text("mine")
+        shown = "?? notes/NOTES.md"
+    elif case == "staged":
+        (project / "plan.md").write_text("mine")
+        git_run("add", "plan.md", cwd=project)
+        shown = "A  plan.md"
+    elif case == "edited":
+        with open(project / "agents.toml", "a") as handle:
+            handle.write("# operator edit\n")
+        shown = " M agents.toml"
+    elif case == "engine-file":
+        (project / "engine" / "patch.py").write_text("mine")
+        shown = "?? engine/patch.py"
+    else:
+        git_run("commit", "-q", "--allow-empty", "-m", "local fix", cwd=project / "engine")
+        shown = " M engine (new commits)"
+    before = sorted(str(p) for p in project.rglob("*") if ".git" not in p.parts)
+    with pytest.raises(OrchestratorError) as info:
+        engine.scaffold_project(str(project), "absent")
+    assert "refusing to remove %s: git does not hold this work, it would be lost: %s;" % (project, shown) \
+        in str(info.value)
+    with pytest.raises(OrchestratorError):
+        engine.scaffold_project(str(project), "absent", check_mode=True)
+    assert sorted(str(p) for p in project.rglob("*") if ".git" not in p.parts) == before
+    forced = engine.scaffold_project(str(project), "absent", force=True)
+    assert forced["removed"] and forced["discarded"] == [shown] and not project.exists()
+
+
+def test_removal_skips_what_the_engine_writes_even_outside_gitignore(tmp_path, engine_repo, tmux, git_run):
+    # state and logs moved after scaffolding: .gitignore no longer names them, the engine still wrote them
+    demo = tmp_path / "demo.toml"
+    demo.write_text('[agents.worker]\nkind = "persistent"\nbackend = "demo"\n')
+    make(tmp_path, engine_repo, tmux, agents_config=str(demo))
+    project = tmp_path / "scratch"
+    text = (project / "agents.toml").read_text().replace("[project]", '[project]\nstate_dir = "run/st"\n'
+                                                         'log_dir = "run/logs"', 1)
+    (project / "agents.toml").write_text(text)
+    git_run("commit", "-q", "-am", "move state", cwd=project)
+    agents, server = engine.open_project(str(project / "agents.toml"))
+    engine.converge(agents, server, [], "started")
+    engine.converge(agents, server, [], "stopped")
+    assert os.listdir(project / "run" / "st")  # the stopped marker, the env file
+    assert "?? run/" in git_run("status", "--porcelain", cwd=project)
+    result = engine.scaffold_project(str(project), "absent")
+    assert result["removed"] and result["discarded"] == [] and not project.exists()
+
+
+def test_a_symlinked_project_dir_is_refused_unless_forced(tmp_path, engine_repo, tmux):
+    make(tmp_path, engine_repo, tmux)
+    project, link = tmp_path / "scratch", tmp_path / "current"
+    link.symlink_to(project)
+    with pytest.raises(OrchestratorError, match="refusing to remove %s: it is a symbolic link to %s" % (link, project)):
+        engine.scaffold_project(str(link), "absent")
+    assert (project / "agents.toml").exists() and link.is_symlink()
+    forced = engine.scaffold_project(str(link), "absent", force=True)
+    assert forced["removed"] and forced["link_target"] == str(project)
+    assert not project.exists() and not os.path.lexists(link)

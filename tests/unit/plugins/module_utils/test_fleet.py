@@ -97,6 +97,14 @@ def test_add_and_remove(tmp_path):
     assert fleet.load(path).projects == []
 
 
+@pytest.mark.parametrize("where", ["folder", "missing folder"])
+def test_dropping_an_entry_of_a_missing_fleet_file_creates_nothing(tmp_path, where):
+    path = str(tmp_path / "fleet.toml") if where == "folder" else str(tmp_path / "gone" / "fleet.toml")
+    change = fleet.apply_entry(path, "p1", "absent")
+    assert (change.changed, change.before, change.after) == (False, None, None)
+    assert os.listdir(tmp_path) == []  # no fleet file, no lock file, no folder
+
+
 def test_check_mode_writes_nothing(tmp_path):
     path = str(tmp_path / "fleet.toml")
     change = fleet.apply_entry(path, "p1", check_mode=True, dir="/srv/p1", engine="e@1")

@@ -135,3 +135,38 @@ def test_a_git_that_cannot_start_is_a_git_error_naming_the_folder(monkeypatch):
     with pytest.raises(gitutil.GitError, match="^cannot run git in /gone: No such file or directory$"):
         gitutil.git(["status"], cwd="/gone")
     assert seen == [(["git", "status"], "0", "C", subprocess.DEVNULL)]
+
+
+# What `git status --porcelain=v2 -z` printed for a tree with each kind of change (a header
+# of --branch, an ignored file, a rename with its original path, a conflict, a name with a
+# space, a submodule with a new commit and untracked content).
+PORCELAIN = "\0".join([
+    "# branch.oid " + TAG,
+    "1 .M N... 100644 100644 100644 %s %s agents.toml" % (TAG, TAG),
+    "1 A. N... 000000 100644 100644 %s %s staged.txt" % ("0" * 40, TAG),
+    "2 R. N... 100644 100644 100644 %s %s R100 new name.md" % (TAG, TAG), "old name.md",
+    "u UU N... 100644 100644 100644 100644 %s %s %s both.txt" % (TAG, PEELED, BRANCH),
+    "1 .M SC.U 160000 160000 160000 %s %s engine" % (TAG, TAG),
+    "? NOTES.md",
+    "? sp ace/x y.txt",
+    "! build/out.o",
+    ""])
+
+
+def test_porcelain_v2_is_read_as_git_status_short_shows_it():
+    entries = gitutil.parse_status(PORCELAIN)
+    assert [e.shown() for e in entries] == [" M agents.toml", "A  staged.txt", "R  new name.md", "UU both.txt",
+                                            " M engine", "?? NOTES.md", "?? sp ace/x y.txt"]
+    assert [e.path for e in entries if e.is_submodule] == ["engine"]
+    assert entries[4].submodule == "SC.U"
+    assert gitutil.parse_status("") == []
+
+
+def test_a_name_that_is_not_utf8_is_shown_printable():
+    entry = gitutil.parse_status("? we\udcffird\0")[0]
+    assert entry.path == "we\udcffird" and entry.shown() == "?? we\ufffdird"
+
+
+def test_unreadable_status_output_is_an_error():
+    with pytest.raises(gitutil.GitError, match="cannot read git status output: 'X what'"):
+        gitutil.parse_status("X what\0")

@@ -175,3 +175,95 @@ def test_pin_engine_refuses_a_folder_that_is_not_a_project(tmp_path):
 def test_remove_names_what_it_cannot_remove(tmp_path):
     with pytest.raises(OrchestratorError, match="cannot remove %s: No such file or directory" % (tmp_path / "x")):
         scaffold.remove(str(tmp_path / "x"))
+
+
+# Work git does not hold: git status is a fake fed entries, so these run without git; the
+# same refusals with real git: tests/integration/test_scaffold.py.
+def entry(code, path, submodule="N..."):
+    return scaffold.StatusEntry(code, path, submodule)
+
+
+def test_lost_work_lists_what_git_does_not_hold_but_not_what_the_engine_writes():
+    entries = [entry("??", "NOTES.md"), entry("A ", "staged.txt"), entry(" M", "agents.toml"),
+               entry("??", "state/worker.run"), entry("??", "logs/x/worker.log"), entry("??", "statefile"),
+               entry(" M", "engine", "S..U")]
+    inner = {"engine": [entry("??", "scratch.py"), entry(" M", "agents.py")]}
+    assert scaffold.lost_work(entries, ("state", "logs/x"), inner.__getitem__) == [
+        "?? NOTES.md", "A  staged.txt", " M agents.toml", "?? statefile", "?? engine/scratch.py", " M engine/agents.py"]
+
+
+@pytest.mark.parametrize("flags, inner, shown", [
+    ("SC..", {}, [" M engine (new commits)"]),
+    ("SCM.", {"engine": [entry(" M", "x.py")]}, [" M engine (new commits)", " M engine/x.py"]),
+    ("S.M.", {"engine": []}, [" M engine (modified content)"]),
+    ("S.MU", {"engine": [entry(" M", "lib", "S..U")], "engine/lib": [entry("??", "a")]}, ["?? engine/lib/a"]),
+])
+def test_a_changed_submodule_is_listed_file_by_file_or_by_what_changed(flags, inner, shown):
+    assert scaffold.lost_work([entry(" M", "engine", flags)], (), inner.__getitem__) == shown
+
+
+def test_engine_folders_are_the_state_and_log_folders_inside_the_project(tmp_path):
+    from ansible_collections.agentloops.orchestrator.plugins.module_utils import config
+
+    agents = tmp_path / "agents.toml"
+    agents.write_text('[project]\nstate_dir = "run/state"\nlog_dir = "/var/log/x"\n')
+    assert scaffold.engine_folders(config.load(str(agents))) == ("run/state",)
+    agents.write_text('[project]\nstate_dir = "."\nlog_dir = ".ao-state"\n')
+    assert scaffold.engine_folders(config.load(str(agents))) == (".ao-state",)
+
+
+@pytest.fixture
+def dirty_project(tmp_path, monkeypatch):
+    """A scaffolded project (as far as ``is_project`` says) whose git status is a fake."""
+    project = tmp_path / "p"
+    project.mkdir()
+    (project / "agents.toml").write_text('[agents.worker]\nkind = "persistent"\nbackend = "demo"\n')
+    (project / "NOTES.md").write_text("mine")
+    statuses = {str(project): [entry("??", "NOTES.md"), entry("??", "state/worker.run")]}
+    monkeypatch.setattr(scaffold, "is_project", lambda path: path == str(project))
+    monkeypatch.setattr(scaffold, "git_status", statuses.__getitem__)
+    return project, statuses
+
+
+def test_a_tree_with_work_git_does_not_hold_is_refused_before_sessions_are_asked(dirty_project):
+    project, _statuses = dirty_project
+
+    def live(_project):
+        raise AssertionError("sessions are asked only about a removable project")
+
+    with pytest.raises(OrchestratorError, match=r"refusing to remove %s: git does not hold this work, it would be "
+                                                r"lost: \?\? NOTES.md; commit it or move it away first, or force "
+                                                r"the removal \(force_remove=true\)" % project):
+        scaffold.check_removable(str(project), live)
+    assert (project / "NOTES.md").read_text() == "mine"
+
+
+def test_a_forced_removal_names_what_it_discards_and_still_asks_the_sessions(dirty_project):
+    project, _statuses = dirty_project
+    asked = []
+    removal = scaffold.check_removable(str(project), lambda p: asked.append(p.name) or [], force=True)
+    assert (removal.path, removal.target, removal.lost, asked) == (str(project), "", ["?? NOTES.md"], ["p"])
+    with pytest.raises(OrchestratorError, match=r"its agents still run \(p-worker\)"):
+        scaffold.check_removable(str(project), lambda p: ["p-worker"], force=True)
+
+
+def test_a_clean_tree_passes_and_a_preflight_asks_no_sessions(dirty_project):
+    project, statuses = dirty_project
+    statuses[str(project)] = [entry("??", "state/worker.run")]
+    assert scaffold.check_removable(str(project), None).lost == []
+
+
+def test_a_symlinked_project_dir_is_refused_unless_forced_then_both_go(dirty_project, tmp_path, monkeypatch):
+    project, statuses = dirty_project
+    statuses[str(project)] = []
+    link = tmp_path / "current"
+    link.symlink_to(project)
+    statuses[str(link)] = []
+    monkeypatch.setattr(scaffold, "is_project", lambda path: os.path.realpath(path) == str(project))
+    with pytest.raises(OrchestratorError, match="refusing to remove %s: it is a symbolic link to %s, and removing it "
+                                                "would delete the project there" % (link, project)):
+        scaffold.check_removable(str(link), None)
+    removal = scaffold.check_removable(str(link), None, force=True)
+    assert (removal.path, removal.target) == (str(link), str(project))
+    scaffold.remove(removal.path)
+    assert not os.path.lexists(link) and not project.exists()

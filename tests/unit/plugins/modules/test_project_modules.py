@@ -48,3 +48,22 @@ def test_engine_pin_bad_input(run_module, tmp_path, engine_repo, tmux):
     assert bad_ref["failed"] and "ref 'nope' not found" in bad_ref["msg"]
     same = run_module(engine_pin, {"project_dir": str(tmp_path / "p"), "engine_ref": "v0.1.0", "_ansible_diff": True})
     assert same["changed"] is False and same["old"] == same["new"]
+
+
+def test_scaffold_absent_keeps_work_git_does_not_hold_unless_forced(run_module, tmp_path, engine_repo, tmux):
+    project = tmp_path / "p"
+    run_module(project_scaffold, {"project_dir": str(project), "engine_repo": engine_repo, "engine_ref": "v0.1.0",
+                                  "tmux_socket": tmux.socket})
+    (project / "NOTES.md").write_text("mine")
+    args = {"project_dir": str(project), "state": "absent"}
+    refused = run_module(project_scaffold, args)
+    assert refused["failed"] and "it would be lost: ?? NOTES.md;" in refused["msg"]
+    preflight = run_module(project_scaffold, dict(args, preflight=True, force=True))
+    assert (preflight["changed"], preflight["removed"], preflight["discarded"]) == (False, False, ["?? NOTES.md"])
+    planned = run_module(project_scaffold, dict(args, force=True, _ansible_check_mode=True))
+    assert planned["changed"] and planned["discarded"] == ["?? NOTES.md"]
+    assert (project / "NOTES.md").read_text() == "mine"
+    forced = run_module(project_scaffold, dict(args, force=True))
+    assert forced["changed"] and forced["removed"] and not project.exists()
+    again = run_module(project_scaffold, dict(args, preflight=True))
+    assert (again["changed"], again["before"], again["discarded"]) == (False, "absent", [])
