@@ -41,12 +41,12 @@ def test_converge_starts_reports_and_returns_before_and_after(project):
     assert result.before == ["u-helper"] and result.after == ["u-helper", "u-worker"]
     assert [a.session for a in seen] == ["u-worker"]
     assert [s[0] for s in server.started] == ["u-worker"]
-    assert server.started[0][4] == sessions.owner_of(project), "sessions are tagged with their config"
+    assert server.started[0][4] == sessions.owner_of(project).config, "sessions are tagged with their config"
     assert os.path.exists(os.path.join(project.state_dir, "worker.env"))
 
 
 def test_converge_in_check_mode_predicts_and_touches_nothing(project):
-    server = FakeServer(FakeSession("u-helper", "$5"))
+    server = FakeServer(FakeSession("u-helper", "$5", sessions.owner_of(project)))
     planned = engine.converge(project, server, [], "restarted", check_mode=True)
     assert {a.agent.name: a.verb for a in planned.actions if a.changes} == {"worker": "start", "helper": "restart"}
     assert planned.before == ["u-helper"] and planned.after == ["u-helper", "u-worker"]
@@ -56,7 +56,7 @@ def test_converge_in_check_mode_predicts_and_touches_nothing(project):
 
 
 def test_converge_stops_and_marks_operator_intent(project):
-    server = FakeServer(FakeSession("u-worker", "$5"))
+    server = FakeServer(FakeSession("u-worker", "$5", sessions.owner_of(project)))
     result = engine.converge(project, server, ["worker"], "stopped")
     assert server.killed == ["$5"] and result.after == []
     assert os.path.exists(StateLayout.of(project).stopped("worker"))
@@ -209,3 +209,19 @@ def test_an_operators_start_or_restart_clears_a_loops_fatal_a_plain_up_does_not(
     assert "fatal" not in bookkeeping.read_run(project, looper)
     bookkeeping.write_run(project, looper, gave_up)
     assert engine.reset(project, "looper") is True and "fatal" not in bookkeeping.read_run(project, looper)
+
+
+def test_converge_refuses_a_second_copy_when_the_agents_run_on_another_server(project, monkeypatch):
+    elsewhere = FakeServer(FakeSession("u-worker", "$1", sessions.owner_of(project)))
+    monkeypatch.setattr(sessions, "TmuxServer", lambda socket, tmux_bin="tmux": elsewhere)
+    os.makedirs(project.state_dir)
+    with open(StateLayout.of(project).server, "w") as handle:
+        handle.write("/run/first.sock\n")
+    here = FakeServer()
+    with pytest.raises(StateError, match="already runs on tmux server /run/first.sock \\(u-worker\\): refusing"):
+        engine.converge(project, here, [], "started")
+    assert here.started == []
+    assert not engine.converge(project, here, [], "stopped").changed, "stopping is never refused"
+    elsewhere.live.clear()
+    engine.converge(project, here, [], "started")
+    assert here.started and open(StateLayout.of(project).server).read() == "fake\n", "the new server is recorded"
