@@ -129,7 +129,8 @@ def converge(project: Project, server: TmuxServer, names: list[str] | None, desi
     mode ``after`` is predicted and nothing is touched. Stopping all agents stops the
     project's orphans too (sessions it tagged whose agent left agents.toml); untagged
     sessions are stopped or restarted only with ``adopt``. Nothing starts when the
-    project's agents run on another tmux server (``state/server``): a ``StateError`` names it.
+    project's agents run on another tmux server (``state/server``): a ``StateError`` names it
+    (not in check mode, which plans on any server: the cutover plans on one that cannot exist).
     """
     from . import sessions  # deferred: the read path (status) does not need it
 
@@ -138,7 +139,7 @@ def converge(project: Project, server: TmuxServer, names: list[str] | None, desi
     own = {project.session_name(a) for a in project.agents}
     before = sorted(n for n in live if n in own)
     actions = sessions.plan(project, live, agents, desired, engine_script, adopt=adopt, stop_orphans=not names)
-    if any(a.verb in (sessions.START, sessions.RESTART) for a in actions):
+    if not check_mode and any(a.verb in (sessions.START, sessions.RESTART) for a in actions):
         where, running = sessions.running_elsewhere(project, server)
         if running:
             raise StateError("%s already runs on tmux server %s (%s): refusing to start a second copy on %s; "

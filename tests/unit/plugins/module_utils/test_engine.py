@@ -225,3 +225,13 @@ def test_converge_refuses_a_second_copy_when_the_agents_run_on_another_server(pr
     elsewhere.live.clear()
     engine.converge(project, here, [], "started")
     assert here.started and open(StateLayout.of(project).server).read() == "fake\n", "the new server is recorded"
+
+
+def test_check_mode_plans_on_any_server_even_when_the_agents_run_elsewhere(project, monkeypatch):
+    elsewhere = FakeServer(FakeSession("u-worker", "$1", sessions.owner_of(project)))
+    monkeypatch.setattr(sessions, "TmuxServer", lambda socket, tmux_bin="tmux": elsewhere)
+    os.makedirs(project.state_dir)
+    with open(StateLayout.of(project).server, "w") as handle:
+        handle.write("/run/first.sock\n")
+    planned = engine.converge(project, FakeServer(), [], "started", check_mode=True)
+    assert "u-worker" in planned.after, "the cutover's preflight plans on a server that cannot exist"
