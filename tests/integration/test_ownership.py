@@ -14,6 +14,7 @@ import subprocess
 from test_cli import agents_py
 from test_playbooks import playbook
 
+from ansible_collections.agentloops.orchestrator.plugins.module_utils import config
 from ansible_collections.agentloops.orchestrator.plugins.modules import agent_session
 
 TWO = ("worker", "helper")
@@ -112,3 +113,25 @@ def test_a_socket_override_does_not_start_a_second_copy(demo_project, tmux, tmp_
         assert agents_py(demo_project, "up", "helper").returncode == 1, "and now the first server is the other one"
     finally:
         subprocess.run(["tmux", "-S", other, "kill-server"], capture_output=True, check=False)
+
+
+def test_the_cutover_adopts_a_hand_run_live_system(tmp_path, engine_repo, tmux):
+    """The live system's sessions were started by hand (no owner tag): §2 plans to stop them
+    (it adopts them), so the check run's plan leaves zero sessions with the live prefix."""
+    agents = tmp_path / "agents.toml"
+    agents.write_text('[agents.worker]\nkind = "persistent"\nbackend = "demo"\n')
+    project = str(tmp_path / "managed")
+    proc, _recap = playbook("scaffold", project_dir=project, engine_repo=engine_repo, engine_ref="v0.1.0",
+                            agents_config=str(agents), tmux_socket=tmux.socket)
+    assert proc.returncode == 0, proc.stdout
+    live = tmp_path / "live"
+    live.mkdir()
+    (live / "agents.toml").write_text(open(os.path.join(project, "agents.toml"), encoding="utf-8").read())
+    prefix = config.load(str(live / "agents.toml")).session_prefix
+    tmux.new(prefix + "worker")
+    hand = tmux.identities()
+    proc, _recap = playbook("cutover", "--check", project_dir=project, live_config=str(live / "agents.toml"),
+                            tmux_socket=tmux.socket, evidence_dir=str(tmp_path / "ev"))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "§2 would stop 1 sessions: %sworker" % prefix in proc.stdout
+    assert tmux.identities() == hand
