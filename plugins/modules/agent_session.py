@@ -34,7 +34,7 @@ description:
     its config (RV(agents[].orphan)).
   - Nothing starts when the project's agents already run on another tmux server (the one
     they were started on, recorded in the state folder, for instance before a O(tmux_socket)
-    override): the task fails naming that server.
+    override); the task fails naming that server.
   - Stopping records that the agents were stopped on purpose, so the project's watchdog
     does not start them again; starting or restarting clears that record.
 author:
