@@ -35,7 +35,9 @@ USAGE = """usage: agents.py [--config PATH] [--tmux-socket NAME|PATH] COMMAND [A
 commands:
   status            show the phase and every agent's state (read-only)
   up [AGENT...]     start enabled agents that are not running (all by default)
-  down [AGENT...]   kill the project's agent sessions (all by default)
+  down [AGENT...] [--adopt]
+                    kill the project's agent sessions (all by default, and sessions of
+                    agents no longer in the config); --adopt: untagged ones too
   validate          check the config and report every error with file:line:col
   phase show        the current phase
   phase set N|NAME  make phase N (0-based) or NAME the current one
@@ -176,25 +178,33 @@ def cmd_status(inv: Invocation) -> int:
 
 def cmd_up(inv: Invocation) -> int:
     """Start the named agents (all by default) that are enabled and not running, the
-    builtin watchdog last."""
+    builtin watchdog last. An agent whose session another project owns is a conflict:
+    the others start, then up fails (exit 1) naming it and its owner."""
     return _converge(inv, "started")
 
 
 def cmd_down(inv: Invocation) -> int:
-    """Kill the named agents' sessions (all by default); the watchdog leaves them down."""
+    """Kill the named agents' sessions (all by default, then the sessions of agents no
+    longer in the config); the watchdog leaves them down. Sessions no engine started (a
+    hand-run system's) are left alone unless --adopt."""
     return _converge(inv, "stopped")
 
 
 def _converge(inv: Invocation, desired: str) -> int:
     from . import engine
+    from .errors import OrchestratorError
 
     done = engine.converge(inv.project, inv.server, inv.args.agents, desired, report=_reporter(inv.out),
-                           engine_script=inv.engine_script)
+                           engine_script=inv.engine_script, adopt=getattr(inv.args, "adopt", False))
     for action in done.actions:
         if action.verb == "skip" and action.reason != "disabled in config":
             inv.out.write("skipping %s: %s\n" % (action.session, action.reason))
         if action.ended:
             inv.out.write("ended %d leftover process(es) of %s\n" % (action.ended, action.session))
+    conflicts = [a for a in done.actions if a.conflict]
+    if conflicts and desired != "stopped":
+        raise OrchestratorError("; ".join("%s not started: session %s is owned by %s" % (
+            a.agent.name, a.session, a.conflict) for a in conflicts))
     return 0
 
 
@@ -203,7 +213,7 @@ def _reporter(out: TextIO) -> Callable[[Action], None]:
     def report(action: Action) -> None:
         agent = action.agent
         if action.verb == "stop":
-            out.write("killing %s\n" % action.session)
+            out.write("killing %s%s\n" % (action.session, " (no longer in agents.toml)" * action.orphan))
         elif agent.builtin == "watchdog":
             out.write("starting watchdog\n")
         elif agent.is_service:
@@ -354,8 +364,10 @@ def build_parser() -> _Parser:
     verbs = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     _add(verbs, cmd_status, "status takes no arguments")
     for command in (cmd_up, cmd_down):
-        _add(verbs, command, "use %s [AGENT...]" % command.__name__[4:]).add_argument(
-            "agents", nargs="*", metavar="AGENT", help="an agent of the config (all when none is named)")
+        _add(verbs, command, "use %s [AGENT...]%s" % (command.__name__[4:], " [--adopt]" * (command is cmd_down))
+             ).add_argument("agents", nargs="*", metavar="AGENT", help="an agent of the config (all when none is named)")
+    verbs.choices["down"].add_argument("--adopt", action="store_true",
+                                       help="also kill same-named sessions no engine started (a hand-run system's)")
     _add(verbs, cmd_validate, "validate takes no arguments")
     _add_phase(verbs)
     for command in (cmd_kickoff, cmd_pause, cmd_resume, cmd_run_agent, cmd_reset):

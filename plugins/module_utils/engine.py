@@ -49,8 +49,9 @@ class ConvergeResult:
 @dataclass(slots=True, frozen=True)
 class StatusReport:
     """A project's status from one read of its tmux server: the rows, the table's lines,
-    the phase index, counts, the project's watchdog processes (None when not counted) and
-    every session that carries the project's prefix. A corrupt phase index file leaves
+    the phase index, counts, the project's watchdog processes (None when not counted),
+    every session that carries the project's prefix, and the orphans: sessions tagged by
+    this project whose agent is no longer in its agents.toml. A corrupt phase index file leaves
     ``phase_index`` None and says why in ``phase_error`` (and in the table's header)."""
 
     rows: list[status.Row]
@@ -61,6 +62,7 @@ class StatusReport:
     watchdogs: int | None
     prefix_sessions: list[str]
     phase_error: str | None = None
+    orphans: tuple[str, ...] = ()
 
 
 @dataclass(slots=True, frozen=True)
@@ -108,21 +110,31 @@ def read_status(project: Project, server: TmuxServer, live: dict | None = None,
     rows = status.rows(project, live, pids)
     index, why = phase.read_phase_or_error(project) if project.phases else (0, None)
     running = sum(1 for r in rows if r.running)
-    return StatusReport(rows=rows, lines=status.render(project, rows, index, why), phase_index=index,
+    own = {project.session_name(a) for a in project.agents}
+    orphans: tuple[str, ...] = ()
+    if any(s.tagged for n, s in live.items() if n not in own):
+        from .sessions import orphans as orphans_of
+
+        orphans = tuple(s.name for s in orphans_of(project, live))
+    return StatusReport(rows=rows, lines=status.render(project, rows, index, why, list(orphans)), phase_index=index,
                         running=running, stopped=len(rows) - running,
                         watchdogs=len(pids) if count_watchdogs and pids is not None else None,
                         prefix_sessions=sorted(n for n in live if n.startswith(project.session_prefix)),
-                        phase_error=why)
+                        phase_error=why, orphans=orphans)
 
 
 def converge(project: Project, server: TmuxServer, names: list[str] | None, desired: str, *,
              check_mode: bool = False, report: Callable[[Action], None] | None = None,
-             engine_script: str = "") -> ConvergeResult:
+             engine_script: str = "", adopt: bool = False) -> ConvergeResult:
     """Bring the named agents (all when empty) to ``desired``.
 
     ``report(action)`` is called before each change; ``engine_script`` is the agents.py
     that runs agents needing the runner when the project has no engine checkout. In check
-    mode ``after`` is predicted and nothing is touched.
+    mode ``after`` is predicted and nothing is touched. Stopping all agents stops the
+    project's orphans too (sessions it tagged whose agent left agents.toml); untagged
+    sessions are stopped or restarted only with ``adopt``. Nothing starts when the
+    project's agents run on another tmux server (``state/server``): a ``StateError`` names it
+    (not in check mode, which plans on any server: the cutover plans on one that cannot exist).
     """
     from . import sessions  # deferred: the read path (status) does not need it
 
@@ -130,7 +142,13 @@ def converge(project: Project, server: TmuxServer, names: list[str] | None, desi
     live = server.sessions()
     own = {project.session_name(a) for a in project.agents}
     before = sorted(n for n in live if n in own)
-    actions = sessions.plan(project, live, agents, desired, engine_script)
+    actions = sessions.plan(project, live, agents, desired, engine_script, adopt=adopt, stop_orphans=not names)
+    if not check_mode and any(a.verb in (sessions.START, sessions.RESTART) for a in actions):
+        where, running = sessions.running_elsewhere(project, server)
+        if running:
+            raise StateError("%s already runs on tmux server %s (%s): refusing to start a second copy on %s; "
+                             "stop it there first (down with that tmux_socket)"
+                             % (project.name, where, ", ".join(running), server.socket or "the default server"))
     if check_mode:
         return ConvergeResult(actions, before, _predict(before, actions))
     done = {a.session for a in sessions.execute(project, server, actions, report=report, desired=desired,

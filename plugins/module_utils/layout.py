@@ -7,6 +7,8 @@ and ``log_dir``. Nothing here reads or writes; the modules that own each file do
 ``state_dir``:
 
 - ``phase-idx``: the current 0-based phase index (phase.py);
+- ``project-id``: the project's identity, made at its first start and tagged on its sessions
+  (``@agentloops_project``); ``server``: the tmux server its agents last started on (sessions.py);
 - ``.engine.lock``: the project's lock, held by ``up``, ``down``, phase changes, config edits
   and every heal; ``watchdog.lock``: held for life by the one watchdog (fsutil.locked);
 - per agent: ``NAME.run.json`` (the runner's last run), ``NAME.watch.json`` (the watchdog's
@@ -38,6 +40,8 @@ ENGINE_LOCK = ".engine.lock"
 WATCHDOG_LOCK = "watchdog.lock"
 EVENTS = "events.jsonl"
 RESUME_SUFFIX = ".resume-id"
+PROJECT_ID = "project-id"
+SERVER_FILE = "server"
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +64,14 @@ class StateLayout:
     @property
     def phase_index(self) -> str:
         return self._state(PHASE_FILE)
+
+    @property
+    def project_id(self) -> str:
+        return self._state(PROJECT_ID)
+
+    @property
+    def server(self) -> str:
+        return self._state(SERVER_FILE)
 
     @property
     def engine_lock(self) -> str:

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from .config import Agent, Project
 from .profiles import BLOCKED, IDLE, STARTING, UNKNOWN, WORKING, Observation, Profile
 from .status import PUBLISH_EVERY, parse_state
-from .tmux import STATE_OPTION, TmuxServer
+from .tmux import STATE_OPTION, Owner, TmuxServer
 
 RECHECK = 10.0  # look again at a pane this often even without new output
 SETTLE = 1.0  # a dialog on screen this long may be answered (keys sent sooner can be lost)
@@ -109,7 +109,7 @@ class Observer:
                                       "its agents are watched without a profile"))
         return out
 
-    def observe(self, live: dict, owner: str, now: float) -> list:
+    def observe(self, live: dict, owner: Owner | str, now: float) -> list:
         """One pass: classify, publish, answer what the operator allows. Returns events."""
         look: list = []
         here: dict[str, str] = {}  # agent -> the session id observed this pass

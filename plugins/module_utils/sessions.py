@@ -6,6 +6,16 @@
 Planning reads one snapshot of the server and writes nothing, so check mode is the plan
 itself. Only ``<prefix><agent>`` sessions of the project's own config are ever touched.
 
+Who owns a session: its tags. A session the engine starts carries ``@agentloops_config``
+(the config's real path, readable by people and by older engines) and ``@agentloops_project``
+(the project id of ``state/project-id``, made once at the first start). The id is the
+identity: it stays when the project folder moves or agents.toml becomes a symlink, where the
+path does not; the path is still honoured, for sessions of older engines. A session tagged
+by another project is a conflict (never touched, ``up`` fails); one tagged by this project
+whose agent left agents.toml is an orphan (listed by status, stopped by ``down``); an
+untagged one (a hand-run system's) counts as running for ``up`` and status, but ``down``
+and restarts leave it alone unless asked to adopt it (``down --adopt``).
+
 What an agent's terminal gets: a ``window_size`` window (default 200x50), the project folder
 as its working directory and PWD, TERM, TMUX and TMUX_PANE as tmux sets them in the pane
 (TERM is the server's ``default-terminal``), and of the caller's environment only the
@@ -32,7 +42,7 @@ from .errors import ConfigError
 from .fsutil import atomic_write, locked
 from .layout import StateLayout
 from .procs import agent_processes, end_processes
-from .tmux import PROGRAM_OPTION, Session, TmuxServer
+from .tmux import PROGRAM_OPTION, PROJECT_OPTION, Owner, Session, TmuxServer
 
 START, STOP, RESTART, NONE, SKIP = "start", "stop", "restart", "none", "skip"
 STATES = ("started", "stopped", "restarted")
@@ -62,6 +72,8 @@ class Action:
     reason: str = ""
     session_id: str = ""
     ended: int = 0  # leftover processes ended after its session was killed
+    conflict: str = ""  # the config (or project id) of another project owning the session
+    orphan: bool = False  # a session of this project whose agent left agents.toml
 
     @property
     def changes(self) -> bool:
@@ -69,7 +81,7 @@ class Action:
 
     def as_dict(self) -> dict:
         return {"agent": self.agent.name, "session": self.session, "action": self.verb,
-                "reason": self.reason, "ended": self.ended}
+                "reason": self.reason, "ended": self.ended, "conflict": self.conflict, "orphan": self.orphan}
 
 
 def engine_script_for(project: Project, engine_script: str = "") -> str:
@@ -109,18 +121,67 @@ def startable(agents: list) -> list:
     return sorted(agents, key=lambda a: a.builtin == "watchdog")
 
 
-def owner_of(project: Project) -> str:
-    """What the project's engine tags its sessions with (``@agentloops_config``)."""
-    return os.path.realpath(project.config_path)
+def read_project_id(project: Project) -> str:
+    """The project's id (``state/project-id``); "" before its first start, or when unreadable."""
+    try:
+        with open(StateLayout.of(project).project_id, encoding="utf-8") as handle:
+            value = handle.read().strip()
+    except (OSError, UnicodeDecodeError):
+        return ""
+    return value if re.match(r"^[0-9a-f]{32}$", value) else ""
 
 
-def plan(project: Project, live: dict, agents: list, state: str, engine_script: str = "") -> list:
+def ensure_project_id(project: Project) -> str:
+    """The project's id, made (and kept in ``state/project-id``) on first use; the caller
+    holds the project's lock. A copy of a project that keeps its state folder keeps its id:
+    a session is still told apart by its config path while that config exists."""
+    import uuid
+
+    value = read_project_id(project)
+    if not value:
+        value = uuid.uuid4().hex
+        atomic_write(StateLayout.of(project).project_id, value + "\n")
+    return value
+
+
+def owner_of(project: Project) -> Owner:
+    """Who the project's engine is for its sessions' tags: its config's real path (the tag it
+    writes), the path as given (agents.toml replaced by a symlink), and its project id."""
+    real = os.path.realpath(project.config_path)
+    return Owner(tuple(dict.fromkeys((real, os.path.abspath(project.config_path)))), read_project_id(project))
+
+
+def described_owner(sess: Session) -> str:
+    """How a session's owner is named to people: its config, else its project id."""
+    return sess.owner or "project %s" % sess.project_id
+
+
+def orphans(project: Project, live: dict, owner: Owner | None = None) -> list:
+    """The sessions tagged by this project whose agent is no longer in its agents.toml
+    (an agent removed, or the prefix changed), sorted by name."""
+    owner = owner_of(project) if owner is None else owner
+    own = {project.session_name(a) for a in project.agents}
+    return sorted((s for n, s in live.items() if n not in own and s.tagged and s.owned_by(owner)),
+                  key=lambda s: s.name)
+
+
+def _orphan_action(project: Project, sess: Session) -> Action:
+    prefix = project.session_prefix
+    name = sess.name[len(prefix):] if prefix and sess.name.startswith(prefix) else sess.name
+    return Action(Agent(name=name, kind="service"), sess.name, STOP, "no longer in agents.toml", sess.id,
+                  orphan=True)
+
+
+def plan(project: Project, live: dict, agents: list, state: str, engine_script: str = "",
+         adopt: bool = False, stop_orphans: bool = False) -> list:
     """Actions that bring ``agents`` to ``state`` given ``live`` sessions (by name);
     ``engine_script`` is the caller's agents.py, if any (see ``engine_script_for``).
 
     A session of the same name that another config's engine started is never stopped,
-    restarted or counted as running: two projects that share a prefix cannot act on each
-    other's agents. Untagged sessions (a hand-run system's) count as the project's.
+    restarted or counted as running (a skip whose ``conflict`` names its owner): two projects
+    that share a prefix cannot act on each other's agents. An untagged session (a hand-run
+    system's) counts as running for ``started``; it is stopped or restarted only with
+    ``adopt``. With ``stop_orphans`` (``stopped``), the project's orphans are stopped too.
     """
     if state not in STATES:
         raise ValueError("state must be one of %s" % ", ".join(STATES))
@@ -131,7 +192,13 @@ def plan(project: Project, live: dict, agents: list, state: str, engine_script: 
         sess = live.get(name)
         sid = sess.id if sess else ""
         if sess is not None and sess.foreign_to(owner):
-            actions.append(Action(agent, name, SKIP, "session %s belongs to %s" % (name, sess.owner), ""))
+            actions.append(Action(agent, name, SKIP, "session %s belongs to %s" % (name, described_owner(sess)), "",
+                                  conflict=described_owner(sess)))
+            continue
+        if sess is not None and not sess.tagged and not adopt and state != "started":
+            actions.append(Action(agent, name, SKIP, "session %s was not started by an engine (a hand-run one?): "
+                                  "left alone; adopt it to %s it (down --adopt, adopt_untagged)"
+                                  % (name, "stop" if state == "stopped" else "restart"), sid))
             continue
         if state == "stopped":
             actions.append(Action(agent, name, STOP if sess else NONE, "" if sess else "not running", sid))
@@ -146,6 +213,8 @@ def plan(project: Project, live: dict, agents: list, state: str, engine_script: 
             actions.append(Action(agent, name, NONE, "already running", sid))
         else:
             actions.append(Action(agent, name, RESTART if sess else START, "", sid))
+    if state == "stopped" and stop_orphans:
+        actions += [_orphan_action(project, sess) for sess in orphans(project, live, owner)]
     check_kickoffs(project, [a.agent for a in actions if a.verb in (START, RESTART)])
     return actions
 
@@ -250,6 +319,8 @@ def record_intent(project: Project, actions: list, desired: str) -> None:
     started or restarted on purpose lose it, and their watchdog bookkeeping (BACKOFF,
     FATAL) starts afresh, as does a loop that gave up (its own FATAL)."""
     for action in actions:
+        if action.orphan:
+            continue
         if desired == "stopped":
             set_stopped(project, action.agent, True)
         elif action.verb in (START, RESTART, NONE):
@@ -259,7 +330,8 @@ def record_intent(project: Project, actions: list, desired: str) -> None:
                 clear_fatal(project, action.agent)
 
 
-def start_session(project: Project, server: TmuxServer, agent: Agent, engine_script: str = "") -> str:
+def start_session(project: Project, server: TmuxServer, agent: Agent, engine_script: str = "",
+                  owner: Owner | None = None) -> str:
     """Start one agent's session (the caller holds the project's lock); its id.
 
     The environment goes through a 0600 file in ``state/`` that the session sources, not
@@ -267,7 +339,12 @@ def start_session(project: Project, server: TmuxServer, agent: Agent, engine_scr
     the ``AGENTLOOPS_*`` identity travels as ``-e`` too (for ``show-environment``). The
     session's shell starts again with nothing but ``PANE_ENV`` and sources the file, so the
     agent's environment is exactly the file's (see ``environment_for``) plus ``PANE_ENV``.
+    The session is tagged with ``owner`` (default: the project's, its id made if needed).
     """
+    if owner is None or not owner.project_id:
+        owner = owner_of(project)
+        if not owner.project_id:
+            owner = Owner(owner.configs, ensure_project_id(project))
     env = environment_for(project, agent, server=server)
     identity = {k: v for k, v in env.items() if k.startswith("AGENTLOOPS_")}
     lines = ["export %s=%s" % (k, shlex.quote(v)) for k, v in sorted(env.items()) if _SHELL_NAME.match(k)]
@@ -275,8 +352,9 @@ def start_session(project: Project, server: TmuxServer, agent: Agent, engine_scr
     atomic_write(path, "\n".join(lines) + "\n", 0o600)
     command = session_command(path, command_for(project, agent, server, engine_script))
     width, height = project.window_size
-    return server.start(project.session_name(agent), command, project.root, identity, owner_of(project),
-                        width=width, height=height, options=program_option(project, agent))
+    options = dict(program_option(project, agent), **{PROJECT_OPTION: owner.project_id})
+    return server.start(project.session_name(agent), command, project.root, identity, owner.config,
+                        width=width, height=height, options=options)
 
 
 def program_option(project: Project, agent: Agent) -> dict[str, str]:
@@ -351,6 +429,9 @@ def execute(project: Project, server: TmuxServer, actions: list, report=None, de
             record_intent(project, actions, desired)
         live = server.sessions()
         owner = owner_of(project)
+        if any(a.verb in (START, RESTART) for a in actions):
+            owner = Owner(owner.configs, ensure_project_id(project))
+            record_server(project, server)
         for action in actions:
             if not action.changes:
                 continue
@@ -366,11 +447,52 @@ def execute(project: Project, server: TmuxServer, actions: list, report=None, de
             if action.verb in (STOP, RESTART) and sess:
                 action.ended = end_agent(project, server, action.agent, sess)
             if action.verb in (START, RESTART):
-                action.session_id = start_session(project, server, action.agent, engine_script)
+                action.session_id = start_session(project, server, action.agent, engine_script, owner)
             done.append(action)
         if desired == "stopped":
             done += _end_leftovers(project, server, [a for a in actions if a.verb == NONE])
     return done
+
+
+def record_server(project: Project, server: TmuxServer) -> None:
+    """Remember the tmux server the project's agents run on (``state/server``), so that
+    ``up`` on another server can tell they already run (see ``running_elsewhere``)."""
+    if read_server(project) != _server_name(server):
+        atomic_write(StateLayout.of(project).server, _server_name(server) + "\n")
+
+
+def _server_name(server: TmuxServer) -> str:
+    """A server as ``state/server`` records it: its socket name or path (the default
+    server's socket is named ``default``)."""
+    return server.socket or "default"
+
+
+def read_server(project: Project) -> str:
+    """The tmux server (name or socket path) the project's agents last started on ("": none)."""
+    try:
+        with open(StateLayout.of(project).server, encoding="utf-8") as handle:
+            return handle.read().strip()
+    except (OSError, UnicodeDecodeError):
+        return ""
+
+
+def running_elsewhere(project: Project, server: TmuxServer) -> tuple[str, list]:
+    """``(server, sessions)``: the other tmux server the project's agents were started on
+    and those of its sessions that still run there (none: an empty list; no other server
+    recorded: ``("", [])``)."""
+    recorded = read_server(project)
+    if not recorded or recorded == _server_name(server):
+        return "", []
+    from .errors import TmuxError
+
+    other = TmuxServer(recorded, tmux_bin=server.tmux_bin)
+    try:
+        live = other.sessions()
+    except TmuxError:
+        return "", []
+    owner = owner_of(project)
+    own = {project.session_name(a) for a in project.agents}
+    return recorded, sorted(n for n, s in live.items() if n in own and s.tagged and s.owned_by(owner))
 
 
 def _end_leftovers(project: Project, server: TmuxServer, actions: list) -> list:

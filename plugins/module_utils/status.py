@@ -63,7 +63,9 @@ def rows(project: Project, live: dict, watchdog_pids: list[int] | None = None) -
     shows ``DONE (exit N)``. All come from the runner's record in ``state/``; STATE stays
     the last column, so the table keeps its shape.
     ``watchdog_pids`` are the project's watchdog processes when the caller has them (else
-    /proc is read once, and only for a builtin watchdog).
+    /proc is read once, and only for a builtin watchdog). A session of the same name that
+    another project started is not this agent's: ``conflict (owned by <its config>)``, not
+    running.
     """
     try:  # one listing instead of two failed opens per agent (and no json import) when idle
         present = set(os.listdir(project.state_dir))
@@ -72,9 +74,21 @@ def rows(project: Project, live: dict, watchdog_pids: list[int] | None = None) -
     pids = _Pids(project, watchdog_pids)
     out = []
     now = time.time()
+    owner = None
     for agent in project.agents:
         name = project.session_name(agent)
         sess = live.get(name)
+        if sess is not None and sess.tagged:
+            from .sessions import described_owner, owner_of
+
+            owner = owner_of(project) if owner is None else owner
+            if sess.foreign_to(owner):
+                out.append(Row(agent=agent.name, kind=agent.kind, backend="-" if agent.is_service else agent.backend,
+                               model="-" if agent.is_service else (agent.model or "-"),
+                               watch="-" if agent.is_service else agent.watch,
+                               state="conflict (owned by %s)" % described_owner(sess), enabled=agent.enabled,
+                               session=name, running=False, builtin=agent.builtin or None))
+                continue
         pane = sess.first_pane if sess else None
         service = agent.is_service
         run = _run(project, agent, present)
@@ -254,9 +268,13 @@ def table(rows_: list) -> list:
     return ["".join(cell.ljust(w) for cell, w in zip(line, widths)) + line[-1] for line in grid]
 
 
-def render(project: Project, rows_: list, phase_index: int | None, phase_error: str | None = None) -> list:
+def render(project: Project, rows_: list, phase_index: int | None, phase_error: str | None = None,
+           orphans: list | None = None) -> list:
+    """The status lines: the phase header, the table, then one line per orphan session (a
+    session of this project whose agent is no longer in its agents.toml)."""
     header = phase_header(project, phase_index, phase_error)
-    return ([header] if header else []) + table(rows_)
+    tail = ["orphan  %s  (no longer in agents.toml)" % name for name in orphans or ()]
+    return ([header] if header else []) + table(rows_) + tail
 
 
 PARITY_COLUMNS = COLUMNS[:-1]

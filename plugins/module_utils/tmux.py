@@ -32,11 +32,14 @@ if TYPE_CHECKING:
 _FIELDS = ("session_name", "session_id", "session_created", "window_index", "pane_index",
            "pane_id", "pane_pid", "pane_current_command", "pane_dead", "pane_dead_status",
            "window_activity", "@agentloops_config", "@agentloops_program", "@agentloops_state",
-           "pane_title")  # the title last: a program sets it, and it may hold a tab
+           "@agentloops_project", "pane_title")  # the title last: a program sets it, and it may hold a tab
 _FORMAT = "\t".join("#{%s}" % f for f in _FIELDS)
 # The session option naming the agents.toml whose engine started a session: an engine acts
 # only on sessions it owns (or that no engine tagged, such as a hand-run system's).
 OWNER_OPTION = "@agentloops_config"
+# The session option naming the project that started it by its id (``state/project-id``),
+# which survives moving the project or replacing its agents.toml by a symlink.
+PROJECT_OPTION = "@agentloops_project"
 # What the agent's profile calls its program, then the pane commands that are it
 # (``codex codex node``), set at start: status shows ``[codex]`` for codex's node wrapper.
 PROGRAM_OPTION = "@agentloops_program"
@@ -76,6 +79,20 @@ class Pane:
 
 
 @dataclass(slots=True, frozen=True)
+class Owner:
+    """Who a project's engine is, for its sessions' tags: the agents.toml paths that are its
+    config (its real path first, the tag it writes) and its project id ("" before its first
+    start)."""
+
+    configs: tuple[str, ...]
+    project_id: str = ""
+
+    @property
+    def config(self) -> str:
+        return self.configs[0]
+
+
+@dataclass(slots=True, frozen=True)
 class Session:
     """A snapshot of one tmux session: name, id, creation time, panes (first pane first) and
     its owner (the agents.toml that started it; "" when no engine tagged it)."""
@@ -87,10 +104,31 @@ class Session:
     owner: str = ""
     program: str = ""  # PROGRAM_OPTION's value ("" when the agent has no profile)
     state: str = ""  # STATE_OPTION's value ("" when no watchdog classified it)
+    project_id: str = ""  # PROJECT_OPTION's value ("" when started by an older engine, or by hand)
 
-    def foreign_to(self, owner: str) -> bool:
+    @property
+    def tagged(self) -> bool:
+        """Whether an engine started this session (a hand-run system's sessions are not)."""
+        return bool(self.owner or self.project_id)
+
+    def owned_by(self, owner: Owner | str) -> bool:
+        """Whether ``owner``'s engine started this session: the same project id, or (a
+        session of an older engine, or a project whose state was lost) one of its config
+        paths. A same id from a config that still exists elsewhere is a copy's, not ours."""
+        if isinstance(owner, str):
+            return bool(self.owner) and self.owner == owner
+        if self.owner and self.owner in owner.configs:
+            return True
+        if not (self.project_id and self.project_id == owner.project_id):
+            return False
+        try:  # moved (the old path is gone) or re-pointed (the same file): ours
+            return not self.owner or not os.path.exists(self.owner) or os.path.samefile(self.owner, owner.config)
+        except OSError:
+            return True
+
+    def foreign_to(self, owner: Owner | str) -> bool:
         """Whether another config's engine started this session (untagged ones are nobody's)."""
-        return bool(self.owner) and self.owner != owner
+        return self.tagged and not self.owned_by(owner)
 
     @property
     def first_pane(self) -> Pane | None:
@@ -98,7 +136,8 @@ class Session:
 
     def as_dict(self) -> dict:
         return {"name": self.name, "id": self.id, "created": self.created, "owner": self.owner,
-                "program": self.program, "state": self.state, "panes": [p.as_dict() for p in self.panes]}
+                "project_id": self.project_id, "program": self.program, "state": self.state,
+                "panes": [p.as_dict() for p in self.panes]}
 
 
 def _int(value: str, default: int = 0) -> int:
@@ -116,10 +155,10 @@ def parse_panes(output: str) -> dict[str, Session]:
         if len(parts) != len(_FIELDS):
             continue
         (name, sid, created, widx, pidx, pane_id, pid, cmd, dead, dead_status, activity, owner, program,
-         state, title) = parts
+         state, project_id, title) = parts
         sess = sessions.get(name)
         if sess is None:
-            sess = sessions[name] = Session(name, sid, _int(created), [], owner, program, state)
+            sess = sessions[name] = Session(name, sid, _int(created), [], owner, program, state, project_id)
         sess.panes.append(Pane(pane_id, _int(pid), cmd, dead == "1",
                                _int(dead_status) if dead_status != "" else None,
                                _int(widx), _int(pidx), _int(activity), title))

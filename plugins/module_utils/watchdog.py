@@ -41,7 +41,7 @@ from .layout import StateLayout
 from .observe import Observer
 from .procs import read_table
 from .profiles import WORKING
-from .tmux import TmuxServer
+from .tmux import Owner, TmuxServer
 
 # What a screen that only "animates" changes: spinner glyphs, digits (timers, counters).
 _ANIMATION = re.compile(r"[0-9\u2800-\u28ff|/\\\-◐◓◑◒◴◷◶◵✶✻✽✢·*•∙○●◦⣾⣽⣻⢿⡿⣟⣯⣷]")
@@ -306,7 +306,7 @@ class Watchdog:
             out.extend(self._heal_all(dead, now))
         return out
 
-    def _observe(self, live: dict, owner: str, now: float) -> list:
+    def _observe(self, live: dict, owner: Owner, now: float) -> list:
         """Classify the agents that have a profile (observe.py); a failure is an event."""
         try:
             return self.observer.observe(live, owner, now)

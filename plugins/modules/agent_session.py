@@ -24,8 +24,17 @@ description:
     reason. The watchdog starts last, after the agents it watches.
   - Every kickoff prompt is rendered before anything starts; one that cannot be rendered
     fails the task and no agent starts.
-  - A session of the same name that another config's engine started is never stopped,
-    restarted or counted as running; it is skipped with the owning config as the reason.
+  - A session of the same name that another project's engine started is never stopped,
+    restarted or counted as running; it is skipped with the owning config as the reason,
+    and with O(state=started) or O(state=restarted) the task fails after starting the others
+    (RV(agents[].conflict) names the owner).
+  - A session no engine started (same name, no owner tag, such as a hand-run system's)
+    counts as running, and is stopped or restarted only with O(adopt_untagged=true).
+  - Stopping all agents also stops the sessions of this project whose agent is no longer in
+    its config (RV(agents[].orphan)).
+  - Nothing starts when the project's agents already run on another tmux server (the one
+    they were started on, recorded in the state folder, for instance before a O(tmux_socket)
+    override); the task fails naming that server.
   - Stopping records that the agents were stopped on purpose, so the project's watchdog
     does not start them again; starting or restarting clears that record.
 author:
@@ -57,6 +66,13 @@ options:
     type: str
     choices: [started, stopped, restarted]
     default: started
+  adopt_untagged:
+    description:
+      - Also stop or restart same-named sessions that carry no owner tag (started by hand,
+        not by an engine), for instance a hand-run live system being cut over.
+      - Without it such sessions are left alone (RV(agents[].action=skip)).
+    type: bool
+    default: false
 seealso:
   - module: agentloops.orchestrator.agent_session_info
 '''
@@ -111,8 +127,16 @@ agents:
           (what it spawned in another process group or session) and were ended.
       type: int
       sample: 0
+    conflict:
+      description: The config (or project id) owning the agent's session, when another project owns it.
+      type: str
+      sample: ""
+    orphan:
+      description: Whether the session belongs to this project but its agent is no longer in the config.
+      type: bool
+      sample: false
   sample:
-    - {agent: worker, session: demo-worker, action: start, reason: "", ended: 0}
+    - {agent: worker, session: demo-worker, action: start, reason: "", ended: 0, conflict: "", orphan: false}
 sessions_before:
   description: The project's session names before the task.
   returned: always
@@ -144,7 +168,8 @@ def _diff_text(project_name, sessions):
 def converge(module):
     params = module.params
     project, server = engine.open_project(ansible_glue.config_path(params), params["tmux_socket"])
-    done = engine.converge(project, server, params["agents"], params["state"], check_mode=module.check_mode)
+    done = engine.converge(project, server, params["agents"], params["state"], check_mode=module.check_mode,
+                           adopt=params["adopt_untagged"])
     result = dict(
         changed=done.changed,
         agents=[a.as_dict() for a in done.actions],
@@ -156,6 +181,11 @@ def converge(module):
         result["diff"] = dict(before=_diff_text(project.name, done.before), after=_diff_text(project.name, done.after),
                               before_header="%s sessions" % project.name,
                               after_header="%s sessions" % project.name)
+    conflicts = [a for a in done.actions if a.conflict]
+    if conflicts and params["state"] != "stopped":
+        module.fail_json(msg="; ".join("%s not started: session %s is owned by %s" % (a.agent.name, a.session,
+                                                                                       a.conflict) for a in conflicts),
+                         **result)
     return result
 
 
@@ -164,6 +194,7 @@ def main():
     argument_spec.update(
         agents=dict(type="list", elements="str", default=[]),
         state=dict(type="str", choices=["started", "stopped", "restarted"], default="started"),
+        adopt_untagged=dict(type="bool", default=False),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
                            required_one_of=ansible_glue.PROJECT_REQUIRED_ONE_OF)

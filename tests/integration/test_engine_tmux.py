@@ -136,8 +136,10 @@ def test_down_touches_only_own_sessions(demo_project, tmux):
     foreign_before = tmux.identities()
     project, server = engine.open_project(str(demo_project / "agents.toml"))
     engine.converge(project, server, [], "started")
-    tmux.new("t-scratch-spare")  # a session for a disabled agent is still the project's
+    tmux.new("t-scratch-spare")  # a hand-run session of a disabled agent: the project's once adopted
     engine.converge(project, server, [], "stopped")
+    assert set(tmux.identities()) == set(foreign_before) | {"t-scratch-spare"}, "untagged: left alone"
+    engine.converge(project, server, [], "stopped", adopt=True)
     assert tmux.identities() == foreign_before
 
 
@@ -149,8 +151,10 @@ def test_check_mode_predicts_and_touches_nothing(demo_project, tmux):
     assert [x.agent.name for x in plan.actions if x.changes] == ["worker"]
     assert (plan.before, plan.after) == (["t-scratch-helper"], ["t-scratch-helper", "t-scratch-worker"])
     plan = engine.converge(project, server, [], "stopped", check_mode=True)
+    assert (plan.before, plan.after) == (["t-scratch-helper"], ["t-scratch-helper"]), "a hand-run session stays"
+    plan = engine.converge(project, server, [], "stopped", check_mode=True, adopt=True)
     assert (plan.before, plan.after) == (["t-scratch-helper"], [])
-    plan = engine.converge(project, server, [], "restarted", check_mode=True)
+    plan = engine.converge(project, server, [], "restarted", check_mode=True, adopt=True)
     assert plan.after == ["t-scratch-helper", "t-scratch-worker"]
     assert tmux.identities() == before
     assert not (demo_project / "state").exists()
@@ -270,7 +274,7 @@ def test_an_agents_terminal_gets_the_allow_list_tmuxs_term_the_root_and_a_sane_s
 def test_two_projects_sharing_a_prefix_never_act_on_each_others_sessions(demo_project, tmux, tmp_path):
     """Sessions carry the agents.toml that started them (@agentloops_config); another config
     with the same prefix (two folders with one basename, say) skips them instead of stopping,
-    restarting or counting them, while an untagged (hand-run) session stays the project's."""
+    restarting or counting them, while an untagged (hand-run) session is the project's to adopt."""
     from ansible_collections.agentloops.orchestrator.plugins.module_utils import watchdog
 
     twin = tmp_path / "twin"
@@ -289,8 +293,10 @@ def test_two_projects_sharing_a_prefix_never_act_on_each_others_sessions(demo_pr
     assert tmux.identities() == ids
     assert watchdog.Watchdog(other, server).check() == [] and tmux.identities() == ids
 
-    tmux.new("t-scratch-spare")  # untagged: nobody's, so the project may act on it
+    tmux.new("t-scratch-spare")  # untagged: nobody's, so the project may act on it when it adopts it
     actions = engine.converge(other, server, ["spare"], "stopped").actions
+    assert [a.verb for a in actions] == ["skip"] and "t-scratch-spare" in server.sessions()
+    actions = engine.converge(other, server, ["spare"], "stopped", adopt=True).actions
     assert [a.verb for a in actions] == ["stop"] and "t-scratch-spare" not in server.sessions()
     actions = engine.converge(project, server, ["worker"], "stopped").actions
     assert [a.verb for a in actions] == ["stop"]

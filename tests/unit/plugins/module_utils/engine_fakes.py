@@ -7,6 +7,7 @@ the CLI, the engine facade and session planning (no tmux, no git, no subprocess)
 from __future__ import annotations
 
 from ansible_collections.agentloops.orchestrator.plugins.module_utils import config
+from ansible_collections.agentloops.orchestrator.plugins.module_utils.tmux import Owner, Session
 
 CONFIG = """
 [project]
@@ -55,11 +56,15 @@ class FakePane:
 
 
 class FakeSession:
-    def __init__(self, name: str, id: str = "$1", owner: str = "", created: int = 1700000000,
-                 program: str = "", state: str = "") -> None:
+    """A session snapshot; ``owner`` is its config tag, or an ``Owner`` (its config and
+    project id, as the engine tags a session it starts). Ownership is tmux.Session's own."""
+
+    def __init__(self, name: str, id: str = "$1", owner: str | Owner = "", created: int = 1700000000,
+                 program: str = "", state: str = "", project_id: str = "") -> None:
         self.name = name
         self.id = id
-        self.owner = owner
+        self.owner = owner.config if isinstance(owner, Owner) else owner
+        self.project_id = owner.project_id if isinstance(owner, Owner) else project_id
         self.created = created
         self.program = program
         self.state = state
@@ -69,8 +74,9 @@ class FakeSession:
     def first_pane(self):
         return self.panes[0] if self.panes else None
 
-    def foreign_to(self, owner: str) -> bool:
-        return bool(self.owner) and self.owner != owner
+    tagged = Session.tagged
+    owned_by = Session.owned_by
+    foreign_to = Session.foreign_to
 
 
 class FakeServer:
@@ -78,6 +84,7 @@ class FakeServer:
 
     socket = "fake"
     socket_args = ["-L", "fake"]
+    tmux_bin = "tmux"
 
     def __init__(self, *sessions: FakeSession) -> None:
         self.live = {s.name: s for s in sessions}
@@ -92,7 +99,8 @@ class FakeServer:
 
     def start(self, name, command, cwd, env, owner="", width=200, height=50, options=None) -> str:
         sid = "$%d" % (100 + len(self.started))
-        self.live[name] = FakeSession(name, sid, owner, program=(options or {}).get("@agentloops_program", ""))
+        self.live[name] = FakeSession(name, sid, owner, program=(options or {}).get("@agentloops_program", ""),
+                                      project_id=(options or {}).get("@agentloops_project", ""))
         self.started.append((name, command, cwd, env, owner))
         self.sizes.append((width, height))
         return sid

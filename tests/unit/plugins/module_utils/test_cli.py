@@ -25,7 +25,8 @@ def parse(*argv):
     (["status"], {"command": "status"}),
     (["up"], {"command": "up", "agents": []}),
     (["up", "worker", "helper"], {"command": "up", "agents": ["worker", "helper"]}),
-    (["down", "worker"], {"command": "down", "agents": ["worker"]}),
+    (["down", "worker"], {"command": "down", "agents": ["worker"], "adopt": False}),
+    (["down", "--adopt"], {"command": "down", "agents": [], "adopt": True}),
     (["validate"], {"command": "validate"}),
     (["phase", "show"], {"command": "phase", "step": "show"}),
     (["phase", "set", "p3"], {"command": "phase", "step": "set", "phase": "p3"}),
@@ -184,6 +185,32 @@ def test_up_and_down_print_each_change(fake, capsys, tmp_path):
     fake.live["u-spare"] = FakeSession("u-spare", "$50", sessions.owner_of(make_project(tmp_path)))
     code, out, _err = run(fake, capsys, "down")
     assert out == "killing u-worker\nkilling u-helper\nkilling u-spare\n"
+
+
+def test_up_starts_the_others_then_fails_naming_a_conflict(fake, capsys):
+    fake.live["u-worker"] = FakeSession("u-worker", "$60", "/other/agents.toml")
+    code, out, err = run(fake, capsys, "up")
+    assert code == 1 and "starting u-helper" in out
+    assert err == "agents.py: error: worker not started: session u-worker is owned by /other/agents.toml\n"
+    assert [s[0] for s in fake.started] == ["u-helper"]
+    code, out, err = run(fake, capsys, "down")
+    assert code == 0 and "$60" not in fake.killed, "down never kills another project's session"
+
+
+def test_down_leaves_untagged_sessions_unless_adopted_and_stops_orphans(fake, capsys, tmp_path):
+    fake.live["u-worker"] = FakeSession("u-worker", "$61")
+    fake.live["u-gone"] = FakeSession("u-gone", "$62", sessions.owner_of(make_project(tmp_path)))
+    code, out, _err = run(fake, capsys, "down")
+    assert code == 0 and fake.killed == ["$62"] and "killing u-gone (no longer in agents.toml)" in out
+    assert "skipping u-worker: session u-worker was not started by an engine" in out
+    code, out, _err = run(fake, capsys, "down", "--adopt")
+    assert code == 0 and fake.killed == ["$62", "$61"] and out == "killing u-worker\n"
+
+
+def test_status_lists_orphans(fake, capsys, tmp_path):
+    fake.live["u-gone"] = FakeSession("u-gone", "$63", sessions.owner_of(make_project(tmp_path)))
+    code, out, _err = run(fake, capsys, "status")
+    assert code == 0 and out.splitlines()[-1] == "orphan  u-gone  (no longer in agents.toml)"
 
 
 def test_up_runs_agents_with_this_engines_agents_py(fake, capsys, tmp_path):

@@ -41,12 +41,12 @@ def test_converge_starts_reports_and_returns_before_and_after(project):
     assert result.before == ["u-helper"] and result.after == ["u-helper", "u-worker"]
     assert [a.session for a in seen] == ["u-worker"]
     assert [s[0] for s in server.started] == ["u-worker"]
-    assert server.started[0][4] == sessions.owner_of(project), "sessions are tagged with their config"
+    assert server.started[0][4] == sessions.owner_of(project).config, "sessions are tagged with their config"
     assert os.path.exists(os.path.join(project.state_dir, "worker.env"))
 
 
 def test_converge_in_check_mode_predicts_and_touches_nothing(project):
-    server = FakeServer(FakeSession("u-helper", "$5"))
+    server = FakeServer(FakeSession("u-helper", "$5", sessions.owner_of(project)))
     planned = engine.converge(project, server, [], "restarted", check_mode=True)
     assert {a.agent.name: a.verb for a in planned.actions if a.changes} == {"worker": "start", "helper": "restart"}
     assert planned.before == ["u-helper"] and planned.after == ["u-helper", "u-worker"]
@@ -56,7 +56,7 @@ def test_converge_in_check_mode_predicts_and_touches_nothing(project):
 
 
 def test_converge_stops_and_marks_operator_intent(project):
-    server = FakeServer(FakeSession("u-worker", "$5"))
+    server = FakeServer(FakeSession("u-worker", "$5", sessions.owner_of(project)))
     result = engine.converge(project, server, ["worker"], "stopped")
     assert server.killed == ["$5"] and result.after == []
     assert os.path.exists(StateLayout.of(project).stopped("worker"))
@@ -257,3 +257,28 @@ def test_events_reads_the_last_good_records_from_the_end(project, monkeypatch):
             handle.write(json.dumps(record).encode() + b"\n" + junk + b"\n")
     assert [line.split()[0] for line in engine.event_lines(project, 3)] == ["T2", "T3", "T4"]
     assert [line.split()[0] for line in engine.event_lines(project, 0)] == ["T0", "T1", "T2", "T3", "T4"]
+
+def test_converge_refuses_a_second_copy_when_the_agents_run_on_another_server(project, monkeypatch):
+    elsewhere = FakeServer(FakeSession("u-worker", "$1", sessions.owner_of(project)))
+    monkeypatch.setattr(sessions, "TmuxServer", lambda socket, tmux_bin="tmux": elsewhere)
+    os.makedirs(project.state_dir)
+    with open(StateLayout.of(project).server, "w") as handle:
+        handle.write("/run/first.sock\n")
+    here = FakeServer()
+    with pytest.raises(StateError, match="already runs on tmux server /run/first.sock \\(u-worker\\): refusing"):
+        engine.converge(project, here, [], "started")
+    assert here.started == []
+    assert not engine.converge(project, here, [], "stopped").changed, "stopping is never refused"
+    elsewhere.live.clear()
+    engine.converge(project, here, [], "started")
+    assert here.started and open(StateLayout.of(project).server).read() == "fake\n", "the new server is recorded"
+
+
+def test_check_mode_plans_on_any_server_even_when_the_agents_run_elsewhere(project, monkeypatch):
+    elsewhere = FakeServer(FakeSession("u-worker", "$1", sessions.owner_of(project)))
+    monkeypatch.setattr(sessions, "TmuxServer", lambda socket, tmux_bin="tmux": elsewhere)
+    os.makedirs(project.state_dir)
+    with open(StateLayout.of(project).server, "w") as handle:
+        handle.write("/run/first.sock\n")
+    planned = engine.converge(project, FakeServer(), [], "started", check_mode=True)
+    assert "u-worker" in planned.after, "the cutover's preflight plans on a server that cannot exist"

@@ -82,10 +82,77 @@ def test_another_configs_session_is_skipped_whatever_the_state(project, state):
     assert action.session_id == ""
 
 
-def test_an_untagged_session_is_the_projects(project):
+def test_another_projects_session_is_a_conflict_naming_its_owner(project):
+    live = {"u-worker": FakeSession("u-worker", "$7", "/elsewhere/agents.toml"),
+            "u-helper": FakeSession("u-helper", "$8", project_id="f" * 32)}
+    worker, helper = sessions.plan(project, live, project.select(["worker", "helper"]), "started")
+    assert (worker.verb, worker.conflict) == ("skip", "/elsewhere/agents.toml")
+    assert (helper.verb, helper.conflict) == ("skip", "project " + "f" * 32), "an id of another project is foreign"
+
+
+def test_an_untagged_session_runs_for_up_but_is_stopped_or_restarted_only_when_adopted(project):
     live = {"u-worker": FakeSession("u-worker", "$7", "")}
-    (action,) = sessions.plan(project, live, project.select(["worker"]), "stopped")
+    (started,) = sessions.plan(project, live, project.select(["worker"]), "started")
+    assert (started.verb, started.reason, started.conflict) == ("none", "already running", "")
+    for state in ("stopped", "restarted"):
+        (left,) = sessions.plan(project, live, project.select(["worker"]), state)
+        assert left.verb == "skip" and "--adopt" in left.reason and not left.conflict
+    (stop,) = sessions.plan(project, live, project.select(["worker"]), "stopped", adopt=True)
+    (restart,) = sessions.plan(project, live, project.select(["worker"]), "restarted", adopt=True)
+    assert (stop.verb, restart.verb) == ("stop", "restart")
+
+
+def test_the_project_id_is_made_once_and_kept(project):
+    assert sessions.read_project_id(project) == "" and sessions.owner_of(project).project_id == ""
+    made = sessions.ensure_project_id(project)
+    assert len(made) == 32 and sessions.ensure_project_id(project) == made == sessions.owner_of(project).project_id
+    with open(os.path.join(project.state_dir, "project-id"), "w") as handle:
+        handle.write("not an id\n")
+    assert sessions.read_project_id(project) == "", "garbage is no identity"
+
+
+def test_a_session_with_the_projects_id_is_its_own_wherever_its_config_was(project, tmp_path):
+    pid = sessions.ensure_project_id(project)
+    moved = FakeSession("u-worker", "$7", str(tmp_path / "gone" / "agents.toml"), project_id=pid)
+    (action,) = sessions.plan(project, {"u-worker": moved}, project.select(["worker"]), "stopped")
+    assert action.verb == "stop", "a moved project keeps its sessions"
+    copy = tmp_path / "copy.toml"
+    copy.write_text("")
+    copied = FakeSession("u-worker", "$7", str(copy), project_id=pid)
+    (action,) = sessions.plan(project, {"u-worker": copied}, project.select(["worker"]), "stopped")
+    assert action.conflict == str(copy), "the same id from a config that still exists elsewhere is a copy's"
+
+
+def test_a_session_tagged_with_the_config_as_given_is_its_own(project, tmp_path):
+    real = tmp_path / "real.toml"
+    os.rename(project.config_path, real)
+    os.symlink(real, project.config_path)
+    old = FakeSession("u-worker", "$7", project.config_path)  # tagged before agents.toml became a symlink
+    (action,) = sessions.plan(project, {"u-worker": old}, project.select(["worker"]), "stopped")
     assert action.verb == "stop"
+    assert sessions.owner_of(project).config == str(real)
+
+
+def test_orphans_are_the_projects_tagged_sessions_no_longer_in_its_config(project):
+    live = {"u-gone": own(project, "gone", "$9"), "u-worker": own(project, "worker", "$7"),
+            "u-hand": FakeSession("u-hand", "$10"), "u-other": FakeSession("u-other", "$11", "/x/agents.toml")}
+    assert [s.name for s in sessions.orphans(project, live)] == ["u-gone"]
+    planned = sessions.plan(project, live, project.select(None), "stopped", stop_orphans=True)
+    assert [(a.session, a.verb, a.orphan, a.agent.name) for a in planned if a.orphan] == [
+        ("u-gone", "stop", True, "gone")]
+    assert not any(a.orphan for a in sessions.plan(project, live, project.select(None), "stopped"))
+
+
+def test_running_elsewhere_names_the_other_server_only_when_its_sessions_run(project, monkeypatch):
+    assert sessions.running_elsewhere(project, FakeServer()) == ("", [])
+    other = FakeServer(own(project, "worker", "$3"), FakeSession("u-helper", "$4"))
+    monkeypatch.setattr(sessions, "TmuxServer", lambda socket, tmux_bin="tmux": other)
+    os.makedirs(project.state_dir)
+    sessions.record_server(project, type("S", (), {"socket": "/run/a.sock"})())
+    assert sessions.read_server(project) == "/run/a.sock"
+    assert sessions.running_elsewhere(project, FakeServer()) == ("/run/a.sock", ["u-worker"])
+    other.live.clear()
+    assert sessions.running_elsewhere(project, FakeServer()) == ("/run/a.sock", [])
 
 
 def test_unknown_state_is_refused(project):
@@ -96,7 +163,7 @@ def test_unknown_state_is_refused(project):
 def test_actions_are_data(project):
     (action,) = sessions.plan(project, {}, project.select(["helper"]), "started")
     assert action.as_dict() == {"agent": "helper", "session": "u-helper", "action": "start", "reason": "",
-                                "ended": 0}
+                                "ended": 0, "conflict": "", "orphan": False}
     assert action == sessions.Action(project.agent("helper"), "u-helper", "start")
 
 

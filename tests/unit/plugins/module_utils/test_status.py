@@ -104,10 +104,10 @@ def test_bad_phase_index_is_a_clear_error(tmp_path, content, words):
 
 
 def test_parse_panes_groups_and_orders_panes():
-    out = ("a\t$1\t10\t1\t0\t%3\t30\tbash\t0\t\t11\t/p/agents.toml\t\t\t\n"
-           "a\t$1\t10\t0\t1\t%2\t20\tvim\t0\t\t11\t/p/agents.toml\t\t\t\n"
-           "a\t$1\t10\t0\t0\t%1\t10\tsleep\t1\t3\t11\t/p/agents.toml\t\t\t\n"
-           "b\t$2\t12\t0\t0\t%4\t40\tsleep\t0\t\t12\t\t\t\t\n"
+    out = ("a\t$1\t10\t1\t0\t%3\t30\tbash\t0\t\t11\t/p/agents.toml\t\t\t\t\n"
+           "a\t$1\t10\t0\t1\t%2\t20\tvim\t0\t\t11\t/p/agents.toml\t\t\t\t\n"
+           "a\t$1\t10\t0\t0\t%1\t10\tsleep\t1\t3\t11\t/p/agents.toml\t\t\t\t\n"
+           "b\t$2\t12\t0\t0\t%4\t40\tsleep\t0\t\t12\t\t\t\t\t\n"
            "garbage line\n")
     sessions = tmux.parse_panes(out)
     assert list(sessions) == ["a", "b"]
@@ -222,3 +222,23 @@ def test_what_the_watchdog_published_shows_in_the_seeds_layout_for_both_configs(
     rows = {r.agent: r for r in status.rows(a, live)}
     adversary = rows["adversary"]
     assert (adversary.activity, adversary.since, adversary.dialog) == ("blocked", 9000.0, "trust")
+
+
+def test_a_session_another_project_owns_is_a_conflict_not_running(tmp_path):
+    project = seed_project(tmp_path)
+    live = live_for(project, ["orchestrator", "builder"])
+    pane = live["cc-ci-builder"].panes
+    live["cc-ci-builder"] = tmux.Session("cc-ci-builder", "$1", 1, pane, "/other/agents.toml")
+    rows = {r.agent: r for r in status.rows(project, live)}
+    assert rows["builder"].state == "conflict (owned by /other/agents.toml)" and not rows["builder"].running
+    assert rows["orchestrator"].state == "RUNNING [claude]", "an untagged session still counts as running"
+    lines = status.render(project, list(rows.values()), 0)
+    assert lines[3] == "builder       loop        claude   claude-opus-4-8    heal+stall  conflict (owned by " \
+                       "/other/agents.toml)"
+
+
+def test_orphans_are_listed_after_the_table(tmp_path):
+    project = seed_project(tmp_path)
+    rows = status.rows(project, {})
+    lines = status.render(project, rows, 0, orphans=["cc-ci-gone"])
+    assert lines[:-1] == status.render(project, rows, 0) and lines[-1] == "orphan  cc-ci-gone  (no longer in agents.toml)"

@@ -68,12 +68,12 @@ def driver(*answers) -> tuple:
 # -- reads ------------------------------------------------------------------------------
 
 def test_parse_panes_reads_every_field_and_skips_what_is_not_a_pane_line():
-    out = ("w\t$4\t1700000000\t2\t1\t%9\t4242\tclaude\t0\t\t1700000099\t/p/agents.toml\tcodex codex node\tidle 1 2\tmy\ttitle\n"
+    out = ("w\t$4\t1700000000\t2\t1\t%9\t4242\tclaude\t0\t\t1700000099\t/p/agents.toml\tcodex codex node\tidle 1 2\t0123abcd\tmy\ttitle\n"
            "short\tline\n"
-           "d\t$5\tnot-a-number\t0\t0\t%10\t0\tbash\t1\t137\t\t\t\t\t\n")
+           "d\t$5\tnot-a-number\t0\t0\t%10\t0\tbash\t1\t137\t\t\t\t\t\t\n")
     sessions = tmux.parse_panes(out)
     assert sessions["w"].as_dict() == {
-        "name": "w", "id": "$4", "created": 1700000000, "owner": "/p/agents.toml",
+        "name": "w", "id": "$4", "created": 1700000000, "owner": "/p/agents.toml", "project_id": "0123abcd",
         "program": "codex codex node", "state": "idle 1 2",
         "panes": [{"id": "%9", "pid": 4242, "current_command": "claude", "dead": False, "dead_status": None,
                    "window_index": 2, "index": 1, "activity": 1700000099, "title": "my\ttitle"}]}
@@ -106,7 +106,7 @@ def fake_capture(monkeypatch, answer):
 
 
 def test_sessions_is_one_list_panes_call(monkeypatch):
-    seen = fake_capture(monkeypatch, (0, "a\t$1\t1\t0\t0\t%1\t10\tsleep\t0\t\t1\t\t\t\t\n", ""))
+    seen = fake_capture(monkeypatch, (0, "a\t$1\t1\t0\t0\t%1\t10\tsleep\t0\t\t1\t\t\t\t\t\n", ""))
     assert list(tmux.TmuxServer(SOCK).sessions()) == ["a"]
     assert seen == [["tmux", "-S", SOCK, "list-panes", "-a", "-F", tmux._FORMAT]]
 
