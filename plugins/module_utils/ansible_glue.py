@@ -14,6 +14,8 @@ from .errors import (
     OrchestratorError,
 )
 
+BLANK_TYPES = ("str", "path")
+
 PROJECT_ARGS = dict(
     project_dir=dict(type="path"),
     config=dict(type="path"),
@@ -22,9 +24,35 @@ PROJECT_ARGS = dict(
 PROJECT_REQUIRED_ONE_OF = [("project_dir", "config")]
 
 
+def unset_blanks(params, argument_spec):
+    """Options given blank are not given: an empty (or whitespace) string, as AWX sends for an
+    optional survey field left blank and ``-e name=`` gives, becomes None in ``params`` (in
+    place) for every str or path option whose default is not itself a string. A blank
+    ``tmux_socket`` is then the config's server, never the default one (that is ``default``).
+    Return the names of required options left blank (sorted)."""
+    missing = []
+    for name, spec in argument_spec.items():
+        if spec.get("type", "str") not in BLANK_TYPES or isinstance(spec.get("default"), str):
+            continue
+        value = params.get(name)
+        if isinstance(value, str) and not value.strip():
+            params[name] = None
+            if spec.get("required"):
+                missing.append(name)
+    return sorted(missing)
+
+
 def config_path(params):
-    """The agents.toml a module acts on, from O(config) or O(project_dir)."""
-    return params.get("config") or os.path.join(params["project_dir"], "agents.toml")
+    """The agents.toml a module acts on, from O(config) or O(project_dir) (a blank value is
+    not given: ``unset_blanks``)."""
+    for name in ("config", "project_dir"):
+        if isinstance(params.get(name), str) and not params[name].strip():
+            params[name] = None
+    if params.get("config"):
+        return params["config"]
+    if not params.get("project_dir"):
+        raise OrchestratorError("project_dir is required (or config): it was not given, or given empty")
+    return os.path.join(params["project_dir"], "agents.toml")
 
 
 def require(module, *libraries):
@@ -42,7 +70,13 @@ def require(module, *libraries):
 def run(module, body):
     """Run ``body()`` and exit with its result; any engine error fails the task cleanly
     (with every config issue as data when the config is invalid). Anything else is a bug:
-    the task fails with its traceback in ``exception`` (shown with -vvv), never a bare crash."""
+    the task fails with its traceback in ``exception`` (shown with -vvv), never a bare crash.
+    Blank options are made not given first (``unset_blanks``); a required one fails the task."""
+    params = getattr(module, "params", None)
+    missing = unset_blanks(params, getattr(module, "argument_spec", None) or {}) if params is not None else []
+    if missing:
+        verb = "is" if len(missing) == 1 else "are"
+        module.fail_json(msg="%s %s required (given empty)" % (" and ".join(missing), verb))
     try:
         result = body()
     except ConfigError as exc:

@@ -61,8 +61,9 @@ commands:
 options:
   --config PATH         the project's agents.toml (default: ./agents.toml, else the
                         agents.toml beside the engine checkout)
-  --tmux-socket VALUE   override the config's tmux_socket ("" = default server,
-                        a name = tmux -L NAME, a path = tmux -S PATH)
+  --tmux-socket VALUE   override the config's tmux_socket (a name = tmux -L NAME,
+                        a path = tmux -S PATH, default = the default server;
+                        "" = not given: the config's)
 """
 PHASE_HINT = "use phase show | phase set N|NAME | phase next"
 

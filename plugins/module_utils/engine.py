@@ -23,7 +23,7 @@ from . import phase, status
 from .config import Project
 from .errors import OrchestratorError, StateError
 from .layout import StateLayout
-from .tmux import TmuxServer, resolve_socket
+from .tmux import TmuxServer, choose_socket
 
 TYPE_CHECKING = False  # not typing's: the status path does not import typing
 if TYPE_CHECKING:  # pragma: no cover
@@ -90,11 +90,12 @@ NEXT = PhaseStep.NEXT
 def open_project(config_path: str, tmux_socket: str | None = None) -> tuple[Project, TmuxServer]:
     """Load and validate a config; return ``(project, server)``.
 
-    ``tmux_socket`` overrides the config's ``tmux_socket`` when not None (a name or a path;
-    a relative path is taken from the current directory).
+    ``tmux_socket`` overrides the config's ``tmux_socket`` when given (a name or a path; a
+    relative path is taken from the current directory; ``default`` is the default server);
+    None or "" is not given (``tmux.choose_socket``).
     """
     project = config_mod.load(config_path)
-    return project, TmuxServer(project.tmux_socket if tmux_socket is None else resolve_socket(tmux_socket))
+    return project, TmuxServer(choose_socket(project.tmux_socket, tmux_socket))
 
 
 def read_status(project: Project, server: TmuxServer, live: dict | None = None,
@@ -359,8 +360,7 @@ def running_sessions(project: Project, tmux_socket: str | None = None) -> list[s
     given), and any watchdog process of its config (e.g. under systemd)."""
     from .procs import watchdog_pids
 
-    socket = project.tmux_socket if tmux_socket is None else resolve_socket(tmux_socket)
-    live = TmuxServer(socket).sessions()
+    live = TmuxServer(choose_socket(project.tmux_socket, tmux_socket)).sessions()
     names = [project.session_name(a) for a in project.agents if project.session_name(a) in live]
     return names + ["watchdog pid %d" % pid for pid in watchdog_pids(project)]
 

@@ -53,6 +53,11 @@ class TmuxNoServer(TmuxError):
     """No tmux server runs on the socket (or it exited while being asked)."""
 
 
+class TmuxForeignServer(TmuxError):
+    """The socket is not safely ours: another user's socket, something else than a socket at
+    its path, or a folder others can write to; the engine neither reads nor starts there."""
+
+
 class TmuxSessionExists(TmuxError):
     """A session of that exact name exists already: tmux refused to create a second one."""
 

@@ -16,11 +16,12 @@ can never hit ``foobar``; the names the driver targets are exact (``=name``).
 from __future__ import annotations
 
 import os
+import stat
 import time
 from dataclasses import dataclass
 TYPE_CHECKING = False  # not typing's: the status path does not import typing
 
-from .errors import TmuxError, TmuxNoServer, TmuxNoSuchSession, TmuxSessionExists
+from .errors import TmuxError, TmuxForeignServer, TmuxNoServer, TmuxNoSuchSession, TmuxSessionExists
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -46,9 +47,12 @@ PROGRAM_OPTION = "@agentloops_program"
 # What the watchdog last saw the agent do: ``<state> <since> <seen>`` (``idle 1764636000
 # 1764636100``), from its profile's rules; status reads it in the same list-panes call.
 STATE_OPTION = "@agentloops_state"
-# What tmux says on stderr, by the error it means (the first match wins).
+# What tmux says on stderr, by the error it means (the first match wins). A socket tmux may
+# not connect to is not "no server": someone else's server is there.
+_DENIED = ("(Permission denied)", "(Operation not permitted)")
 _NO_SERVER = ("no server running", "error connecting to", "server exited unexpectedly")
-_ERRORS = ((("duplicate session",), TmuxSessionExists),
+_ERRORS = ((_DENIED, TmuxForeignServer),
+           (("duplicate session",), TmuxSessionExists),
            (("can't find session", "can't find pane", "can't find window"), TmuxNoSuchSession),
            (_NO_SERVER, TmuxNoServer))
 # A server up with no session at all (just started, or its last session just ended) has no
@@ -203,6 +207,76 @@ def resolve_socket(socket: str) -> str:
     return socket
 
 
+def choose_socket(configured: str, override: str | None) -> str:
+    """The server an operator's ``override`` picks: None or "" (a blank survey field, an
+    empty ``-e``) is not given, so the config's ``configured`` socket applies; anything else
+    is resolved (``default`` is tmux's own name for the default server, ``tmux -L default``)."""
+    return configured if override is None or not override.strip() else resolve_socket(override.strip())
+
+
+def socket_path(socket: str) -> str:
+    """The socket file of a server: the path itself for ``-S``; for a name (and the default
+    server, ``default``) the file tmux uses, ``$TMUX_TMPDIR`` (else /tmp) ``/tmux-UID/NAME``."""
+    if "/" in socket:
+        return socket
+    folder = os.path.realpath(os.environ.get("TMUX_TMPDIR") or "/tmp")
+    return os.path.join(folder, "tmux-%d" % os.geteuid(), socket or "default")
+
+
+def _owner(uid: int) -> str:
+    try:
+        import pwd
+
+        return "uid %d (%s)" % (uid, pwd.getpwuid(uid).pw_name)
+    except (ImportError, KeyError):
+        return "uid %d" % uid
+
+
+def check_socket(socket: str) -> None:
+    """Refuse (``TmuxForeignServer``) a server the caller does not safely own, before the
+    engine reads from it or starts anything in it (whoever owns a server reads and types
+    into every pane of it). The rule, for the socket file (``socket_path``):
+
+    - a path that exists and is not a socket (a regular file, a folder, a symlink) is refused:
+      tmux would replace it, or connect through it;
+    - a socket owned by another uid than the caller's is refused (tmux's own rule for the
+      sockets it creates);
+    - the socket's folder, when it is a folder, must be owned by the caller or root, and not
+      writable by group or others unless it has the sticky bit (as /tmp has): in such a
+      folder anyone may put a socket, so only one the caller owns is used.
+
+    A path whose folder does not exist (or is not a folder) has no server: nothing to check.
+    """
+    path = socket_path(socket)
+    uid = os.geteuid()
+    try:
+        info = os.lstat(path)
+    except OSError:
+        info = None
+    if info is not None:
+        if not stat.S_ISSOCK(info.st_mode):
+            raise TmuxForeignServer("refusing tmux socket %s: it exists and is not a socket (%s)"
+                                    % (path, "a symlink" if stat.S_ISLNK(info.st_mode) else
+                                       "a folder" if stat.S_ISDIR(info.st_mode) else "a file"))
+        if info.st_uid != uid:
+            raise TmuxForeignServer("refusing tmux socket %s: it is owned by %s, not by the caller (%s): "
+                                    "its server is someone else's" % (path, _owner(info.st_uid), _owner(uid)))
+    folder = os.path.dirname(path) or "."
+    try:
+        where = os.stat(folder)
+    except OSError:
+        return
+    if not stat.S_ISDIR(where.st_mode):
+        return
+    if where.st_uid not in (uid, 0):
+        raise TmuxForeignServer("refusing tmux socket %s: its folder %s is owned by %s, not by the caller (%s) "
+                                "or root" % (path, folder, _owner(where.st_uid), _owner(uid)))
+    if where.st_mode & (stat.S_IWGRP | stat.S_IWOTH) and not where.st_mode & stat.S_ISVTX:
+        raise TmuxForeignServer("refusing tmux socket %s: its folder %s (mode %04o) is writable by others "
+                                "without the sticky bit: anyone could put a server there"
+                                % (path, folder, stat.S_IMODE(where.st_mode)))
+
+
 def error_for(where: str, what: str, stderr: str) -> TmuxError:
     """The typed error for tmux's ``stderr`` answer to ``what`` on server ``where``."""
     text = stderr.strip()
@@ -241,6 +315,11 @@ class TmuxServer:
             return "the default tmux server"
         return "tmux server %s %s" % tuple(self.socket_args)
 
+    def check(self) -> None:
+        """Refuse a server this user does not safely own (``check_socket``); every read and
+        write of the driver runs it first."""
+        check_socket(self.socket)
+
     def _cannot_run(self, what: str, exc: OSError) -> TmuxError:
         return TmuxError("%s: %s: cannot run %s: %s" % (self.describe(), what, self.tmux_bin, exc.strerror or exc))
 
@@ -249,8 +328,10 @@ class TmuxServer:
     def sessions(self) -> dict[str, Session]:
         """Every session of the server with its panes, by exact name, in ONE tmux call.
 
-        A server that is not running has no sessions (that is not an error).
+        A server that is not running has no sessions (that is not an error); a socket that is
+        not safely ours is (``check_socket``).
         """
+        self.check()
         try:
             code, out, err = capture([self.tmux_bin] + self.socket_args + ["list-panes", "-a", "-F", _FORMAT])
         except OSError as exc:
@@ -281,6 +362,7 @@ class TmuxServer:
         """Run ``action`` (libtmux calls); its failures as typed errors naming this server."""
         from libtmux import exc
 
+        self.check()
         try:
             return action()
         except exc.TmuxCommandNotFound:

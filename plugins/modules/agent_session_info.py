@@ -227,7 +227,7 @@ project:
       description: The log folder.
       type: str
     tmux_socket:
-      description: The tmux server as configured or overridden (C("") the default server, a name, or a path).
+      description: The tmux server as configured or overridden (C("") the default server, a name such as C(default), or a path).
       type: str
     systemd_unit:
       description: The name of the project's watchdog unit, as the C(run) role writes it (C(run_systemd_unit)).

@@ -80,9 +80,10 @@ options:
   tmux_socket:
     description:
       - With O(state=present), the tmux server to write into C(agents.toml) (a name for C(tmux -L),
-        a path for C(tmux -S)); when omitted the source's value is kept.
+        a path for C(tmux -S), C(default) for the default server); when omitted or empty the
+        source's value is kept.
       - With O(state=absent), the tmux server on which the project's agents must all be down
-        (default the config's).
+        (default the config's, also when empty).
     type: str
   expect_stopped:
     description:

@@ -61,3 +61,45 @@ def test_anything_else_fails_with_its_traceback():
     assert result["failed"] and result["msg"] == "unexpected error: KeyError: 'missing'"
     assert result["exception"].startswith("Traceback (most recent call last):")
     assert "in bug" in result["exception"]
+
+
+SPEC = dict(project_dir=dict(type="path"), config=dict(type="path"), tmux_socket=dict(type="str"),
+            name=dict(type="str", required=True), ref=dict(type="str", default="HEAD"),
+            agents=dict(type="list", elements="str", default=[]), live=dict(type="bool", default=False))
+
+
+class ParamsModule(FakeModule):
+    def __init__(self, **params) -> None:
+        super().__init__()
+        self.argument_spec = SPEC
+        self.params = dict(dict.fromkeys(SPEC), **params)
+
+
+def test_blank_options_are_not_given():
+    params = dict(project_dir="", config=" ", tmux_socket="", name="n", ref="", agents=[], live=False)
+    assert ansible_glue.unset_blanks(params, SPEC) == []
+    assert params == dict(project_dir=None, config=None, tmux_socket=None, name="n", ref="", agents=[], live=False)
+    params = dict(tmux_socket="default", name="")
+    assert ansible_glue.unset_blanks(params, SPEC) == ["name"] and params == dict(tmux_socket="default", name=None)
+
+
+def test_run_makes_blanks_not_given_before_the_body_and_fails_a_blank_required_option():
+    module = ParamsModule(tmux_socket="", name="n")
+    seen = []
+    with pytest.raises(SystemExit):
+        ansible_glue.run(module, lambda: seen.append(dict(module.params)) or {"changed": False})
+    assert seen[0]["tmux_socket"] is None
+    module = ParamsModule(name="")
+    with pytest.raises(SystemExit):
+        ansible_glue.run(module, lambda: seen.append("ran") or {})
+    assert module.result == {"msg": "name is required (given empty)", "failed": True} and len(seen) == 1
+
+
+def test_config_path_needs_a_project_dir_that_is_not_blank():
+    assert ansible_glue.config_path({"project_dir": "/p", "config": ""}) == "/p/agents.toml"
+    assert ansible_glue.config_path({"project_dir": "", "config": "/c/a.toml"}) == "/c/a.toml"
+    for params in ({"project_dir": "", "config": None}, {"project_dir": None, "config": ""}):
+        with pytest.raises(OrchestratorError, match="^project_dir is required"):
+            ansible_glue.config_path(params)
+    assert run(lambda: {"x": ansible_glue.config_path({"project_dir": " "})}) == {
+        "msg": "project_dir is required (or config): it was not given, or given empty", "failed": True}

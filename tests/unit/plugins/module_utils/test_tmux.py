@@ -7,6 +7,7 @@ tmux's answers become typed errors (libtmux's objects run against a fake ``Serve
 from __future__ import annotations
 
 import os
+import re
 
 import pytest
 from libtmux import exc as libtmux_exc
@@ -14,7 +15,7 @@ from libtmux.server import Server
 
 from ansible_collections.agentloops.orchestrator.plugins.module_utils import tmux
 from ansible_collections.agentloops.orchestrator.plugins.module_utils.errors import (
-    TmuxError, TmuxNoServer, TmuxNoSuchSession, TmuxSessionExists)
+    TmuxError, TmuxForeignServer, TmuxNoServer, TmuxNoSuchSession, TmuxSessionExists)
 
 SOCK = "/run/t/tmux.sock"
 WHERE = "tmux server -S %s" % SOCK
@@ -276,3 +277,112 @@ def test_any_other_libtmux_failure_is_a_tmux_error_naming_the_server():
     server, _fake = driver(ValueError("odd answer"))
     with pytest.raises(TmuxError, match="^%s: .*odd answer" % WHERE):
         server.kill("$3")
+
+
+# -- whose server it is --------------------------------------------------------------------
+
+def bound_socket(path) -> None:
+    """A unix socket file at ``path`` (no server behind it once closed)."""
+    import socket as socket_mod
+
+    with socket_mod.socket(socket_mod.AF_UNIX) as sock:
+        sock.bind(str(path))
+
+
+def test_a_socket_of_ours_in_a_private_folder_is_ours(tmp_path):
+    folder = tmp_path / "run"
+    folder.mkdir(mode=0o700)
+    bound_socket(folder / "t.sock")
+    tmux.check_socket(str(folder / "t.sock"))
+    tmux.check_socket(str(folder / "not-yet.sock"))  # tmux will create it, ours
+    tmux.check_socket("/dev/null/agentloops-plan-only")  # no folder, no server: nothing to refuse
+
+
+@pytest.mark.parametrize("make, why", [
+    (lambda p: p.write_text("keep me\n"), "it exists and is not a socket (a file)"),
+    (lambda p: p.mkdir(), "it exists and is not a socket (a folder)"),
+    (lambda p: p.symlink_to(p.parent / "elsewhere"), "it exists and is not a socket (a symlink)"),
+])
+def test_a_path_that_is_not_a_socket_is_refused_and_left_alone(tmp_path, make, why):
+    path = tmp_path / "t.sock"
+    make(path)
+    with pytest.raises(TmuxForeignServer, match="^refusing tmux socket %s: %s" % (path, re.escape(why))):
+        tmux.check_socket(str(path))
+    assert os.path.lexists(path)
+    if path.is_file():
+        assert path.read_text() == "keep me\n"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving a file away needs root")
+def test_another_users_socket_is_refused(tmp_path):
+    path = tmp_path / "t.sock"
+    bound_socket(path)
+    os.chown(path, 65534, 65534)
+    with pytest.raises(TmuxForeignServer, match=r"^refusing tmux socket %s: it is owned by uid 65534\b.*, not by the "
+                                                r"caller \(uid 0\b.*someone else's$" % path):
+        tmux.check_socket(str(path))
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving a folder away needs root")
+def test_a_folder_of_another_user_is_refused(tmp_path):
+    folder = tmp_path / "theirs"
+    folder.mkdir(mode=0o755)
+    os.chown(folder, 65534, 65534)
+    with pytest.raises(TmuxForeignServer, match=r"its folder %s is owned by uid 65534" % folder):
+        tmux.check_socket(str(folder / "t.sock"))
+
+
+@pytest.mark.parametrize("mode, refused", [(0o777, True), (0o770, True), (0o1777, False), (0o755, False)])
+def test_a_folder_others_can_write_needs_the_sticky_bit(tmp_path, mode, refused):
+    folder = tmp_path / "shared"
+    folder.mkdir()
+    folder.chmod(mode)
+    bound_socket(folder / "t.sock")
+    if refused:
+        with pytest.raises(TmuxForeignServer, match=r"its folder %s \(mode %04o\) is writable by others without the "
+                                                    r"sticky bit" % (folder, mode)):
+            tmux.check_socket(str(folder / "t.sock"))
+    else:
+        tmux.check_socket(str(folder / "t.sock"))
+
+
+def test_a_named_socket_is_checked_where_tmux_keeps_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("TMUX_TMPDIR", str(tmp_path))
+    assert tmux.socket_path("loops") == str(tmp_path / ("tmux-%d" % os.geteuid()) / "loops")
+    assert tmux.socket_path("") == tmux.socket_path("default") == str(tmp_path / ("tmux-%d" % os.geteuid()) / "default")
+    assert tmux.socket_path(SOCK) == SOCK
+    private = tmp_path / ("tmux-%d" % os.geteuid())
+    private.mkdir(mode=0o700)
+    (private / "loops").write_text("")
+    with pytest.raises(TmuxForeignServer, match="is not a socket"):
+        tmux.TmuxServer("loops").sessions()
+
+
+def test_a_refused_socket_is_neither_read_nor_written(tmp_path, monkeypatch):
+    path = tmp_path / "t.sock"
+    path.write_text("keep me\n")
+    seen = fake_capture(monkeypatch, (0, "", ""))
+    server = tmux.TmuxServer(str(path))
+    server._libtmux_server = fake = FakeServer([])
+    with pytest.raises(TmuxForeignServer):
+        server.sessions()
+    with pytest.raises(TmuxForeignServer):
+        server.start("w", "sleep 1", str(tmp_path), {})
+    with pytest.raises(TmuxForeignServer):
+        server.kill("$1")
+    assert seen == [] and fake.calls == [] and path.read_text() == "keep me\n"
+
+
+def test_permission_denied_is_someone_elses_server_not_no_server(monkeypatch):
+    fake_capture(monkeypatch, (1, "", "error connecting to %s (Permission denied)\n" % SOCK))
+    with pytest.raises(TmuxForeignServer, match=r"list-panes failed: error connecting to .*\(Permission denied\)$"):
+        tmux.TmuxServer(SOCK).sessions()
+
+
+@pytest.mark.parametrize("override, chosen", [
+    (None, "cfg"), ("", "cfg"), ("  ", "cfg"), ("default", "default"), ("loops", "loops"),
+    ("/run/x.sock", "/run/x.sock"),
+])
+def test_a_blank_override_is_the_configs_server_and_default_is_explicit(override, chosen):
+    assert tmux.choose_socket("cfg", override) == chosen
+    assert tmux.choose_socket("", override) == ("" if chosen == "cfg" else chosen)
