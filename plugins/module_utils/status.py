@@ -247,9 +247,24 @@ def table(rows_: list) -> list:
     return ["".join(cell.ljust(w) for cell, w in zip(line, widths)) + line[-1] for line in grid]
 
 
+def write_failure(project: Project) -> str | None:
+    """The write that last failed the watchdog (``state/watchdog.error``: its event log full
+    or read-only), as status's first line: ``watchdog: cannot write PATH: ERROR``; None
+    when its writes work."""
+    from .layout import StateLayout
+
+    try:
+        with open(StateLayout.of(project).write_error, encoding="utf-8", errors="replace") as handle:
+            text = handle.read(1000).strip()
+    except OSError:
+        return None
+    return "watchdog: %s" % text.splitlines()[0] if text else None
+
+
 def render(project: Project, rows_: list, phase_index: int) -> list:
     header = phase_header(project, phase_index)
-    return ([header] if header else []) + table(rows_)
+    failure = write_failure(project)
+    return ([failure] if failure else []) + ([header] if header else []) + table(rows_)
 
 
 PARITY_COLUMNS = COLUMNS[:-1]

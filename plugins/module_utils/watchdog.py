@@ -33,10 +33,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from .bookkeeping import clear_fatal, clear_watch, is_paused, is_stopped, read_run, read_watch, write_watch
+from .bookkeeping import (clear_fatal, clear_watch, is_paused, is_stopped, read_run, read_watch, report_bad_records,
+                          write_watch)
 from .config import Agent, Project, WatchSettings, load
 from .errors import AlreadyRunning, OrchestratorError
-from .fsutil import LockBusy, append_line, locked
+from .fsutil import LockBusy, append_line, atomic_write, locked, remove
 from .layout import StateLayout
 from .observe import Observer
 from .procs import read_table
@@ -49,12 +50,37 @@ RESTART, BACKOFF, FATAL = "restart", "backoff", "fatal"
 
 
 def event(project: Project, agent: str, kind: str, reason: str, outcome: str, **extra) -> dict:
-    """Append one event to the project's JSON-lines event log."""
+    """Append one event to the project's JSON-lines event log. A log that cannot be written
+    (a full or read-only ``log_dir``) is never the end of the caller: the failure is kept in
+    ``state/watchdog.error`` (status shows it) until a write works again."""
     record = {"ts": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "time": round(time.time(), 3), "agent": agent,
               "event": kind, "reason": reason, "outcome": outcome}
     record.update(extra)
-    append_line(StateLayout.of(project).events, json.dumps(record, sort_keys=True))
+    layout = StateLayout.of(project)
+    try:
+        append_line(layout.events, json.dumps(record, sort_keys=True))
+    except OrchestratorError as exc:
+        _write_failed(layout, str(exc))
+    else:
+        if _FAILED.pop(layout.write_error, None) is not None:
+            with contextlib.suppress(OrchestratorError):
+                remove(layout.write_error)
     return record
+
+
+_FAILED: dict = {}  # write-error file -> the failure it holds (this process's)
+
+
+def _write_failed(layout: StateLayout, message: str) -> None:
+    """Keep a failed write where status sees it (once per failure, not per event)."""
+    import sys
+
+    if _FAILED.get(layout.write_error) == message:
+        return
+    _FAILED[layout.write_error] = message
+    sys.stderr.write("agentloops: %s\n" % message)
+    with contextlib.suppress(OrchestratorError):
+        atomic_write(layout.write_error, message + "\n")
 
 
 def read_events(project: Project, limit: int = 20) -> list:
@@ -182,6 +208,21 @@ class Watchdog:
         self.calm: set = set()  # classified agents seen not working since the last stall check
         self.ended = 0  # leftover processes the last restart ended
         self.stamp = config_stamp(project.config_path)  # of the agents.toml last read
+        self.errors: dict = {}  # agent (or "watchdog") -> the error last reported, until a step works again
+        report_bad_records(self._bad_record)
+
+    def _bad_record(self, path: str, problem: str) -> None:
+        """A per-agent record that was ignored in part or whole: one event per content."""
+        name = os.path.basename(path).split(".", 1)[0]
+        event(self.project, name, "error", "%s: %s" % (path, problem), "treated as empty")
+
+    def _error(self, name: str, message: str, outcome: str = "will retry") -> list:
+        """An error event, once for as long as the same error repeats (a read-only state
+        folder is one event, not one per agent every pass)."""
+        if self.errors.get(name) == message:
+            return []
+        self.errors[name] = message
+        return [event(self.project, name, "error", message, outcome)]
 
     def _locked(self):
         """The project's lock, which ``up``, ``down``, ``reset`` and the modules take too: a
@@ -278,7 +319,8 @@ class Watchdog:
         try:
             live = self.server.sessions()
         except OrchestratorError as exc:
-            return out + [event(self.project, "watchdog", "error", str(exc).splitlines()[0], "will retry")]
+            return out + self._error("watchdog", str(exc).splitlines()[0])
+        self.errors.pop("watchdog", None)
         from .sessions import owner_of
 
         owner = owner_of(self.project)
@@ -372,12 +414,11 @@ class Watchdog:
     def _guard(self, agent: Agent, step, *args) -> list:
         """Run one agent's step; a failure is an event, never the end of the watchdog."""
         try:
-            return step(*args)
+            out = step(*args)
         except (OrchestratorError, OSError) as exc:
-            try:
-                return [event(self.project, agent.name, "error", str(exc).splitlines()[0], "will retry")]
-            except OrchestratorError:  # not even the event log is writable
-                return []
+            return self._error(agent.name, str(exc).splitlines()[0])
+        self.errors.pop(agent.name, None)
+        return out
 
     def _heal_all(self, dead: list, now: float) -> list:
         """Heal every agent found dead in one pass: one lock, one read of the server, then
@@ -390,7 +431,7 @@ class Watchdog:
                 for agent, sess in dead:
                     out.extend(self._guard(agent, self._heal, agent, sess, now, live, processes))
         except OrchestratorError as exc:
-            out.append(event(self.project, "watchdog", "error", str(exc).splitlines()[0], "will retry"))
+            out.extend(self._error("watchdog", str(exc).splitlines()[0]))
         return out
 
     def _heal(self, agent: Agent, sess, now: float, live: dict, processes: dict | None = None) -> list:
@@ -478,6 +519,9 @@ class Watchdog:
 
     def _stalled(self, agent: Agent, sess, pane, now: float, watch: dict) -> list:
         project = self.project
+        if "nudged" not in watch:  # a STALLED record without its nudge time (ignored as bad): from now
+            watch["nudged"] = now
+            write_watch(project, agent, watch)
         settle = watch["nudged"] + 2.0  # the nudge's own echo lands on the screen first
         if now < settle:
             return []
@@ -527,7 +571,10 @@ class Watchdog:
         """Watch until killed (or for ``iterations`` passes, for tests)."""
         done = 0
         while not iterations or done < iterations:
-            self.check()
+            try:
+                self.check()
+            except Exception as exc:  # pylint: disable=broad-exception-caught  # nothing may end the watchdog
+                self._error("watchdog", "%s: %s" % (type(exc).__name__, str(exc).splitlines()[0] if str(exc) else ""))
             done += 1
             if iterations and done >= iterations:
                 break

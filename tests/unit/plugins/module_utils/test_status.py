@@ -222,3 +222,12 @@ def test_what_the_watchdog_published_shows_in_the_seeds_layout_for_both_configs(
     rows = {r.agent: r for r in status.rows(a, live)}
     adversary = rows["adversary"]
     assert (adversary.activity, adversary.since, adversary.dialog) == ("blocked", 9000.0, "trust")
+
+
+def test_a_bad_watch_record_does_not_crash_status(tmp_path):
+    (tmp_path / "agents.toml").write_text('[agents.a]\nkind = "persistent"\nbackend = "demo"\nwatch = "heal"\n')
+    project = config.load(str(tmp_path / "agents.toml"))
+    os.makedirs(project.state_dir)
+    with open(os.path.join(project.state_dir, "a.watch.json"), "w") as handle:
+        handle.write('{"restarts": "many", "state": "FATAL"}')
+    assert status.render(project, status.rows(project, {}, []), 0)[-1].endswith("  FATAL")
