@@ -44,8 +44,23 @@ from .procs import read_table
 from .profiles import WORKING
 from .tmux import TmuxServer
 
-# What a screen that only "animates" changes: spinner glyphs, digits (timers, counters).
-_ANIMATION = re.compile(r"[0-9\u2800-\u28ff|/\\\-◐◓◑◒◴◷◶◵✶✻✽✢·*•∙○●◦⣾⣽⣻⢿⡿⣟⣯⣷]")
+# What a screen that only "animates" changes: spinner glyphs, and the digits of a line that
+# has words too (``Working (12s)``, ``3/10 files``: timers, counters). A line of digits alone
+# (``1234``, ``0.513 0.498``: a program printing numbers) is output, not animation: a pane
+# scrolling such lines makes progress, and must never be nudged as stalled.
+_SPINNER = re.compile(r"[\u2800-\u28ff|/\\\-◐◓◑◒◴◷◶◵✶✻✽✢·*•∙○●◦⣾⣽⣻⢿⡿⣟⣯⣷]")
+_DIGITS = re.compile(r"[0-9]")
+_WORD = re.compile(r"[^\W\d_]")
+
+
+def without_animation(text: str) -> str:
+    """A screen less what merely animates (see ``_SPINNER``, ``_DIGITS``)."""
+    lines = []
+    for line in _SPINNER.sub("", text).split("\n"):
+        lines.append(_DIGITS.sub("", line) if _WORD.search(line) else line)
+    return "\n".join(lines)
+
+
 RESTART, BACKOFF, FATAL = "restart", "backoff", "fatal"
 
 
@@ -481,7 +496,7 @@ class Watchdog:
         plus what the agent's profile calls progress (a token count)."""
         text = self.server.capture_pane(pane.id)
         progress = self.observer.profile(agent).progress_of(text) if agent is not None else ""
-        return _ANIMATION.sub("", text) + ("\0" + progress if progress else "")
+        return without_animation(text) + ("\0" + progress if progress else "")
 
     def _stall(self, agent: Agent, sess, pane, now: float) -> list:
         """Stall detection for heal+stall agents: no pane output for ``stall_after`` seconds

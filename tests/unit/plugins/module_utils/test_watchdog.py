@@ -332,3 +332,30 @@ def test_a_state_folder_that_cannot_be_written_is_one_error_not_one_per_pass(pro
     dog = watchdog.Watchdog(project, DeadServer(), clock=Clock(1000.0), jitter=lambda: 1.0)
     seen = [kinds(dog.check(1000.0 + 2 * n)) for n in range(5)]
     assert seen == [[("crasher", "error")], [], [], [], []]
+
+
+class ScreenServer(DeadServer):
+    """A server whose one pane shows the screens given, one per capture."""
+
+    def __init__(self, screens) -> None:
+        super().__init__()
+        self.screens = list(screens)
+
+    def capture_pane(self, pane_id: str) -> str:
+        return self.screens.pop(0)
+
+
+@dataclass
+class FakePane:
+    id: str = "%1"
+
+
+@pytest.mark.parametrize("before, after, same", [
+    ("Working (12s)\n> ", "Working (13s)\n> ", True),  # a timer: animation
+    ("⠋ Thinking 3/10\n", "⠙ Thinking 4/10\n", True),  # a spinner and a counter: animation
+    ("1021\n1022\n1023\n", "1022\n1023\n1024\n", False),  # a program printing numbers: output
+    ("0.513 0.498\n", "0.511 0.497\n", False),
+])
+def test_digits_alone_on_a_line_are_output_not_animation(project, before, after, same):
+    dog = watchdog.Watchdog(project, ScreenServer([before, after]), clock=Clock(1000.0))
+    assert (dog._screen(FakePane()) == dog._screen(FakePane())) is same
