@@ -224,6 +224,8 @@ class Watchdog:
         self.ended = 0  # leftover processes the last restart ended
         self.stamp = config_stamp(project.config_path)  # of the agents.toml last read
         self.errors: dict = {}  # agent (or "watchdog") -> the error last reported, until a step works again
+        self.guarded = False  # whether this watchdog keeps a guard (it runs in its own session: see main)
+        self.guard_seen = float("-inf")  # when it last looked at its guard
         report_bad_records(self._bad_record)
 
     def _bad_record(self, path: str, problem: str) -> None:
@@ -573,6 +575,16 @@ class Watchdog:
     def _nudge(self, agent: Agent, pane) -> None:
         self.server.send_keys(pane.id, (agent.healing or WatchSettings()).nudge)
 
+    def _keep_guard(self) -> None:
+        """Start the guard again when it is gone (every ``GUARD_EVERY`` seconds)."""
+        if not self.guarded or time.monotonic() - self.guard_seen < GUARD_EVERY:
+            return
+        self.guard_seen = time.monotonic()
+        try:
+            start_guard(self.project, self.server, self.engine_script)
+        except OSError as exc:
+            self._error("watchdog", "cannot start its guard: %s" % (exc.strerror or exc))
+
     def wait(self) -> None:
         timeout = self.poll
         if self.next_try:
@@ -588,6 +600,7 @@ class Watchdog:
         while not iterations or done < iterations:
             try:
                 self.check()
+                self._keep_guard()
             except Exception as exc:  # pylint: disable=broad-exception-caught  # nothing may end the watchdog
                 self._error("watchdog", "%s: %s" % (type(exc).__name__, str(exc).splitlines()[0] if str(exc) else ""))
             done += 1
@@ -604,7 +617,178 @@ def main(project: Project, server: TmuxServer, poll: float = 2.0, engine_script:
             raise AlreadyRunning("another watchdog (pid %s) already watches %s; refusing to start a second one"
                                  % (exc.holder, project.name)) from None
         event(project, "watchdog", "start", "pid %d" % os.getpid(), "watching %d agent(s)" % len(watched(project)))
-        Watchdog(project, server, poll, engine_script).run()
+        dog = Watchdog(project, server, poll, engine_script)
+        dog.guarded = in_own_session(project)
+        dog.run()
+    return 0
+
+
+# The watchdog's own supervision, without systemd. The watchdog runs as its session's program
+# (``exec``): killed (kill -9) or with its session killed, its session is gone either way. Its
+# guard, a small process of its own (``agents.py watchdog-guard``, in a session and process
+# group of its own, so a kill-session or a hangup does not reach it), sees the watchdog's lock
+# free and its session gone, and starts the session again exactly as ``up`` does, under the
+# project's lock. The watchdog in turn starts its guard again when the guard's lock is free (a
+# killed guard). An operator's intent wins: the guard exits when the watchdog agent is stopped
+# (``down`` leaves its marker before killing), disabled or gone from agents.toml, when
+# agents.toml is gone, or when no session of the project is left (the server was killed: the
+# guard never starts a tmux server). A foreground watchdog (an operator's, a service manager's)
+# has no guard.
+GUARD_VERB = "watchdog-guard"
+GUARD_EVERY = 5.0  # seconds between the watchdog's looks at its guard
+
+
+def watchdog_agent(project: Project) -> Agent | None:
+    """The project's builtin watchdog agent, if it has one."""
+    return next((a for a in project.agents if a.builtin == "watchdog"), None)
+
+
+def in_own_session(project: Project, environ: dict | None = None) -> bool:
+    """Whether this process is the watchdog ``up`` started in its session (its identity)."""
+    env = os.environ if environ is None else environ
+    agent = watchdog_agent(project)
+    return agent is not None and env.get("AGENTLOOPS_AGENT") == agent.name and \
+        env.get("AGENTLOOPS_CONFIG") == project.config_path
+
+
+def lock_free(path: str) -> bool:
+    """Whether no process holds the flock on ``path``, probed read-only (nothing written;
+    a missing file is free)."""
+    import fcntl
+
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+    return True
+
+
+def guard_argv(project: Project, server: TmuxServer, engine_script: str) -> list[str]:
+    """The guard's command line: this engine's agents.py, the same config and server."""
+    import sys
+
+    from .sessions import engine_script_for
+
+    return [sys.executable, engine_script_for(project, engine_script), "--config", project.config_path,
+            "--tmux-socket", server.socket, GUARD_VERB]
+
+
+def start_guard(project: Project, server: TmuxServer, engine_script: str) -> int | None:
+    """Start the watchdog's guard when none runs (its lock is free); its pid, else None. It
+    carries the watchdog's environment but not its agent identity: ``down`` does not count
+    it as a leftover of the watchdog (it leaves by itself, see above)."""
+    import subprocess
+
+    if not lock_free(StateLayout.of(project).guard_lock):
+        return None
+    env = {k: v for k, v in os.environ.items() if k != "AGENTLOOPS_AGENT"}
+    proc = subprocess.Popen(guard_argv(project, server, engine_script), cwd=project.root, env=env,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    return proc.pid
+
+
+class Guard:
+    """The watchdog's guard (see above); ``clock`` and ``sleep`` are there for tests."""
+
+    def __init__(self, project: Project, server: TmuxServer, engine_script: str = "", poll: float = 0.5,
+                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> None:
+        self.project = project
+        self.server = server
+        self.engine_script = engine_script
+        self.poll = poll
+        self.clock = clock
+        self.sleep = sleep
+        self.stamp = config_stamp(project.config_path)
+        self.free_since: float | None = None
+        self.restarts: list[float] = []
+
+    def _reload(self) -> bool:
+        """agents.toml read again when it changed; False when it is gone."""
+        stamp = config_stamp(self.project.config_path)
+        if stamp is None:
+            return False
+        if stamp != self.stamp:
+            self.stamp = stamp
+            with contextlib.suppress(OrchestratorError):
+                self.project = load(self.project.config_path)
+        return True
+
+    def delay(self, now: float) -> float:
+        """How long the lock must be free before a restart: 1 s, then doubling for each
+        restart within the last minute (a watchdog that dies at once), at most 30 s."""
+        self.restarts = [t for t in self.restarts if now - t < 60.0]
+        return min(30.0, 2.0 ** len(self.restarts))
+
+    def step(self) -> bool:
+        """One look; False when the guard's work is over."""
+        if not self._reload():
+            return False
+        project = self.project
+        agent = watchdog_agent(project)
+        if agent is None or not agent.enabled or is_stopped(project, agent):
+            return False
+        layout = StateLayout.of(project)
+        if not lock_free(layout.watchdog_lock):
+            self.free_since = None
+            return True
+        now = self.clock()
+        if self.free_since is None:
+            self.free_since = now
+        if now - self.free_since < self.delay(now):
+            return True
+        from . import sessions
+
+        with locked(layout.engine_lock):
+            if is_stopped(project, agent) or not lock_free(layout.watchdog_lock):  # an operator, or up, acted
+                self.free_since = None
+                return True
+            live = self.server.sessions()
+            name = project.session_name(agent)
+            others = [n for n in live if n != name and n in {project.session_name(a) for a in project.agents}]
+            if not others:  # the server is gone (or everything else is down): nothing to guard
+                return False
+            sess = live.get(name)
+            if sess is not None and (sess.foreign_to(sessions.owner_of(project)) or
+                                     (sess.first_pane is not None and not sess.first_pane.dead)):
+                return True  # another config's, or a watchdog still starting up
+            sessions.end_agent(project, self.server, agent, sess)
+            sessions.start_session(project, self.server, agent, self.engine_script)
+        self.restarts.append(now)
+        self.free_since = None
+        event(project, agent.name, "heal", "watchdog gone (its lock free, %s)" % (
+            "no session" if sess is None else "its pane dead"), "restarted by its guard", restarts=len(self.restarts))
+        return True
+
+    def run(self) -> None:
+        while True:
+            try:
+                if not self.step():
+                    return
+            except (OrchestratorError, OSError) as exc:
+                with contextlib.suppress(OrchestratorError):
+                    event(self.project, "watchdog", "error", "guard: %s" % str(exc).splitlines()[0], "will retry")
+            self.sleep(self.poll)
+
+
+def guard_main(project: Project, server: TmuxServer, engine_script: str = "") -> int:
+    """``agents.py watchdog-guard``: guard the project's watchdog (one guard per project:
+    a second exits 3)."""
+    with contextlib.ExitStack() as held:
+        try:
+            held.enter_context(locked(StateLayout.of(project).guard_lock, wait=False))
+        except LockBusy as exc:
+            raise AlreadyRunning("another guard (pid %s) already guards the watchdog of %s"
+                                 % (exc.holder, project.name)) from None
+        Guard(project, server, engine_script).run()
     return 0
 
 
