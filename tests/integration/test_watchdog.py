@@ -396,3 +396,40 @@ def test_a_watchdog_stopped_by_down_stays_down(tmp_path, tmux):
     assert wait_for(lambda: not guard_pid(project), timeout=5)
     time.sleep(2)
     assert not [n for n in tmux.sessions() if n.startswith("w-")]
+
+
+DIES_AT_ONCE = """
+[project]
+session_prefix = "d-"
+tmux_socket = "{socket}"
+
+[backends.broken]
+bin = "echo 'starting broken'; echo 'error: ANTHROPIC_API_KEY is not set' >&2; exit 4"
+prompt_delivery = "exec"
+
+[agents.fine]
+kind = "persistent"
+backend = "demo"
+
+[agents.broken]
+kind = "persistent"
+backend = "broken"
+"""
+
+
+def test_up_exits_non_zero_naming_an_agent_that_died_at_once_with_its_last_screen(tmp_path, tmux):
+    project = tmp_path / "p"
+    project.mkdir()
+    (project / "agents.toml").write_text(DIES_AT_ONCE.format(socket=tmux.socket))
+    started = time.monotonic()
+    done = cli(project, "up")
+    assert done.returncode == 1, done
+    assert time.monotonic() - started < 15, "one wait for all, not one per agent"
+    assert done.stderr == ("agents.py: error: 1 of the agents started did not stay up (start_seconds = 1):\n"
+                           "d-broken died within 1s of its start (exit 4); its last screen:\n"
+                           "    starting broken\n    error: ANTHROPIC_API_KEY is not set\n"), done.stderr
+    assert done.stdout.splitlines() == ["starting d-fine (demo, -)", "starting d-broken (broken, -)"]
+    live = tmux.sessions()
+    assert "d-fine" in live and "d-broken" not in live, "the dead one is gone, the other runs on"
+    assert tmux.run("show-options", "-w", "-v", "-t", "=d-fine:", "remain-on-exit").stdout.strip() in ("off", "")
+    assert cli(project, "up").returncode == 1, "and again: no hiding it"

@@ -398,3 +398,14 @@ def test_a_trailing_newline_does_not_pass_a_name_check(tmp_path, table):
     path.write_text(table)
     with pytest.raises(ConfigError):
         config.load(str(path))
+
+
+def test_project_start_seconds_defaults_to_1_and_is_checked(tmp_path):
+    path = tmp_path / "agents.toml"
+    path.write_text('[agents.a]\nkind = "persistent"\nbackend = "demo"\n')
+    assert config.load(str(path)).start_seconds == 1.0
+    path.write_text('[project]\nstart_seconds = 2.5\n')
+    assert config.load(str(path)).start_seconds == 2.5
+    path.write_text('[project]\nstart_seconds = -1\n')
+    with pytest.raises(config.ConfigError, match="start_seconds: must be 0 \\(no check\\) to 600 seconds, got -1"):
+        config.load(str(path))

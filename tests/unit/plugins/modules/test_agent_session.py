@@ -103,3 +103,18 @@ def test_info_waits_until_exited_and_refuses_idle_without_a_profile(run_module, 
     assert timed_out["failed"] and "timed out after 0.5s waiting for exited: worker is running" in timed_out["msg"]
     blind = run_module(agent_session_info, dict(args, wait_until="idle", wait_agents=["worker"]))
     assert blind["failed"] and "no profile tells what worker is doing" in blind["msg"]
+
+
+def test_an_agent_that_dies_at_once_fails_the_task_with_its_name_and_last_screen(run_module, tmp_path, tmux):
+    project = tmp_path / "dying"
+    project.mkdir()
+    (project / "agents.toml").write_text(
+        '[project]\nsession_prefix = "t-dy-"\ntmux_socket = "%s"\nstart_seconds = 0.5\n'
+        '[backends.broken]\nbin = "echo \'config error: no model\'; exit 2"\nprompt_delivery = "exec"\n'
+        '[agents.broken]\nkind = "persistent"\nbackend = "broken"\n' % tmux.socket)
+    result = run_module(agent_session, {"project_dir": str(project)})
+    assert result["failed"]
+    assert result["msg"] == ("1 of the agents started did not stay up (start_seconds = 0.5):\n"
+                             "t-dy-broken died within 0.5s of its start (exit 2); its last screen:\n"
+                             "    config error: no model")
+    assert tmux.sessions() == {}
