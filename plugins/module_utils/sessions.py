@@ -403,6 +403,9 @@ def confirm(project: Project, server: TmuxServer, actions: list, seconds: float,
         return []
     (sleep or time.sleep)(seconds)
     by_id = {sess.id: sess for sess in server.sessions().values()}
+    if any(_dead_without_status(by_id.get(a.session_id)) for a in actions):  # tmux saw the pty close first
+        (sleep or time.sleep)(0.2)
+        by_id = {sess.id: sess for sess in server.sessions().values()}
     failed, alive = [], []
     for action in actions:
         sess = by_id.get(action.session_id)
@@ -419,7 +422,7 @@ def confirm(project: Project, server: TmuxServer, actions: list, seconds: float,
             action.ended = end_agent(project, server, action.agent, sess)
         if action.agent.builtin == "watchdog" and status == ALREADY_WATCHED:
             continue  # another watchdog (a foreground one) watches the project: it is watched
-        action.failure = _failure(project, action.agent, seconds, status, screen)
+        action.failure = _failure(project, action.agent, seconds, status, screen, pane is not None)
         failed.append(action)
     if alive:
         with contextlib.suppress(OrchestratorError):
@@ -428,7 +431,13 @@ def confirm(project: Project, server: TmuxServer, actions: list, seconds: float,
     return failed
 
 
-def _failure(project: Project, agent: Agent, seconds: float, status: int | None, screen: str) -> str:
+def _dead_without_status(sess: Session | None) -> bool:
+    pane = sess.first_pane if sess is not None else None
+    return pane is not None and pane.dead and pane.dead_status is None
+
+
+def _failure(project: Project, agent: Agent, seconds: float, status: int | None, screen: str,
+             pane: bool = True) -> str:
     """What ``up`` says of an agent that died within ``seconds`` of its start."""
     if not screen.strip():
         with contextlib.suppress(OSError, ValueError):
@@ -438,7 +447,7 @@ def _failure(project: Project, agent: Agent, seconds: float, status: int | None,
     if lines and _TMUX_DEAD.match(lines[-1]):  # what tmux writes into a pane that remains
         lines.pop()
     lines = lines[-10:]
-    how = "exit %d" % status if status is not None else "its session is gone"
+    how = "exit %d" % status if status is not None else "its program ended" if pane else "its session is gone"
     shown = "\n".join("    " + line for line in lines) if lines else "    (nothing on its screen)"
     return "%s died within %gs of its start (%s); its last screen:\n%s" % (
         project.session_name(agent), seconds, how, shown)
