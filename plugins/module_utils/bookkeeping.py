@@ -6,7 +6,10 @@ own BACKOFF/FATAL), the
 watchdog's bookkeeping (restarts, quick deaths, BACKOFF/FATAL/STALLED), the backend's
 conversation id, and the operator's intent (stopped on purpose, a paused loop).
 
-Readers never fail: an unreadable or invalid record reads as absent. Writers are atomic and
+Readers never fail: an unreadable record, or one that is not a JSON object, reads as absent;
+a field of the wrong type (``{"restarts": "many"}``) reads as absent too, and a process that
+registered a reporter (``report_bad_records``: the watchdog, the runner) hears once per
+content of the file what was ignored. Writers are atomic and
 raise the engine's error naming the file.
 """
 
@@ -20,21 +23,103 @@ from .fsutil import atomic_write, read_state_text, remove
 from .layout import StateLayout
 
 
-def _read_json(path: str) -> dict | None:
+# What each field of a record must be: a bad value reads as the field's absence (its default).
+_NUMBER = "number"
+_INT = "int"
+_TEXT = "text"
+_FLAG = "flag"
+_NUMBERS = "numbers"
+_OPTIONAL = "?"  # suffix: null is allowed too
+WATCH_FIELDS = {"state": _TEXT, "failures": _NUMBERS, "last_start": _NUMBER, "restarts": _INT,
+                "next_try": _NUMBER, "nudged": _NUMBER, "unready": _INT}
+RUN_FIELDS = {"agent": _TEXT, "kind": _TEXT, "iteration": _INT, "phase": _TEXT + _OPTIONAL,
+              "started": _NUMBER, "ended": _NUMBER + _OPTIONAL, "exit": _INT + _OPTIONAL,
+              "pid": _INT + _OPTIONAL, "fatal": _TEXT, "finished": _FLAG, "backoff": "backoff"}
+
+# Who hears of a record that was ignored in part or whole (the watchdog and the runner make
+# it an event; status stays silent: it writes nothing). Each content of a file is reported once.
+_reporter: list = []
+_reported: dict = {}
+
+
+def report_bad_records(reporter) -> None:
+    """Have ``reporter(path, problem)`` called once per bad content of a record file (None:
+    nobody hears)."""
+    _reporter[:] = [reporter] if reporter is not None else []
+    _reported.clear()
+
+
+def _report(path: str, raw: bytes, problem: str) -> None:
+    import hashlib
+
+    digest = hashlib.sha256(raw).hexdigest()
+    if not _reporter or _reported.get(path) == digest:
+        return
+    _reported[path] = digest
+    try:
+        _reporter[0](path, problem)
+    except Exception:  # pylint: disable=broad-exception-caught  # reporting must never end a reader
+        pass
+
+
+def _valid(kind: str, value: object) -> bool:
+    if kind.endswith(_OPTIONAL):
+        return value is None or _valid(kind[:-1], value)
+    if isinstance(value, bool):
+        return kind == _FLAG
+    if kind == _NUMBER:
+        import math
+
+        return isinstance(value, (int, float)) and math.isfinite(value)
+    if kind == _INT:
+        return isinstance(value, int)
+    if kind == _TEXT:
+        return isinstance(value, str)
+    if kind == _NUMBERS:
+        return isinstance(value, list) and all(_valid(_NUMBER, v) for v in value)
+    if kind == "backoff":
+        return isinstance(value, dict) and _valid(_INT, value.get("failures")) and _valid(_NUMBER, value.get("until"))
+    return False
+
+
+def _read_json(path: str, fields: dict | None = None) -> dict | None:
+    """The record in ``path`` with every field of ``fields`` of the wrong type left out;
+    None when there is none or it is not a JSON object (reported, as bad fields are)."""
     import json  # deferred: ``status`` of an idle project reads no record
 
     try:
-        data = json.loads(read_state_text(path) or "null")
-    except (StateError, ValueError):  # a symlink, unreadable, not UTF-8, not JSON
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        with os.fdopen(fd, "rb") as handle:
+            raw = handle.read()
+    except OSError as exc:  # missing, unreadable, or a symlink (never followed in state/)
+        if not isinstance(exc, FileNotFoundError):
+            _report(path, b"", "cannot be read (%s): ignored" % (exc.strerror or exc))
         return None
-    return data if isinstance(data, dict) else None
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        _report(path, raw, "not UTF-8 text: ignored")
+        return None
+    except ValueError as exc:
+        _report(path, raw, "not JSON (%s): ignored" % exc)
+        return None
+    if not isinstance(data, dict):
+        _report(path, raw, "a JSON %s, not an object: ignored" % type(data).__name__)
+        return None
+    bad = sorted(k for k, kind in (fields or {}).items() if k in data and not _valid(kind, data[k]))
+    if bad:
+        _report(path, raw, "ignored field(s) with a wrong value: %s" % ", ".join(
+            "%s=%s" % (k, json.dumps(data[k])[:40]) for k in bad))
+        for key in bad:
+            del data[key]
+    return data
 
 
 # The runner's record of the agent's last run (see runner.py).
 
 def read_run(project: Project, agent: Agent) -> dict | None:
     """The agent's last recorded run, or None."""
-    return _read_json(StateLayout.of(project).run(agent))
+    return _read_json(StateLayout.of(project).run(agent), RUN_FIELDS)
 
 
 def write_run(project: Project, agent: Agent, record: dict) -> None:
@@ -76,7 +161,7 @@ def clear_resume_id(project: Project, agent: Agent) -> None:
 
 def read_watch(project: Project, agent: Agent) -> dict:
     """Restarts, recent quick deaths, BACKOFF/FATAL/STALLED ({} when none)."""
-    return _read_json(StateLayout.of(project).watch(agent)) or {}
+    return _read_json(StateLayout.of(project).watch(agent), WATCH_FIELDS) or {}
 
 
 def write_watch(project: Project, agent: Agent, data: dict) -> None:

@@ -48,6 +48,8 @@ commands:
   run-agent AGENT   (inside an agent's session) run the agent: its loop, task or program
   watchdog          heal agents whose watch is heal or heal+stall (runs until killed;
                     `up` starts it in <prefix>watchdog; run it under a service manager too)
+  watchdog-guard    (started by the watchdog in its session) start the watchdog again
+                    when it or its session is killed; ends when it is stopped on purpose
   reset AGENT       clear an agent's BACKOFF/FATAL state so the watchdog heals it again
   events [N]        the last N (default 20) watchdog events
   wait [AGENT...] --until idle|working|blocked|exited [--timeout S]
@@ -287,6 +289,15 @@ def cmd_watchdog(inv: Invocation) -> int:
     return watchdog.main(inv.project, inv.server, engine_script=inv.engine_script)
 
 
+def cmd_watchdog_guard(inv: Invocation) -> int:
+    """(started by the watchdog) bring the watchdog's session back when the watchdog is
+    killed or its session is; ends when the watchdog is stopped on purpose. Exit 3 when
+    another guard runs."""
+    from . import watchdog
+
+    return watchdog.guard_main(inv.project, inv.server, engine_script=inv.engine_script)
+
+
 def cmd_reset(inv: Invocation) -> int:
     """Clear an agent's BACKOFF/FATAL state so the watchdog heals it again."""
     from . import engine
@@ -375,6 +386,7 @@ def build_parser() -> _Parser:
         name = command.__name__[4:].replace("_", "-")
         _add(verbs, command, "use %s AGENT" % name).add_argument("agent", metavar="AGENT", help="an agent of the config")
     _add(verbs, cmd_watchdog, "watchdog takes no arguments")
+    _add(verbs, cmd_watchdog_guard, "watchdog-guard takes no arguments")
     _add(verbs, cmd_events, "use events [N]").add_argument(
         "count", nargs="?", type=_count, default=20, metavar="N", help="how many (default 20; 0 = all)")
     wait = _add(verbs, cmd_wait, "use wait [AGENT...] --until idle|working|blocked|exited [--timeout S]")

@@ -76,3 +76,8 @@ class AlreadyRunning(OrchestratorError):
 
 class WaitTimeout(OrchestratorError):
     """``agents.py wait`` (or a module's wait) ran out of time; the message names who is where."""
+
+
+class StartFailed(OrchestratorError):
+    """Agents ``up`` started were no longer running ``start_seconds`` later (each named,
+    with its exit status and the last lines of its screen)."""

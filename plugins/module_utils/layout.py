@@ -11,6 +11,9 @@ and ``log_dir``. Nothing here reads or writes; the modules that own each file do
   (``@agentloops_project``); ``server``: the tmux server its agents last started on (sessions.py);
 - ``.engine.lock``: the project's lock, held by ``up``, ``down``, phase changes, config edits
   and every heal; ``watchdog.lock``: held for life by the one watchdog (fsutil.locked);
+  ``watchdog-guard.lock``: held for life by the watchdog's guard (the process that brings a
+  killed watchdog back); ``watchdog.error``: the last write that failed the watchdog (its
+  event log full or read-only), shown by status, gone once writes work again;
 - per agent: ``NAME.run.json`` (the runner's last run), ``NAME.watch.json`` (the watchdog's
   bookkeeping), ``NAME.resume-id`` (the backend's conversation id), ``NAME.stopped`` (stopped
   by an operator), ``NAME.paused`` (a paused loop), ``NAME.kickoff.md`` (the prompt last
@@ -38,6 +41,8 @@ if TYPE_CHECKING:  # layout stays importable from config.py itself
 PHASE_FILE = "phase-idx"
 ENGINE_LOCK = ".engine.lock"
 WATCHDOG_LOCK = "watchdog.lock"
+GUARD_LOCK = "watchdog-guard.lock"
+WRITE_ERROR = "watchdog.error"
 EVENTS = "events.jsonl"
 RESUME_SUFFIX = ".resume-id"
 PROJECT_ID = "project-id"
@@ -80,6 +85,14 @@ class StateLayout:
     @property
     def watchdog_lock(self) -> str:
         return self._state(WATCHDOG_LOCK)
+
+    @property
+    def guard_lock(self) -> str:
+        return self._state(GUARD_LOCK)
+
+    @property
+    def write_error(self) -> str:
+        return self._state(WRITE_ERROR)
 
     @property
     def events(self) -> str:

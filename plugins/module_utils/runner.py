@@ -38,7 +38,8 @@ import time
 import uuid
 from collections.abc import Callable
 
-from .bookkeeping import clear_resume_id, is_paused, read_run, resume_id, write_resume_id, write_run
+from .bookkeeping import (clear_resume_id, is_paused, read_run, report_bad_records, resume_id, write_resume_id,
+                          write_run)
 from .config import Agent, LoopSettings, Project, WatchSettings
 from .errors import OrchestratorError, TmuxError
 from .fsutil import append_line, atomic_write
@@ -477,6 +478,12 @@ def main(project: Project, agent: Agent) -> int:
 
     if agent.is_service:
         raise OrchestratorError("agent %r is a service; services run their own command" % agent.name)
+    from .watchdog import event
+
+    def bad_record(path: str, problem: str) -> None:
+        event(project, agent.name, "error", "%s: %s" % (path, problem), "treated as empty")
+
+    report_bad_records(bad_record)
     iteration = 0
     failures = 0  # failed iterations in a row
     code = 0

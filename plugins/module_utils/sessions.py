@@ -38,7 +38,7 @@ from dataclasses import dataclass
 
 from .bookkeeping import clear_fatal, clear_watch, set_stopped
 from .config import Agent, Project
-from .errors import ConfigError
+from .errors import ConfigError, OrchestratorError
 from .fsutil import atomic_write, locked
 from .layout import StateLayout
 from .procs import agent_processes, end_processes
@@ -74,6 +74,7 @@ class Action:
     ended: int = 0  # leftover processes ended after its session was killed
     conflict: str = ""  # the config (or project id) of another project owning the session
     orphan: bool = False  # a session of this project whose agent left agents.toml
+    failure: str = ""  # it died within start_seconds of its start: its exit and last screen (see confirm)
 
     @property
     def changes(self) -> bool:
@@ -331,7 +332,7 @@ def record_intent(project: Project, actions: list, desired: str) -> None:
 
 
 def start_session(project: Project, server: TmuxServer, agent: Agent, engine_script: str = "",
-                  owner: Owner | None = None) -> str:
+                  owner: Owner | None = None, remain: bool = False) -> str:
     """Start one agent's session (the caller holds the project's lock); its id.
 
     The environment goes through a 0600 file in ``state/`` that the session sources, not
@@ -340,6 +341,8 @@ def start_session(project: Project, server: TmuxServer, agent: Agent, engine_scr
     session's shell starts again with nothing but ``PANE_ENV`` and sources the file, so the
     agent's environment is exactly the file's (see ``environment_for``) plus ``PANE_ENV``.
     The session is tagged with ``owner`` (default: the project's, its id made if needed).
+    ``remain``: its pane stays when its program ends (``remain-on-exit``, until ``confirm``
+    reads its last screen).
     """
     if owner is None or not owner.project_id:
         owner = owner_of(project)
@@ -354,7 +357,8 @@ def start_session(project: Project, server: TmuxServer, agent: Agent, engine_scr
     width, height = project.window_size
     options = dict(program_option(project, agent), **{PROJECT_OPTION: owner.project_id})
     return server.start(project.session_name(agent), command, project.root, identity, owner.config,
-                        width=width, height=height, options=options)
+                        width=width, height=height, options=options,
+                        window_options={"remain-on-exit": "on"} if remain else None)
 
 
 def program_option(project: Project, agent: Agent) -> dict[str, str]:
@@ -416,12 +420,13 @@ def end_agent(project: Project, server: TmuxServer, agent: Agent, session: Sessi
 
 
 def execute(project: Project, server: TmuxServer, actions: list, report=None, desired: str = "",
-            engine_script: str = "") -> list:
+            engine_script: str = "", confirm_seconds: float = 0.0) -> list:
     """Carry out ``actions`` under the project's lock; ``report(action)`` is called before
     each change (the CLI prints from it). Returns the actions that changed something.
 
     The live sessions are read again under the lock, so two concurrent runs do not both
-    start the same agent. With ``desired``, the operator's intent is recorded first.
+    start the same agent. With ``desired``, the operator's intent is recorded first. With
+    ``confirm_seconds``, what was started is confirmed that long after (``confirm``).
     """
     done = []
     with locked(StateLayout.of(project).engine_lock):
@@ -447,10 +452,13 @@ def execute(project: Project, server: TmuxServer, actions: list, report=None, de
             if action.verb in (STOP, RESTART) and sess:
                 action.ended = end_agent(project, server, action.agent, sess)
             if action.verb in (START, RESTART):
-                action.session_id = start_session(project, server, action.agent, engine_script, owner)
+                action.session_id = start_session(project, server, action.agent, engine_script, owner,
+                                                  remain=confirm_seconds > 0 and confirmed(action.agent))
             done.append(action)
         if desired == "stopped":
             done += _end_leftovers(project, server, [a for a in actions if a.verb == NONE])
+        elif confirm_seconds > 0:
+            confirm(project, server, [a for a in done if a.session_id and confirmed(a.agent)], confirm_seconds)
     return done
 
 
@@ -493,6 +501,77 @@ def running_elsewhere(project: Project, server: TmuxServer) -> tuple[str, list]:
     owner = owner_of(project)
     own = {project.session_name(a) for a in project.agents}
     return recorded, sorted(n for n, s in live.items() if n in own and s.tagged and s.owned_by(owner))
+def confirmed(agent: Agent) -> bool:
+    """Whether a start of the agent is confirmed: a task's end, whatever its exit, is its
+    result (``DONE (exit N)``), not a failed start."""
+    return agent.kind != "task"
+
+
+_TMUX_DEAD = re.compile(r"^Pane is dead( \(.*\))?$")
+ALREADY_WATCHED = 3  # the exit status of a watchdog that finds another one watching: not a failure
+
+
+def confirm(project: Project, server: TmuxServer, actions: list, seconds: float, sleep=None) -> list:
+    """Supervisord's ``startsecs``: wait ``seconds`` once for all the sessions just started
+    (with ``remain-on-exit``, under the project's lock: no heal takes them meanwhile), then in
+    one read of the server find those whose program ended. Each such action gets its
+    ``failure`` (exit status and the last lines of its screen, read from the dead pane, else
+    the runner's ``<log_dir>/<agent>.screen``), and its session is ended as ``down`` ends one;
+    the others go on without ``remain-on-exit``. Returns the failed actions."""
+    import time
+
+    if not actions:
+        return []
+    (sleep or time.sleep)(seconds)
+    by_id = {sess.id: sess for sess in server.sessions().values()}
+    if any(_dead_without_status(by_id.get(a.session_id)) for a in actions):  # tmux saw the pty close first
+        (sleep or time.sleep)(0.2)
+        by_id = {sess.id: sess for sess in server.sessions().values()}
+    failed, alive = [], []
+    for action in actions:
+        sess = by_id.get(action.session_id)
+        pane = sess.first_pane if sess is not None else None
+        if sess is not None and pane is not None and not pane.dead:
+            alive.append(sess.id)
+            continue
+        status = pane.dead_status if pane is not None else None
+        screen = ""
+        if pane is not None:
+            with contextlib.suppress(OrchestratorError):
+                screen = server.capture_history(pane.id, 200)
+        if sess is not None:
+            action.ended = end_agent(project, server, action.agent, sess)
+        if action.agent.builtin == "watchdog" and status == ALREADY_WATCHED:
+            continue  # another watchdog (a foreground one) watches the project: it is watched
+        action.failure = _failure(project, action.agent, seconds, status, screen, pane is not None)
+        failed.append(action)
+    if alive:
+        with contextlib.suppress(OrchestratorError):
+            server.run_commands("cannot turn remain-on-exit off",
+                                [["set-option", "-w", "-t", sid + ":", "remain-on-exit", "off"] for sid in alive])
+    return failed
+
+
+def _dead_without_status(sess: Session | None) -> bool:
+    pane = sess.first_pane if sess is not None else None
+    return pane is not None and pane.dead and pane.dead_status is None
+
+
+def _failure(project: Project, agent: Agent, seconds: float, status: int | None, screen: str,
+             pane: bool = True) -> str:
+    """What ``up`` says of an agent that died within ``seconds`` of its start."""
+    if not screen.strip():
+        with contextlib.suppress(OSError, ValueError):
+            with open(StateLayout.of(project).screen(agent), encoding="utf-8", errors="replace") as handle:
+                screen = handle.read()
+    lines = [line.rstrip() for line in screen.splitlines() if line.strip()]
+    if lines and _TMUX_DEAD.match(lines[-1]):  # what tmux writes into a pane that remains
+        lines.pop()
+    lines = lines[-10:]
+    how = "exit %d" % status if status is not None else "its program ended" if pane else "its session is gone"
+    shown = "\n".join("    " + line for line in lines) if lines else "    (nothing on its screen)"
+    return "%s died within %gs of its start (%s); its last screen:\n%s" % (
+        project.session_name(agent), seconds, how, shown)
 
 
 def _end_leftovers(project: Project, server: TmuxServer, actions: list) -> list:

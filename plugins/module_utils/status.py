@@ -268,13 +268,29 @@ def table(rows_: list) -> list:
     return ["".join(cell.ljust(w) for cell, w in zip(line, widths)) + line[-1] for line in grid]
 
 
+def write_failure(project: Project) -> str | None:
+    """The write that last failed the watchdog (``state/watchdog.error``: its event log full
+    or read-only), as status's first line: ``watchdog: cannot write PATH: ERROR``; None
+    when its writes work."""
+    from .layout import StateLayout
+
+    try:
+        with open(StateLayout.of(project).write_error, encoding="utf-8", errors="replace") as handle:
+            text = handle.read(1000).strip()
+    except OSError:
+        return None
+    return "watchdog: %s" % text.splitlines()[0] if text else None
+
+
 def render(project: Project, rows_: list, phase_index: int | None, phase_error: str | None = None,
            orphans: list | None = None) -> list:
-    """The status lines: the phase header, the table, then one line per orphan session (a
-    session of this project whose agent is no longer in its agents.toml)."""
+    """The status lines: a failed watchdog write (``write_failure``), the phase header, the
+    table, then one line per orphan session (a session of this project whose agent is no
+    longer in its agents.toml)."""
     header = phase_header(project, phase_index, phase_error)
+    failure = write_failure(project)
     tail = ["orphan  %s  (no longer in agents.toml)" % name for name in orphans or ()]
-    return ([header] if header else []) + table(rows_) + tail
+    return ([failure] if failure else []) + ([header] if header else []) + table(rows_) + tail
 
 
 PARITY_COLUMNS = COLUMNS[:-1]

@@ -420,7 +420,8 @@ class TmuxServer:
         return list(proc.stdout)
 
     def start(self, name: str, command: str, cwd: str, environment: dict[str, str], owner: str = "",
-              width: int = 200, height: int = 50, options: dict[str, str] | None = None) -> str:
+              width: int = 200, height: int = 50, options: dict[str, str] | None = None,
+              window_options: dict[str, str] | None = None) -> str:
         """Create detached session ``name`` running ``command`` in a ``width`` x ``height``
         window (a detached session has no client to take a size from); return its id (``$N``).
 
@@ -428,7 +429,8 @@ class TmuxServer:
         of the process that started it, which may be long gone or quite different from ours.
         A duplicate name is refused by tmux itself (exact match; ``TmuxSessionExists``), so a
         concurrent start of the same agent cannot create a second session. ``owner`` is set
-        as the session's ``@agentloops_config`` in the same tmux command.
+        as the session's ``@agentloops_config`` in the same tmux command, as are ``options``
+        (the session's) and ``window_options`` (its window's: ``remain-on-exit``).
         """
         from libtmux.common import session_check_name
 
@@ -442,6 +444,8 @@ class TmuxServer:
             commands.append(["set-option", "-t", "=%s:" % name, OWNER_OPTION, owner])
         for option, value in sorted((options or {}).items()):
             commands.append(["set-option", "-t", "=%s:" % name, option, value])
+        for option, value in sorted((window_options or {}).items()):  # in the same call: before its program can end
+            commands.append(["set-option", "-w", "-t", "=%s:" % name, option, value])
         out = self.run_commands(what, commands)
         if not out or not out[0].strip():
             raise TmuxError("%s: %s: tmux printed no session id" % (self.describe(), what))

@@ -33,28 +33,69 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from .bookkeeping import clear_fatal, clear_watch, is_paused, is_stopped, read_run, read_watch, write_watch
+from .bookkeeping import (clear_fatal, clear_watch, is_paused, is_stopped, read_run, read_watch, report_bad_records,
+                          write_watch)
 from .config import Agent, Project, WatchSettings, load
 from .errors import AlreadyRunning, OrchestratorError
-from .fsutil import LockBusy, append_line, lines_from_end, locked
+from .fsutil import LockBusy, append_line, atomic_write, lines_from_end, locked, remove
 from .layout import StateLayout
 from .observe import Observer
 from .procs import read_table
 from .profiles import WORKING
 from .tmux import Owner, TmuxServer
 
-# What a screen that only "animates" changes: spinner glyphs, digits (timers, counters).
-_ANIMATION = re.compile(r"[0-9\u2800-\u28ff|/\\\-◐◓◑◒◴◷◶◵✶✻✽✢·*•∙○●◦⣾⣽⣻⢿⡿⣟⣯⣷]")
+# What a screen that only "animates" changes: spinner glyphs, and the digits of a line that
+# has words too (``Working (12s)``, ``3/10 files``: timers, counters). A line of digits alone
+# (``1234``, ``0.513 0.498``: a program printing numbers) is output, not animation: a pane
+# scrolling such lines makes progress, and must never be nudged as stalled.
+_SPINNER = re.compile(r"[\u2800-\u28ff|/\\\-◐◓◑◒◴◷◶◵✶✻✽✢·*•∙○●◦⣾⣽⣻⢿⡿⣟⣯⣷]")
+_DIGITS = re.compile(r"[0-9]")
+_WORD = re.compile(r"[^\W\d_]")
+
+
+def without_animation(text: str) -> str:
+    """A screen less what merely animates (see ``_SPINNER``, ``_DIGITS``)."""
+    lines = []
+    for line in _SPINNER.sub("", text).split("\n"):
+        lines.append(_DIGITS.sub("", line) if _WORD.search(line) else line)
+    return "\n".join(lines)
+
+
 RESTART, BACKOFF, FATAL = "restart", "backoff", "fatal"
 
 
 def event(project: Project, agent: str, kind: str, reason: str, outcome: str, **extra) -> dict:
-    """Append one event to the project's JSON-lines event log."""
+    """Append one event to the project's JSON-lines event log. A log that cannot be written
+    (a full or read-only ``log_dir``) is never the end of the caller: the failure is kept in
+    ``state/watchdog.error`` (status shows it) until a write works again."""
     record = {"ts": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "time": round(time.time(), 3), "agent": agent,
               "event": kind, "reason": reason, "outcome": outcome}
     record.update(extra)
-    append_line(StateLayout.of(project).events, json.dumps(record, sort_keys=True))
+    layout = StateLayout.of(project)
+    try:
+        append_line(layout.events, json.dumps(record, sort_keys=True))
+    except OrchestratorError as exc:
+        _write_failed(layout, str(exc))
+    else:
+        if _FAILED.pop(layout.write_error, None) is not None:
+            with contextlib.suppress(OrchestratorError):
+                remove(layout.write_error)
     return record
+
+
+_FAILED: dict = {}  # write-error file -> the failure it holds (this process's)
+
+
+def _write_failed(layout: StateLayout, message: str) -> None:
+    """Keep a failed write where status sees it (once per failure, not per event)."""
+    import sys
+
+    if _FAILED.get(layout.write_error) == message:
+        return
+    _FAILED[layout.write_error] = message
+    sys.stderr.write("agentloops: %s\n" % message)
+    with contextlib.suppress(OrchestratorError):
+        atomic_write(layout.write_error, message + "\n")
 
 
 def read_events(project: Project, limit: int = 20) -> list:
@@ -184,6 +225,23 @@ class Watchdog:
         self.calm: set = set()  # classified agents seen not working since the last stall check
         self.ended = 0  # leftover processes the last restart ended
         self.stamp = config_stamp(project.config_path)  # of the agents.toml last read
+        self.errors: dict = {}  # agent (or "watchdog") -> the error last reported, until a step works again
+        self.guarded = False  # whether this watchdog keeps a guard (it runs in its own session: see main)
+        self.guard_seen = float("-inf")  # when it last looked at its guard
+        report_bad_records(self._bad_record)
+
+    def _bad_record(self, path: str, problem: str) -> None:
+        """A per-agent record that was ignored in part or whole: one event per content."""
+        name = os.path.basename(path).split(".", 1)[0]
+        event(self.project, name, "error", "%s: %s" % (path, problem), "treated as empty")
+
+    def _error(self, name: str, message: str, outcome: str = "will retry") -> list:
+        """An error event, once for as long as the same error repeats (a read-only state
+        folder is one event, not one per agent every pass)."""
+        if self.errors.get(name) == message:
+            return []
+        self.errors[name] = message
+        return [event(self.project, name, "error", message, outcome)]
 
     def _locked(self):
         """The project's lock, which ``up``, ``down``, ``reset`` and the modules take too: a
@@ -280,7 +338,8 @@ class Watchdog:
         try:
             live = self.server.sessions()
         except OrchestratorError as exc:
-            return out + [event(self.project, "watchdog", "error", str(exc).splitlines()[0], "will retry")]
+            return out + self._error("watchdog", str(exc).splitlines()[0])
+        self.errors.pop("watchdog", None)
         from .sessions import owner_of
 
         owner = owner_of(self.project)
@@ -374,12 +433,11 @@ class Watchdog:
     def _guard(self, agent: Agent, step, *args) -> list:
         """Run one agent's step; a failure is an event, never the end of the watchdog."""
         try:
-            return step(*args)
+            out = step(*args)
         except (OrchestratorError, OSError) as exc:
-            try:
-                return [event(self.project, agent.name, "error", str(exc).splitlines()[0], "will retry")]
-            except OrchestratorError:  # not even the event log is writable
-                return []
+            return self._error(agent.name, str(exc).splitlines()[0])
+        self.errors.pop(agent.name, None)
+        return out
 
     def _heal_all(self, dead: list, now: float) -> list:
         """Heal every agent found dead in one pass: one lock, one read of the server, then
@@ -392,7 +450,7 @@ class Watchdog:
                 for agent, sess in dead:
                     out.extend(self._guard(agent, self._heal, agent, sess, now, live, processes))
         except OrchestratorError as exc:
-            out.append(event(self.project, "watchdog", "error", str(exc).splitlines()[0], "will retry"))
+            out.extend(self._error("watchdog", str(exc).splitlines()[0]))
         return out
 
     def _heal(self, agent: Agent, sess, now: float, live: dict, processes: dict | None = None) -> list:
@@ -442,7 +500,7 @@ class Watchdog:
         plus what the agent's profile calls progress (a token count)."""
         text = self.server.capture_pane(pane.id)
         progress = self.observer.profile(agent).progress_of(text) if agent is not None else ""
-        return _ANIMATION.sub("", text) + ("\0" + progress if progress else "")
+        return without_animation(text) + ("\0" + progress if progress else "")
 
     def _stall(self, agent: Agent, sess, pane, now: float) -> list:
         """Stall detection for heal+stall agents: no pane output for ``stall_after`` seconds
@@ -480,6 +538,9 @@ class Watchdog:
 
     def _stalled(self, agent: Agent, sess, pane, now: float, watch: dict) -> list:
         project = self.project
+        if "nudged" not in watch:  # a STALLED record without its nudge time (ignored as bad): from now
+            watch["nudged"] = now
+            write_watch(project, agent, watch)
         settle = watch["nudged"] + 2.0  # the nudge's own echo lands on the screen first
         if now < settle:
             return []
@@ -516,6 +577,16 @@ class Watchdog:
     def _nudge(self, agent: Agent, pane) -> None:
         self.server.send_keys(pane.id, (agent.healing or WatchSettings()).nudge)
 
+    def _keep_guard(self) -> None:
+        """Start the guard again when it is gone (every ``GUARD_EVERY`` seconds)."""
+        if not self.guarded or time.monotonic() - self.guard_seen < GUARD_EVERY:
+            return
+        self.guard_seen = time.monotonic()
+        try:
+            start_guard(self.project, self.server, self.engine_script)
+        except OSError as exc:
+            self._error("watchdog", "cannot start its guard: %s" % (exc.strerror or exc))
+
     def wait(self) -> None:
         timeout = self.poll
         if self.next_try:
@@ -529,7 +600,11 @@ class Watchdog:
         """Watch until killed (or for ``iterations`` passes, for tests)."""
         done = 0
         while not iterations or done < iterations:
-            self.check()
+            try:
+                self.check()
+                self._keep_guard()
+            except Exception as exc:  # pylint: disable=broad-exception-caught  # nothing may end the watchdog
+                self._error("watchdog", "%s: %s" % (type(exc).__name__, str(exc).splitlines()[0] if str(exc) else ""))
             done += 1
             if iterations and done >= iterations:
                 break
@@ -544,7 +619,178 @@ def main(project: Project, server: TmuxServer, poll: float = 2.0, engine_script:
             raise AlreadyRunning("another watchdog (pid %s) already watches %s; refusing to start a second one"
                                  % (exc.holder, project.name)) from None
         event(project, "watchdog", "start", "pid %d" % os.getpid(), "watching %d agent(s)" % len(watched(project)))
-        Watchdog(project, server, poll, engine_script).run()
+        dog = Watchdog(project, server, poll, engine_script)
+        dog.guarded = in_own_session(project)
+        dog.run()
+    return 0
+
+
+# The watchdog's own supervision, without systemd. The watchdog runs as its session's program
+# (``exec``): killed (kill -9) or with its session killed, its session is gone either way. Its
+# guard, a small process of its own (``agents.py watchdog-guard``, in a session and process
+# group of its own, so a kill-session or a hangup does not reach it), sees the watchdog's lock
+# free and its session gone, and starts the session again exactly as ``up`` does, under the
+# project's lock. The watchdog in turn starts its guard again when the guard's lock is free (a
+# killed guard). An operator's intent wins: the guard exits when the watchdog agent is stopped
+# (``down`` leaves its marker before killing), disabled or gone from agents.toml, when
+# agents.toml is gone, or when no session of the project is left (the server was killed: the
+# guard never starts a tmux server). A foreground watchdog (an operator's, a service manager's)
+# has no guard.
+GUARD_VERB = "watchdog-guard"
+GUARD_EVERY = 5.0  # seconds between the watchdog's looks at its guard
+
+
+def watchdog_agent(project: Project) -> Agent | None:
+    """The project's builtin watchdog agent, if it has one."""
+    return next((a for a in project.agents if a.builtin == "watchdog"), None)
+
+
+def in_own_session(project: Project, environ: dict | None = None) -> bool:
+    """Whether this process is the watchdog ``up`` started in its session (its identity)."""
+    env = os.environ if environ is None else environ
+    agent = watchdog_agent(project)
+    return agent is not None and env.get("AGENTLOOPS_AGENT") == agent.name and \
+        env.get("AGENTLOOPS_CONFIG") == project.config_path
+
+
+def lock_free(path: str) -> bool:
+    """Whether no process holds the flock on ``path``, probed read-only (nothing written;
+    a missing file is free)."""
+    import fcntl
+
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+    return True
+
+
+def guard_argv(project: Project, server: TmuxServer, engine_script: str) -> list[str]:
+    """The guard's command line: this engine's agents.py, the same config and server."""
+    import sys
+
+    from .sessions import engine_script_for
+
+    return [sys.executable, engine_script_for(project, engine_script), "--config", project.config_path,
+            "--tmux-socket", server.socket, GUARD_VERB]
+
+
+def start_guard(project: Project, server: TmuxServer, engine_script: str) -> int | None:
+    """Start the watchdog's guard when none runs (its lock is free); its pid, else None. It
+    carries the watchdog's environment but not its agent identity: ``down`` does not count
+    it as a leftover of the watchdog (it leaves by itself, see above)."""
+    import subprocess
+
+    if not lock_free(StateLayout.of(project).guard_lock):
+        return None
+    env = {k: v for k, v in os.environ.items() if k != "AGENTLOOPS_AGENT"}
+    proc = subprocess.Popen(guard_argv(project, server, engine_script), cwd=project.root, env=env,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    return proc.pid
+
+
+class Guard:
+    """The watchdog's guard (see above); ``clock`` and ``sleep`` are there for tests."""
+
+    def __init__(self, project: Project, server: TmuxServer, engine_script: str = "", poll: float = 0.5,
+                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> None:
+        self.project = project
+        self.server = server
+        self.engine_script = engine_script
+        self.poll = poll
+        self.clock = clock
+        self.sleep = sleep
+        self.stamp = config_stamp(project.config_path)
+        self.free_since: float | None = None
+        self.restarts: list[float] = []
+
+    def _reload(self) -> bool:
+        """agents.toml read again when it changed; False when it is gone."""
+        stamp = config_stamp(self.project.config_path)
+        if stamp is None:
+            return False
+        if stamp != self.stamp:
+            self.stamp = stamp
+            with contextlib.suppress(OrchestratorError):
+                self.project = load(self.project.config_path)
+        return True
+
+    def delay(self, now: float) -> float:
+        """How long the lock must be free before a restart: 1 s, then doubling for each
+        restart within the last minute (a watchdog that dies at once), at most 30 s."""
+        self.restarts = [t for t in self.restarts if now - t < 60.0]
+        return min(30.0, 2.0 ** len(self.restarts))
+
+    def step(self) -> bool:
+        """One look; False when the guard's work is over."""
+        if not self._reload():
+            return False
+        project = self.project
+        agent = watchdog_agent(project)
+        if agent is None or not agent.enabled or is_stopped(project, agent):
+            return False
+        layout = StateLayout.of(project)
+        if not lock_free(layout.watchdog_lock):
+            self.free_since = None
+            return True
+        now = self.clock()
+        if self.free_since is None:
+            self.free_since = now
+        if now - self.free_since < self.delay(now):
+            return True
+        from . import sessions
+
+        with locked(layout.engine_lock):
+            if is_stopped(project, agent) or not lock_free(layout.watchdog_lock):  # an operator, or up, acted
+                self.free_since = None
+                return True
+            live = self.server.sessions()
+            name = project.session_name(agent)
+            others = [n for n in live if n != name and n in {project.session_name(a) for a in project.agents}]
+            if not others:  # the server is gone (or everything else is down): nothing to guard
+                return False
+            sess = live.get(name)
+            if sess is not None and (sess.foreign_to(sessions.owner_of(project)) or
+                                     (sess.first_pane is not None and not sess.first_pane.dead)):
+                return True  # another config's, or a watchdog still starting up
+            sessions.end_agent(project, self.server, agent, sess)
+            sessions.start_session(project, self.server, agent, self.engine_script)
+        self.restarts.append(now)
+        self.free_since = None
+        event(project, agent.name, "heal", "watchdog gone (its lock free, %s)" % (
+            "no session" if sess is None else "its pane dead"), "restarted by its guard", restarts=len(self.restarts))
+        return True
+
+    def run(self) -> None:
+        while True:
+            try:
+                if not self.step():
+                    return
+            except (OrchestratorError, OSError) as exc:
+                with contextlib.suppress(OrchestratorError):
+                    event(self.project, "watchdog", "error", "guard: %s" % str(exc).splitlines()[0], "will retry")
+            self.sleep(self.poll)
+
+
+def guard_main(project: Project, server: TmuxServer, engine_script: str = "") -> int:
+    """``agents.py watchdog-guard``: guard the project's watchdog (one guard per project:
+    a second exits 3)."""
+    with contextlib.ExitStack() as held:
+        try:
+            held.enter_context(locked(StateLayout.of(project).guard_lock, wait=False))
+        except LockBusy as exc:
+            raise AlreadyRunning("another guard (pid %s) already guards the watchdog of %s"
+                                 % (exc.holder, project.name)) from None
+        Guard(project, server, engine_script).run()
     return 0
 
 

@@ -197,8 +197,8 @@ def test_down_ends_what_a_crashed_agent_left_running(tmp_path, tmux):
     # the agent exits only then
     command = ("setsid -f sh -c 'echo $$ > %s.tmp && mv %s.tmp %s && exec sleep 1004' </dev/null >/dev/null 2>&1; "
                "while [ ! -e %s ]; do sleep 0.05; done; exit 3" % (pid_file, pid_file, pid_file, pid_file))
-    (project / "agents.toml").write_text(SPAWNER.replace("spawner", "gone").format(
-        socket=tmux.socket, command='"%s"' % command))
+    (project / "agents.toml").write_text(SPAWNER.replace("spawner", "gone").replace(  # it crashes on purpose
+        "[agents.", "start_seconds = 0\n\n[agents.").format(socket=tmux.socket, command='"%s"' % command))
     assert agents_py(project, "up").stdout == "starting t-tree-gone\n"
     assert wait_for(pid_file.exists) and wait_for(lambda: tmux.sessions() == {})
     from ansible_collections.agentloops.orchestrator.plugins.module_utils import procs

@@ -346,3 +346,111 @@ def test_a_symlinked_watchdog_lock_is_refused_and_its_target_untouched(tmp_path,
     assert (project / "state" / "watchdog.lock").is_symlink()
     assert procs.watchdog_pids(config.load(str(project / "agents.toml"))) == []
     assert tmux.sessions() == {}
+
+def guard_pid(project):
+    path = project / "state" / "watchdog-guard.lock"
+    text = path.read_text().strip() if path.exists() else ""
+    return int(text) if text.isdigit() and procs.read_stat(int(text)) is not None else 0
+
+
+def watchdog_up(tmux, old=0):
+    """The pid of a watchdog that runs in its session (other than ``old``), else 0."""
+    pid = tmux.sessions().get("w-watchdog", (0, 0, 0, ""))[2]
+    return pid if pid and pid != old and procs.read_stat(pid) is not None else 0
+
+
+def guarded(project, tmux):
+    """Up, with the watchdog running and its guard started."""
+    assert cli(project, "up").returncode == 0
+    assert wait_for(lambda: any(e["event"] == "start" for e in events(project)))
+    assert wait_for(lambda: guard_pid(project), timeout=10), "the watchdog starts its guard"
+    return watchdog_up(tmux)
+
+
+def test_a_watchdog_killed_with_kill_9_comes_back_by_itself(tmp_path, tmux):
+    project = make(tmp_path, tmux)
+    old = guarded(project, tmux)
+    os.kill(old, signal.SIGKILL)
+    assert wait_for(lambda: watchdog_up(tmux, old), timeout=10), "back within seconds, no operator"
+    assert wait_for(lambda: [e["outcome"] for e in events(project) if e["event"] == "heal"] ==
+                    ["restarted by its guard"])
+    assert wait_for(lambda: len(procs.watchdog_pids(config.load(str(project / "agents.toml")))) == 1)
+    time.sleep(0.5)
+    assert len(procs.watchdog_pids(config.load(str(project / "agents.toml")))) == 1, "one watchdog, not two"
+    worker = tmux.sessions()["w-worker"][2]
+    os.kill(worker, signal.SIGKILL)  # and the watchdog that came back heals as before
+    assert wait_for(lambda: tmux.sessions().get("w-worker", (0, 0, worker, ""))[2] != worker, timeout=10)
+
+
+def test_a_watchdog_whose_session_is_killed_comes_back_by_itself(tmp_path, tmux):
+    project = make(tmp_path, tmux)
+    old = guarded(project, tmux)
+    tmux.run("kill-session", "-t", "=w-watchdog")
+    assert wait_for(lambda: watchdog_up(tmux, old), timeout=10)
+    assert wait_for(lambda: any(e["event"] == "heal" for e in events(project)))  # written just after the start
+    (heal,) = [e for e in events(project) if e["event"] == "heal"]
+    assert heal["agent"] == "watchdog" and heal["reason"] == "watchdog gone (its lock free, no session)"
+
+
+def test_a_killed_guard_is_started_again_by_the_watchdog(tmp_path, tmux):
+    project = make(tmp_path, tmux)
+    guarded(project, tmux)
+    first = guard_pid(project)
+    os.kill(first, signal.SIGKILL)
+    assert wait_for(lambda: guard_pid(project) not in (0, first), timeout=15)
+
+
+def test_a_watchdog_stopped_by_down_stays_down(tmp_path, tmux):
+    project = make(tmp_path, tmux)
+    guarded(project, tmux)
+    guard = guard_pid(project)
+    assert cli(project, "down", "watchdog").stdout == "killing w-watchdog\n"
+    assert wait_for(lambda: not guard_pid(project), timeout=5), "the guard leaves with the watchdog"
+    time.sleep(2.5)
+    assert "w-watchdog" not in tmux.sessions() and "w-worker" in tmux.sessions()
+    assert not [e for e in events(project) if e["event"] == "heal"]
+    assert procs.read_stat(guard) is None
+    guarded(project, tmux)  # up again: a watchdog and a guard again
+    assert cli(project, "down").returncode == 0
+    assert wait_for(lambda: not guard_pid(project), timeout=5)
+    time.sleep(2)
+    assert not [n for n in tmux.sessions() if n.startswith("w-")]
+
+
+DIES_AT_ONCE = """
+[project]
+session_prefix = "d-"
+tmux_socket = "{socket}"
+
+[backends.broken]
+bin = "echo 'starting broken'; echo 'error: ANTHROPIC_API_KEY is not set' >&2; exit 4"
+prompt_delivery = "exec"
+
+[agents.fine]
+kind = "persistent"
+backend = "demo"
+
+[agents.broken]
+kind = "persistent"
+backend = "broken"
+"""
+
+
+def test_up_exits_non_zero_naming_an_agent_that_died_at_once_with_its_last_screen(tmp_path, tmux):
+    project = tmp_path / "p"
+    project.mkdir()
+    (project / "agents.toml").write_text(DIES_AT_ONCE.format(socket=tmux.socket))
+    started = time.monotonic()
+    done = cli(project, "up")
+    assert done.returncode == 1, done
+    assert time.monotonic() - started < 15, "one wait for all, not one per agent"
+    # (exit 4), or, when tmux has not read the exit status yet (a loaded host), (its program ended)
+    assert done.stderr.replace("(its program ended)", "(exit 4)") == (
+        "agents.py: error: 1 of the agents started did not stay up (start_seconds = 1):\n"
+        "d-broken died within 1s of its start (exit 4); its last screen:\n"
+        "    starting broken\n    error: ANTHROPIC_API_KEY is not set\n"), done.stderr
+    assert done.stdout.splitlines() == ["starting d-fine (demo, -)", "starting d-broken (broken, -)"]
+    live = tmux.sessions()
+    assert "d-fine" in live and "d-broken" not in live, "the dead one is gone, the other runs on"
+    assert tmux.run("show-options", "-w", "-v", "-t", "=d-fine:", "remain-on-exit").stdout.strip() in ("off", "")
+    assert cli(project, "up").returncode == 1, "and again: no hiding it"

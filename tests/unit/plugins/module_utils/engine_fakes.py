@@ -92,13 +92,24 @@ class FakeServer:
         self.sizes: list = []
         self.killed: list = []
         self.reads = 0
+        self.window_options: dict = {}  # session id -> the window options it was started with
+        self.commands: list = []  # what run_commands was asked
+
+    def run_commands(self, what: str, commands: list) -> list:
+        self.commands.extend(commands)
+        return [""] * len(commands)
+
+    def capture_history(self, pane_id: str, lines: int) -> str:
+        return self.screens.get(pane_id, "") if hasattr(self, "screens") else ""
 
     def sessions(self) -> dict:
         self.reads += 1
         return dict(self.live)
 
-    def start(self, name, command, cwd, env, owner="", width=200, height=50, options=None) -> str:
+    def start(self, name, command, cwd, env, owner="", width=200, height=50, options=None,
+              window_options=None) -> str:
         sid = "$%d" % (100 + len(self.started))
+        self.window_options[sid] = dict(window_options or {})
         self.live[name] = FakeSession(name, sid, owner, program=(options or {}).get("@agentloops_program", ""),
                                       project_id=(options or {}).get("@agentloops_project", ""))
         self.started.append((name, command, cwd, env, owner))

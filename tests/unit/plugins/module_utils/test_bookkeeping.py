@@ -91,3 +91,43 @@ def test_clear_fatal_forgets_only_that_a_loop_gave_up(project):
                                            "backoff": {"failures": 2, "until": 1.0}})
     assert bookkeeping.clear_fatal(project, agent) is True
     assert bookkeeping.read_run(project, agent) == {"iteration": 3, "exit": 1}
+
+
+@pytest.mark.parametrize("content, expected, words", [
+    ('{"failures": ["x"], "restarts": 2}', {"restarts": 2}, "failures=[\"x\"]"),
+    ('{"last_start": "soon", "state": "ok"}', {"state": "ok"}, "last_start=\"soon\""),
+    ('{"restarts": "many"}', {}, "restarts=\"many\""),
+    ('{"restarts": true, "next_try": NaN}', {}, "next_try=NaN, restarts=true"),
+    ('[1, 2]', {}, "a JSON list, not an object"),
+    (b'{"state": "\xff"}', {}, "not UTF-8"),
+])
+def test_a_bad_watch_record_reads_as_empty_fields_and_is_reported_once_per_content(project, content, expected, words):
+    agent = project.agent("w")
+    path = StateLayout.of(project).watch(agent)
+    os.makedirs(project.state_dir)
+    with open(path, "wb") as handle:
+        handle.write(content if isinstance(content, bytes) else content.encode())
+    heard = []
+    bookkeeping.report_bad_records(lambda where, problem: heard.append((where, problem)))
+    try:
+        assert bookkeeping.read_watch(project, agent) == expected
+        assert bookkeeping.read_watch(project, agent) == expected
+    finally:
+        bookkeeping.report_bad_records(None)
+    assert len(heard) == 1 and heard[0][0] == path and words in heard[0][1], heard
+
+
+def test_a_bad_run_record_keeps_its_good_fields(project):
+    agent = project.agent("w")
+    os.makedirs(project.state_dir)
+    with open(StateLayout.of(project).run(agent), "w") as handle:
+        handle.write('{"iteration": "three", "exit": 1, "phase": null, "backoff": {"until": "later"}, "fatal": 7}')
+    assert bookkeeping.read_run(project, agent) == {"exit": 1, "phase": None}
+
+
+def test_a_resume_id_that_is_not_utf8_reads_as_none(project):
+    agent = project.agent("w")
+    os.makedirs(project.state_dir)
+    with open(StateLayout.of(project).resume(agent), "wb") as handle:
+        handle.write(b"\xff\xfe\n")
+    assert bookkeeping.resume_id(project, agent) == ""

@@ -142,7 +142,7 @@ def test_every_command_has_its_own_help(argv, capsys):
 def test_every_command_is_documented():
     commands = cli.build_parser().commands
     assert sorted(commands) == sorted(("status", "up", "down", "validate", "phase", "kickoff", "pause", "resume",
-                                       "run-agent", "watchdog", "reset", "events", "logs", "cleanlogs", "wait"))
+                                       "run-agent", "watchdog", "watchdog-guard", "reset", "events", "logs", "cleanlogs", "wait"))
     for name, parser in commands.items():
         command = getattr(cli, "cmd_" + name.replace("-", "_"))
         assert command.__doc__ and parser.description == " ".join(command.__doc__.split())

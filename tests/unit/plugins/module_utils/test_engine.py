@@ -282,3 +282,47 @@ def test_check_mode_plans_on_any_server_even_when_the_agents_run_elsewhere(proje
         handle.write("/run/first.sock\n")
     planned = engine.converge(project, FakeServer(), [], "started", check_mode=True)
     assert "u-worker" in planned.after, "the cutover's preflight plans on a server that cannot exist"
+class DyingServer(FakeServer):
+    """Sessions whose program ends at once, but for those named in ``survivors``; their pane
+    stays (remain-on-exit) showing ``screen``."""
+
+    def __init__(self, survivors=(), screen="") -> None:
+        super().__init__()
+        self.survivors = survivors
+        self.screens = {}
+        self.screen = screen
+
+    def start(self, name, *args, **kwargs) -> str:
+        sid = super().start(name, *args, **kwargs)
+        if name not in self.survivors:
+            pane = self.live[name].panes[0]
+            pane.id, pane.dead, pane.dead_status = "%" + sid[1:], True, 7
+            self.screens[pane.id] = self.screen
+        return sid
+
+
+def test_up_confirms_after_start_seconds_that_what_it_started_still_runs(tmp_path, monkeypatch):
+    from ansible_collections.agentloops.orchestrator.plugins.module_utils.errors import StartFailed
+
+    monkeypatch.setattr(procs, "agent_processes", lambda *args, **kwargs: {})
+    project = make_project(tmp_path, '[project]\nsession_prefix = "u-"\nstart_seconds = 0.2\n'
+                           '[agents.ok]\nkind = "persistent"\nbackend = "demo"\n'
+                           '[agents.bad]\nkind = "persistent"\nbackend = "demo"\n')
+    server = DyingServer(survivors=("u-ok",), screen="[demo] agent up\nerror: no API key\n\n")
+    with pytest.raises(StartFailed) as caught:
+        engine.converge(project, server, [], "started")
+    assert str(caught.value) == ("1 of the agents started did not stay up (start_seconds = 0.2):\n"
+                                 "u-bad died within 0.2s of its start (exit 7); its last screen:\n"
+                                 "    [demo] agent up\n    error: no API key")
+    ok, bad = server.live["u-ok"].id, "$101"
+    assert server.window_options == {ok: {"remain-on-exit": "on"}, bad: {"remain-on-exit": "on"}}
+    assert server.killed == [bad], "the dead pane's session is ended"
+    assert server.commands == [["set-option", "-w", "-t", ok + ":", "remain-on-exit", "off"]]
+
+
+def test_start_seconds_0_confirms_nothing(tmp_path):
+    project = make_project(tmp_path, '[project]\nsession_prefix = "u-"\nstart_seconds = 0\n'
+                           '[agents.bad]\nkind = "persistent"\nbackend = "demo"\n')
+    server = DyingServer()
+    assert engine.converge(project, server, [], "started").changed
+    assert server.window_options == {"$100": {}} and server.killed == [] and server.commands == []

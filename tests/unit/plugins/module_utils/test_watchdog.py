@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from ansible_collections.agentloops.orchestrator.plugins.module_utils import bookkeeping, config, fsutil, observe, watchdog
+from ansible_collections.agentloops.orchestrator.plugins.module_utils import (bookkeeping, config, fsutil, observe, status,
+                                                                         watchdog)
 from ansible_collections.agentloops.orchestrator.plugins.module_utils.layout import StateLayout
 from ansible_collections.agentloops.orchestrator.plugins.module_utils.watchdog import (
     BACKOFF,
@@ -285,3 +286,76 @@ def test_only_a_working_agent_can_stall_and_a_loop_never_for_silence(tmp_path):
         assert dog._may_stall(cl) is stalls, label
     dog.observer.seen["batch"] = observe.Seen("$2", label="working")
     assert not dog._may_stall(batch), "a claude -p run is never a stall"
+
+
+@pytest.mark.parametrize("content", ['{"failures": ["x"]}', '{"last_start": "soon"}', '[1]', '{"restarts": "many"}'])
+def test_bad_bookkeeping_is_empty_with_one_event_and_the_agent_is_healed(project, content):
+    agent = project.agent("crasher")
+    os.makedirs(project.state_dir, exist_ok=True)
+    with open(StateLayout.of(project).watch(agent), "w") as handle:
+        handle.write(content)
+    server = DeadServer()
+    dog = watchdog.Watchdog(project, server, clock=Clock(1000.0), jitter=lambda: 1.0)
+    first = dog.check(1000.0)
+    assert [e["event"] for e in first if e["agent"] == "crasher"] == ["heal"]
+    errors = [e for e in watchdog.read_events(project, 0) if e["event"] == "error"]
+    assert len(errors) == 1 and errors[0]["agent"] == "crasher" and errors[0]["outcome"] == "treated as empty"
+    assert StateLayout.of(project).watch(agent) in errors[0]["reason"]
+    assert kinds(dog.check(1100.0)) == [("crasher", "heal")], "the record it wrote is good: no second error"
+
+
+def test_an_event_log_that_cannot_be_written_does_not_end_the_watchdog_and_status_shows_it(project):
+    os.makedirs(project.state_dir, exist_ok=True)
+    with open(project.log_dir, "w") as handle:  # a file where the log folder should be: every write fails
+        handle.write("not a folder\n")
+    server = DeadServer()
+    dog = watchdog.Watchdog(project, server, clock=Clock(1000.0), jitter=lambda: 1.0)
+    assert kinds(dog.check(1000.0)) == [("crasher", "heal")]
+    assert kinds(dog.check(1100.0)) == [("crasher", "heal")], "it keeps healing"
+    assert server.started == [project.session_name("crasher")] * 2
+    line = status.write_failure(project)
+    assert line is not None and line.startswith("watchdog: cannot write %s: " % StateLayout.of(project).events)
+    assert status.render(project, status.rows(project, {}, []), 0)[0] == line
+    os.unlink(project.log_dir)
+    dog.check(1200.0)
+    assert status.write_failure(project) is None, "a write that works again clears it"
+    assert status.render(project, status.rows(project, {}, []), 0)[0].startswith("AGENT ")
+
+
+def test_a_state_folder_that_cannot_be_written_is_one_error_not_one_per_pass(project, monkeypatch):
+    from ansible_collections.agentloops.orchestrator.plugins.module_utils import sessions
+
+    def refuse(*args, **kwargs):
+        raise fsutil.OrchestratorError("cannot write %s/crasher.env: Read-only file system" % project.state_dir)
+
+    monkeypatch.setattr(sessions, "atomic_write", refuse)
+    dog = watchdog.Watchdog(project, DeadServer(), clock=Clock(1000.0), jitter=lambda: 1.0)
+    seen = [kinds(dog.check(1000.0 + 2 * n)) for n in range(5)]
+    assert seen == [[("crasher", "error")], [], [], [], []]
+
+
+class ScreenServer(DeadServer):
+    """A server whose one pane shows the screens given, one per capture."""
+
+    def __init__(self, screens) -> None:
+        super().__init__()
+        self.screens = list(screens)
+
+    def capture_pane(self, pane_id: str) -> str:
+        return self.screens.pop(0)
+
+
+@dataclass
+class FakePane:
+    id: str = "%1"
+
+
+@pytest.mark.parametrize("before, after, same", [
+    ("Working (12s)\n> ", "Working (13s)\n> ", True),  # a timer: animation
+    ("⠋ Thinking 3/10\n", "⠙ Thinking 4/10\n", True),  # a spinner and a counter: animation
+    ("1021\n1022\n1023\n", "1022\n1023\n1024\n", False),  # a program printing numbers: output
+    ("0.513 0.498\n", "0.511 0.497\n", False),
+])
+def test_digits_alone_on_a_line_are_output_not_animation(project, before, after, same):
+    dog = watchdog.Watchdog(project, ScreenServer([before, after]), clock=Clock(1000.0))
+    assert (dog._screen(FakePane()) == dog._screen(FakePane())) is same
