@@ -81,8 +81,9 @@ def test_module_compares_in_check_mode(run_module, tmp_path, tmux):
     assert second["unchanged"] is True and second["differences"] == []
     tmux.run("kill-session", "-t", "=cc-ci-orchestrator")
     third = run_module(live_snapshot, dict(args, compare_to=first["snapshot"]))
-    assert third["unchanged"] is False
+    assert third["unchanged"] is False and third["untouched"] is False
     assert third["differences"] == ["session cc-ci-orchestrator on tmux server -S %s: gone" % tmux.socket]
+    assert third["touched"] == third["differences"] and third["changed_during"] == []
 
 
 LIVE = """\
@@ -160,7 +161,7 @@ def test_no_touch_has_no_blind_spot(running_live, tmux, tmp_path):
         assert any(str(live / rel) in line for line in touched), (rel, touched)
     assert touched == ["watchdog processes of %s: 1 -> 0 (pid@start %d@%d -> none)"
                        % (live / "agents.toml", watchdog.pid, int(first["projects"][str(live / "agents.toml")]
-                                                                  ["watchdog_pids"][0].split("@")[1]))]
+                                                                  ["watchdog_pids"][0].partition("@")[2]))]
 
 
 def test_a_heal_during_the_check_is_changed_during_the_check(running_live, tmux):
