@@ -200,7 +200,21 @@ def set_phase(project: Project, target: str | int | PhaseStep | None, check_mode
     changed = new != old or not phase.phase_exists(project)
     if changed and not check_mode:
         phase.write_phase_index(project, new)
+        _phase_event(project, old, new)
     return PhaseChange(changed, old, new, path, why)
+
+
+def _phase_event(project: Project, old: int | None, new: int) -> None:
+    """The phase change as an event (a cutover's evidence tells it from a touch by it); the
+    phase is set even when the event log cannot be written. ``old`` None: it was corrupt."""
+    from .watchdog import event
+
+    names = [p.name for p in project.phases]
+    before = "?" if old is None else names[old] if 0 <= old < len(names) else str(old)
+    try:
+        event(project, "operator", "phase", "phase set", "%s -> %s" % (before, names[new]), index=new)
+    except OrchestratorError:
+        pass
 
 
 def _loop_agent(project: Project, name: str) -> config_mod.Agent:

@@ -106,8 +106,14 @@ def _config_of(pid: str, argv: list[bytes], proc: str = PROC) -> str | None:
 def watchdog_pids(project: Project, proc: str = PROC) -> list[int]:
     """Pids of processes running this project's watchdog, in tmux or in the foreground
     (``proc``: where the process table is mounted)."""
+    return watchdogs_of(project.config_path, proc)
+
+
+def watchdogs_of(config_path: str, proc: str = PROC) -> list[int]:
+    """Pids of processes running a watchdog of the agents.toml at ``config_path`` (which
+    need not be valid: the cutover's evidence counts them whatever the file holds)."""
     found: list[int] = []
-    target = os.path.realpath(project.config_path)
+    target = os.path.realpath(config_path)
     for pid in pids(proc):
         data = _read(pid, "cmdline", proc)
         if data is not None and _config_of(str(pid), data.split(b"\0"), proc) == target:

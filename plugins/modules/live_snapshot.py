@@ -11,10 +11,19 @@ short_description: Capture read-only evidence of a live agent system, and compar
 version_added: 0.1.0
 description:
   - Captures, without changing anything, the sha256, size and mode of the given files and of
-    every file under the given folders (symlinks by their target, never followed); every tmux
-    session of the given servers (name, id, creation time) with its panes (id, pid, current
-    command); the number of C(<prefix>watchdog) sessions per prefix; and the state files
-    (C(phase-idx), C(*.resume-id)) under the given state folders.
+    every file under the given folders (a symlink is followed and recorded with its link text
+    and resolved target); every tmux session of the given servers (name, id, creation time)
+    with its panes (id, pid, current command); the number of C(<prefix>watchdog) sessions per
+    prefix; and the state files (C(phase-idx), C(*.resume-id)) under the given state folders.
+  - Of each project in O(configs), the whole of it that a check could touch is covered too,
+    the agents.toml, every file of its C(state_dir), the engine's files in its C(log_dir)
+    (C(events.jsonl), C(NAME.log), C(NAME.screen)), its kickoff templates, the C(agents.py)
+    beside it or in C(engine/), and its watchdog processes (pids and start times from /proc,
+    so a foreground watchdog counts).
+  - With O(compare_to), each difference is either one the live system made by itself during
+    the check, reported in RV(changed_during) with the events that match it (a heal of its
+    watchdog, an iteration of its runner, an operator's C(phase set)), or one that no event
+    explains, reported in RV(touched).
   - The snapshot is returned as data, so a play can keep it on the controller and, later in the
     same run, pass it back as O(compare_to) to prove that nothing was touched.
   - Sessions are compared by id, creation time and their panes' ids and pids; a pane's current
@@ -55,6 +64,11 @@ options:
     type: list
     elements: path
     default: []
+  configs:
+    description: The agents.toml of projects covered whole (see the description), and whose events explain what their live system changed by itself.
+    type: list
+    elements: path
+    default: []
   compare_to:
     description: An earlier RV(snapshot) to compare this one with.
     type: dict
@@ -65,7 +79,8 @@ seealso:
 EXAMPLES = r'''
 - name: Evidence of the live system before anything else runs
   agentloops.orchestrator.live_snapshot:
-    files: [/srv/cc-ci/cc-ci-plan/agents.toml, /srv/cc-ci/cc-ci-plan/agents.py]
+    files: [/srv/cc-ci/cc-ci-plan/launch.sh]
+    configs: [/srv/cc-ci/cc-ci-plan/agents.toml]
     state_dirs: [/srv/cc-ci/cc-ci-plan/state]
     tmux_servers: [""]
     prefixes: [cc-ci-]
@@ -73,17 +88,18 @@ EXAMPLES = r'''
 
 - name: The same evidence after the last step, compared
   agentloops.orchestrator.live_snapshot:
-    files: [/srv/cc-ci/cc-ci-plan/agents.toml, /srv/cc-ci/cc-ci-plan/agents.py]
+    files: [/srv/cc-ci/cc-ci-plan/launch.sh]
+    configs: [/srv/cc-ci/cc-ci-plan/agents.toml]
     state_dirs: [/srv/cc-ci/cc-ci-plan/state]
     tmux_servers: [""]
     prefixes: [cc-ci-]
     compare_to: "{{ before.snapshot }}"
   register: after
 
-- name: Prove no-touch
+- name: Prove no-touch (what the live system did by itself is in after.changed_during)
   ansible.builtin.assert:
-    that: after.unchanged
-    fail_msg: "{{ after.differences }}"
+    that: after.touched == []
+    fail_msg: "{{ after.touched }}"
 '''
 
 RETURN = r'''
@@ -95,7 +111,8 @@ snapshot:
     taken: "2026-06-13T19:25:00+0000"
     files: {/srv/cc-ci/cc-ci-plan/agents.toml: {sha256: 0d78ba55329705055bbb39722292b6d131cdd30f37eb814e50316f7c0e222b88, size: 2811, mode: "644"}}
     tmux: {"": {cc-ci-watchdog: {id: "$7", created: 1781384400, panes: [{id: "%7", pid: 4242, command: python3}]}}}
-    watchdogs: {"cc-ci-@the default tmux server": 1}
+    watchdog_sessions: {"cc-ci-@the default tmux server": 1}
+    watchdogs: {/srv/cc-ci/cc-ci-plan/agents.toml: 1}
     state: {/srv/cc-ci/cc-ci-plan/state/phase-idx: "18\n"}
 summary:
   description: What the snapshot holds, in one line.
@@ -113,6 +130,23 @@ differences:
   type: list
   elements: str
   sample: ["session cc-ci-watchdog on the default tmux server: new"]
+touched:
+  description: The differences from O(compare_to) that no event of the live system explains (something touched it); empty when untouched.
+  returned: always
+  type: list
+  elements: str
+  sample: ["file /srv/cc-ci/cc-ci-plan/state/builder.stopped: new"]
+changed_during:
+  description: The differences from O(compare_to) that the live system made by itself, each with the events that match it.
+  returned: always
+  type: list
+  elements: str
+  sample: ["session cc-ci-builder on the default tmux server: changed (...); changed during the check: 2026-06-13T19:25:03+0000 builder heal: process gone (restarted)"]
+untouched:
+  description: Whether RV(touched) is empty; null without O(compare_to).
+  returned: always
+  type: bool
+  sample: true
 '''
 
 from ansible.module_utils.basic import AnsibleModule
@@ -122,11 +156,15 @@ from ansible_collections.agentloops.orchestrator.plugins.module_utils import ans
 
 def capture(module):
     params = module.params
+    before = params["compare_to"]
     snap = snapshot.take(params["files"], params["folders"], params["tmux_servers"], params["prefixes"],
-                         params["state_dirs"])
-    differences = snapshot.compare(params["compare_to"], snap) if params["compare_to"] is not None else []
+                         params["state_dirs"], params["configs"], since=before)
+    differences = snapshot.compare(before, snap) if before is not None else []
+    verdict = snapshot.judge(before, snap) if before is not None else {"touched": [], "live": []}
     return dict(changed=False, snapshot=snap, summary=snapshot.summary(snap), differences=differences,
-                unchanged=(not differences) if params["compare_to"] is not None else None)
+                touched=verdict["touched"], changed_during=verdict["live"],
+                unchanged=(not differences) if before is not None else None,
+                untouched=(not verdict["touched"]) if before is not None else None)
 
 
 def main():
@@ -137,6 +175,7 @@ def main():
             tmux_servers=dict(type="list", elements="str", default=[]),
             prefixes=dict(type="list", elements="str", default=[]),
             state_dirs=dict(type="list", elements="path", default=[]),
+            configs=dict(type="list", elements="path", default=[]),
             compare_to=dict(type="dict"),
         ),
         supports_check_mode=True,

@@ -12,7 +12,8 @@ import shlex
 import pytest
 from engine_fakes import PHASES, FakeServer, FakeSession, make_project
 
-from ansible_collections.agentloops.orchestrator.plugins.module_utils import bookkeeping, engine, procs, sessions
+from ansible_collections.agentloops.orchestrator.plugins.module_utils import (bookkeeping, engine, procs, sessions,
+                                                                              watchdog)
 from ansible_collections.agentloops.orchestrator.plugins.module_utils.layout import StateLayout
 from ansible_collections.agentloops.orchestrator.plugins.module_utils.errors import OrchestratorError, StateError
 
@@ -127,6 +128,14 @@ def test_set_phase_by_name_index_and_next(phased):
     assert engine.set_phase(phased, "2") == engine.PhaseChange(True, 1, 2, first.path)
     with pytest.raises(StateError, match=r"already at the last phase \(p2\)"):
         engine.set_phase(phased, engine.NEXT)
+
+
+def test_a_phase_change_is_an_event(phased):
+    engine.set_phase(phased, "p0")
+    engine.set_phase(phased, "p0")  # no change: no event
+    engine.set_phase(phased, engine.NEXT)
+    events = [(e["agent"], e["event"], e["outcome"], e["index"]) for e in watchdog.read_events(phased, 0)]
+    assert events == [("operator", "phase", "p0 -> p0", 0), ("operator", "phase", "p0 -> p1", 1)]
 
 
 def test_set_phase_in_check_mode_writes_nothing(phased):
