@@ -46,7 +46,7 @@ _ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
 _NOT_PASSED = frozenset(("TERM", "TMUX", "TMUX_PANE", "PWD"))
 _WINDOW_SIZE_RE = re.compile(r"^([0-9]{1,4})x([0-9]{1,4})\Z")
 DEFAULT_WINDOW_SIZE = (200, 50)  # a session's detached window: width, height (tmux's own is 80x24)
-DEFAULT_START_SECONDS = 1.0  # how long up waits (once) before it confirms that what it started still runs
+DEFAULT_CONFIRM_SECONDS = 1.0  # how long up waits (once) before it confirms that what it started still runs
 WINDOW_SIZE_LIMITS = (20, 1000)  # the smallest and largest width and height
 
 
@@ -183,8 +183,8 @@ class Project:
         return profiles.resolve(name, self.profiles, profiles.folder_for(self.root))
     window_size: tuple[int, int] = DEFAULT_WINDOW_SIZE  # [project] window_size: width, height
     allow_outside_kickoffs: bool = False  # [project] allow_outside_kickoffs: kickoffs from anywhere on the host
-    # [project] start_seconds: how long ``up`` waits, once for all it started, to confirm they still run
-    start_seconds: float = DEFAULT_START_SECONDS
+    # [project] confirm_seconds: how long ``up`` waits, once for all it started, to confirm they still run
+    confirm_seconds: float = DEFAULT_CONFIRM_SECONDS
 
     def session_name(self, agent: Agent | str) -> str:
         return self.session_prefix + (agent if isinstance(agent, str) else agent.name)
@@ -263,7 +263,7 @@ AGENT_SETTINGS: Mapping[str, Setting] = MappingProxyType({
 
 _TOP_KEYS = {"project": TABLE, "phases": ARRAY, "backends": TABLE, "agents": TABLE, "profiles": TABLE}
 _PROJECT_KEYS = {"name": STR, "session_prefix": STR, "log_dir": STR, "state_dir": STR,
-                 "tmux_socket": STR, "window_size": STR, "allow_outside_kickoffs": BOOL, "start_seconds": NUM}
+                 "tmux_socket": STR, "window_size": STR, "allow_outside_kickoffs": BOOL, "confirm_seconds": NUM}
 _PHASE_KEYS = {"name": STR, "plan": STR}
 _BACKEND_KEYS = {"bin": STR, "args": STRLIST, "model_arg": STR, "resume_arg": STR,
                  "session_id_arg": STR, "prompt_delivery": STR, "profile": STR}
@@ -312,12 +312,12 @@ def parse(text: str, path: str) -> Project:
     allow_outside = _allow_outside_kickoffs(data)
     if not allow_outside and any(a.kickoff for a in agents):
         _kickoffs_inside(check, agents, root)
-    start_seconds = _start_seconds(check, data.get("project"))
+    confirm_seconds = _confirm_seconds(check, data.get("project"))
     result = Project(config_path=path, root=root, name=project["name"], session_prefix=project["session_prefix"],
                      log_dir=project["log_dir"], state_dir=project["state_dir"], tmux_socket=project["tmux_socket"],
                      phases=phases, backends=MappingProxyType(backends), agents=agents,
                      profiles=MappingProxyType(profiles) if profiles else _NO_PROFILES, window_size=window_size,
-                     allow_outside_kickoffs=allow_outside, start_seconds=start_seconds)
+                     allow_outside_kickoffs=allow_outside, confirm_seconds=confirm_seconds)
     shell_bins = [name for name in (data.get("backends") or {}) if name in backends
                   and not _SIMPLE_BIN_RE.match(backends[name].bin)] if isinstance(data.get("backends"), dict) else []
     if shell_bins:
@@ -521,14 +521,15 @@ def _shell_bins(check: Checker, project: Project, names: list) -> None:
                         "loop goes into a script, or into sh -c '...' sh)" % (end, ", ".join(repr(u) for u in users)))
 
 
-def _start_seconds(check: Checker, table: object) -> float:
-    """``[project] start_seconds`` (supervisord's ``startsecs``); its type is checked with the table."""
-    value = table.get("start_seconds") if isinstance(table, dict) else None
+def _confirm_seconds(check: Checker, table: object) -> float:
+    """``[project] confirm_seconds`` (supervisord's ``startsecs`` for ``up``; an agent's own
+    ``start_seconds`` is the watchdog's quick-death line); its type is checked with the table."""
+    value = table.get("confirm_seconds") if isinstance(table, dict) else None
     if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
-        return DEFAULT_START_SECONDS
+        return DEFAULT_CONFIRM_SECONDS
     if value < 0 or value > 600:
-        check.error(("project", "start_seconds"), "must be 0 (no check) to 600 seconds, got %s" % value)
-        return DEFAULT_START_SECONDS
+        check.error(("project", "confirm_seconds"), "must be 0 (no check) to 600 seconds, got %s" % value)
+        return DEFAULT_CONFIRM_SECONDS
     return float(value)
 
 

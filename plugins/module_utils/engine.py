@@ -136,8 +136,7 @@ def converge(project: Project, server: TmuxServer, names: list[str] | None, desi
     sessions are stopped or restarted only with ``adopt``. Nothing starts when the
     project's agents run on another tmux server (``state/server``): a ``StateError`` names it
     (not in check mode, which plans on any server: the cutover plans on one that cannot exist).
-    mode ``after`` is predicted and nothing is touched. What was started is confirmed
-    ``start_seconds`` later (``sessions.confirm``): when any of it no longer runs,
+    What was started is confirmed ``confirm_seconds`` later (``sessions.confirm``): when any of it no longer runs,
     ``StartFailed`` names each, with its exit and last screen (the rest stays started).
     """
     from . import sessions  # deferred: the read path (status) does not need it
@@ -155,7 +154,7 @@ def converge(project: Project, server: TmuxServer, names: list[str] | None, desi
                              % (project.name, where, ", ".join(running), server.socket or "the default server"))
     if check_mode:
         return ConvergeResult(actions, before, _predict(before, actions))
-    confirm = project.start_seconds if desired != "stopped" else 0.0
+    confirm = project.confirm_seconds if desired != "stopped" else 0.0
     done = {a.session for a in sessions.execute(project, server, actions, report=report, desired=desired,
                                                 engine_script=engine_script, confirm_seconds=confirm)}
     for action in actions:
@@ -163,8 +162,8 @@ def converge(project: Project, server: TmuxServer, names: list[str] | None, desi
             action.verb, action.reason = sessions.NONE, "already in the desired state"
     failed = [a.failure for a in actions if a.failure]
     if failed:
-        raise StartFailed("%d of the agents started did not stay up (start_seconds = %g):\n%s"
-                          % (len(failed), project.start_seconds, "\n".join(failed)))
+        raise StartFailed("%d of the agents started did not stay up (confirm_seconds = %g):\n%s"
+                          % (len(failed), project.confirm_seconds, "\n".join(failed)))
     return ConvergeResult(actions, before, sorted(n for n in server.sessions() if n in own))
 
 

@@ -79,5 +79,5 @@ class WaitTimeout(OrchestratorError):
 
 
 class StartFailed(OrchestratorError):
-    """Agents ``up`` started were no longer running ``start_seconds`` later (each named,
+    """Agents ``up`` started were no longer running ``[project] confirm_seconds`` later (each named,
     with its exit status and the last lines of its screen)."""

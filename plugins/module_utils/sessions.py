@@ -74,7 +74,7 @@ class Action:
     ended: int = 0  # leftover processes ended after its session was killed
     conflict: str = ""  # the config (or project id) of another project owning the session
     orphan: bool = False  # a session of this project whose agent left agents.toml
-    failure: str = ""  # it died within start_seconds of its start: its exit and last screen (see confirm)
+    failure: str = ""  # it died within confirm_seconds of its start: its exit and last screen (see confirm)
 
     @property
     def changes(self) -> bool:
@@ -501,6 +501,8 @@ def running_elsewhere(project: Project, server: TmuxServer) -> tuple[str, list]:
     owner = owner_of(project)
     own = {project.session_name(a) for a in project.agents}
     return recorded, sorted(n for n, s in live.items() if n in own and s.tagged and s.owned_by(owner))
+
+
 def confirmed(agent: Agent) -> bool:
     """Whether a start of the agent is confirmed: a task's end, whatever its exit, is its
     result (``DONE (exit N)``), not a failed start."""

@@ -183,9 +183,8 @@ def converge(module):
                               after_header="%s sessions" % project.name)
     conflicts = [a for a in done.actions if a.conflict]
     if conflicts and params["state"] != "stopped":
-        module.fail_json(msg="; ".join("%s not started: session %s is owned by %s" % (a.agent.name, a.session,
-                                                                                       a.conflict) for a in conflicts),
-                         **result)
+        module.fail_json(msg="; ".join("%s not started: session %s is owned by %s" % (a.agent.name, a.session, a.conflict)
+                                       for a in conflicts), **result)
     return result
 
 

@@ -141,7 +141,9 @@ changed_during:
   returned: always
   type: list
   elements: str
-  sample: ["session cc-ci-builder on the default tmux server: changed (...); changed during the check: 2026-06-13T19:25:03+0000 builder heal: process gone (restarted)"]
+  sample:
+    - "session cc-ci-builder on the default tmux server: changed (...); changed during the check:
+      2026-06-13T19:25:03+0000 builder heal: process gone (restarted)"
 untouched:
   description: Whether RV(touched) is empty; null without O(compare_to).
   returned: always

@@ -198,7 +198,7 @@ def test_down_ends_what_a_crashed_agent_left_running(tmp_path, tmux):
     command = ("setsid -f sh -c 'echo $$ > %s.tmp && mv %s.tmp %s && exec sleep 1004' </dev/null >/dev/null 2>&1; "
                "while [ ! -e %s ]; do sleep 0.05; done; exit 3" % (pid_file, pid_file, pid_file, pid_file))
     (project / "agents.toml").write_text(SPAWNER.replace("spawner", "gone").replace(  # it crashes on purpose
-        "[agents.", "start_seconds = 0\n\n[agents.").format(socket=tmux.socket, command='"%s"' % command))
+        "[agents.", "confirm_seconds = 0\n\n[agents.").format(socket=tmux.socket, command='"%s"' % command))
     assert agents_py(project, "up").stdout == "starting t-tree-gone\n"
     assert wait_for(pid_file.exists) and wait_for(lambda: tmux.sessions() == {})
     from ansible_collections.agentloops.orchestrator.plugins.module_utils import procs
@@ -264,6 +264,7 @@ def test_events_skips_bad_lines_and_reads_the_end_of_a_huge_log(tmp_path, tmux):
     events = agents_py(project, "events", "3")
     assert events.returncode == 0, events.stderr
     assert events.stdout == "".join("T%d w            heal     r -> o\n" % i for i in (1, 2, 3))
+
 
 def test_validate_refuses_a_bin_that_ends_a_loop_and_a_kickoff_outside(tmp_path):
     """Both passed validate: the loop's every start died of ``done "$@"``, and /etc/passwd

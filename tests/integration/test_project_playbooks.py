@@ -236,7 +236,7 @@ def test_teardown_keeps_work_git_does_not_hold_and_stops_nothing_then_forced_rem
 
     def operator_files():  # not what the live agents and git itself write meanwhile
         return {path: digest for path, digest in checksums(project_dir).items()
-                if path.split(os.sep)[0] not in (".git", "state", ".ao-state") and "__pycache__" not in path}
+                if path.split(os.sep, 1)[0] not in (".git", "state", ".ao-state") and "__pycache__" not in path}
 
     work = operator_files()
     assert {"NOTES.md", "plan.md", "agents.toml"} <= set(work)

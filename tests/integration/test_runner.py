@@ -244,7 +244,7 @@ def test_a_failing_loop_backs_off_goes_fatal_and_stays_down_until_reset(tmp_path
     project, _marker = make_project(tmp_path, tmux, fake, "arg", kind="loop", env='FAKE_EXIT = "1"\n')
     loop_settings(project, 'watch = "heal"\nloop_delay = 0.6\nbackoff_max = 2\nfatal_after = 3')
     config = project / "agents.toml"  # no start confirmation: up's wait would hide the first backoff
-    config.write_text(config.read_text().replace("[project]\n", "[project]\nstart_seconds = 0\n", 1))
+    config.write_text(config.read_text().replace("[project]\n", "[project]\nconfirm_seconds = 0\n", 1))
     proj, server, _actions = start(project)
     seen = []
 

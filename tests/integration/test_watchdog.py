@@ -347,6 +347,7 @@ def test_a_symlinked_watchdog_lock_is_refused_and_its_target_untouched(tmp_path,
     assert procs.watchdog_pids(config.load(str(project / "agents.toml"))) == []
     assert tmux.sessions() == {}
 
+
 def guard_pid(project):
     path = project / "state" / "watchdog-guard.lock"
     text = path.read_text().strip() if path.exists() else ""
@@ -421,6 +422,7 @@ DIES_AT_ONCE = """
 [project]
 session_prefix = "d-"
 tmux_socket = "{socket}"
+confirm_seconds = 3
 
 [backends.broken]
 bin = "echo 'starting broken'; echo 'error: ANTHROPIC_API_KEY is not set' >&2; exit 4"
@@ -446,8 +448,8 @@ def test_up_exits_non_zero_naming_an_agent_that_died_at_once_with_its_last_scree
     assert time.monotonic() - started < 15, "one wait for all, not one per agent"
     # (exit 4), or, when tmux has not read the exit status yet (a loaded host), (its program ended)
     assert done.stderr.replace("(its program ended)", "(exit 4)") == (
-        "agents.py: error: 1 of the agents started did not stay up (start_seconds = 1):\n"
-        "d-broken died within 1s of its start (exit 4); its last screen:\n"
+        "agents.py: error: 1 of the agents started did not stay up (confirm_seconds = 3):\n"
+        "d-broken died within 3s of its start (exit 4); its last screen:\n"
         "    starting broken\n    error: ANTHROPIC_API_KEY is not set\n"), done.stderr
     assert done.stdout.splitlines() == ["starting d-fine (demo, -)", "starting d-broken (broken, -)"]
     live = tmux.sessions()

@@ -513,12 +513,13 @@ def test_the_check_agrees_with_sh(bin_, verdict, tmp_path):
         assert parsed.returncode != 0, "sh reads %r \"$@\" as valid" % bin_  # be a file, be glued or be ignored
     assert not marker.exists(), "sh -n runs nothing"
 
-def test_project_start_seconds_defaults_to_1_and_is_checked(tmp_path):
+
+def test_project_confirm_seconds_defaults_to_1_and_is_checked(tmp_path):
     path = tmp_path / "agents.toml"
     path.write_text('[agents.a]\nkind = "persistent"\nbackend = "demo"\n')
-    assert config.load(str(path)).start_seconds == 1.0
-    path.write_text('[project]\nstart_seconds = 2.5\n')
-    assert config.load(str(path)).start_seconds == 2.5
-    path.write_text('[project]\nstart_seconds = -1\n')
-    with pytest.raises(config.ConfigError, match="start_seconds: must be 0 \\(no check\\) to 600 seconds, got -1"):
+    assert config.load(str(path)).confirm_seconds == 1.0
+    path.write_text('[project]\nconfirm_seconds = 2.5\n')
+    assert config.load(str(path)).confirm_seconds == 2.5
+    path.write_text('[project]\nconfirm_seconds = -1\n')
+    with pytest.raises(config.ConfigError, match="confirm_seconds: must be 0 \\(no check\\) to 600 seconds, got -1"):
         config.load(str(path))

@@ -267,6 +267,7 @@ def test_events_reads_the_last_good_records_from_the_end(project, monkeypatch):
     assert [line.split()[0] for line in engine.event_lines(project, 3)] == ["T2", "T3", "T4"]
     assert [line.split()[0] for line in engine.event_lines(project, 0)] == ["T0", "T1", "T2", "T3", "T4"]
 
+
 def test_converge_refuses_a_second_copy_when_the_agents_run_on_another_server(project, monkeypatch):
     elsewhere = FakeServer(FakeSession("u-worker", "$1", sessions.owner_of(project)))
     monkeypatch.setattr(sessions, "TmuxServer", lambda socket, tmux_bin="tmux": elsewhere)
@@ -291,6 +292,8 @@ def test_check_mode_plans_on_any_server_even_when_the_agents_run_elsewhere(proje
         handle.write("/run/first.sock\n")
     planned = engine.converge(project, FakeServer(), [], "started", check_mode=True)
     assert "u-worker" in planned.after, "the cutover's preflight plans on a server that cannot exist"
+
+
 class DyingServer(FakeServer):
     """Sessions whose program ends at once, but for those named in ``survivors``; their pane
     stays (remain-on-exit) showing ``screen``."""
@@ -310,17 +313,17 @@ class DyingServer(FakeServer):
         return sid
 
 
-def test_up_confirms_after_start_seconds_that_what_it_started_still_runs(tmp_path, monkeypatch):
+def test_up_confirms_after_confirm_seconds_that_what_it_started_still_runs(tmp_path, monkeypatch):
     from ansible_collections.agentloops.orchestrator.plugins.module_utils.errors import StartFailed
 
     monkeypatch.setattr(procs, "agent_processes", lambda *args, **kwargs: {})
-    project = make_project(tmp_path, '[project]\nsession_prefix = "u-"\nstart_seconds = 0.2\n'
+    project = make_project(tmp_path, '[project]\nsession_prefix = "u-"\nconfirm_seconds = 0.2\n'
                            '[agents.ok]\nkind = "persistent"\nbackend = "demo"\n'
                            '[agents.bad]\nkind = "persistent"\nbackend = "demo"\n')
     server = DyingServer(survivors=("u-ok",), screen="[demo] agent up\nerror: no API key\n\n")
     with pytest.raises(StartFailed) as caught:
         engine.converge(project, server, [], "started")
-    assert str(caught.value) == ("1 of the agents started did not stay up (start_seconds = 0.2):\n"
+    assert str(caught.value) == ("1 of the agents started did not stay up (confirm_seconds = 0.2):\n"
                                  "u-bad died within 0.2s of its start (exit 7); its last screen:\n"
                                  "    [demo] agent up\n    error: no API key")
     ok, bad = server.live["u-ok"].id, "$101"
@@ -329,8 +332,8 @@ def test_up_confirms_after_start_seconds_that_what_it_started_still_runs(tmp_pat
     assert server.commands == [["set-option", "-w", "-t", ok + ":", "remain-on-exit", "off"]]
 
 
-def test_start_seconds_0_confirms_nothing(tmp_path):
-    project = make_project(tmp_path, '[project]\nsession_prefix = "u-"\nstart_seconds = 0\n'
+def test_confirm_seconds_0_confirms_nothing(tmp_path):
+    project = make_project(tmp_path, '[project]\nsession_prefix = "u-"\nconfirm_seconds = 0\n'
                            '[agents.bad]\nkind = "persistent"\nbackend = "demo"\n')
     server = DyingServer()
     assert engine.converge(project, server, [], "started").changed

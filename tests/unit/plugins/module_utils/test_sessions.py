@@ -346,7 +346,7 @@ def test_every_broken_kickoff_is_reported_one_line_per_agent(tmp_path, script):
         sessions.plan(project, {}, project.select(None), "started", script)
     lines = str(info.value).split("\n")
     assert lines[0] == "4 kickoff(s) cannot be rendered, nothing started:"
-    assert [line.split(":")[0] for line in lines[1:]] == ["  missing", "  placeholder", "  latin1", "  bom"]
+    assert [line.split(":", 1)[0] for line in lines[1:]] == ["  missing", "  placeholder", "  latin1", "  bom"]
     assert "not found: %s" % (tmp_path / "missing.md") in lines[1]
     assert "placeholder.md:1:4: unknown placeholder {{ nobody }}" in lines[2]
     assert "latin1.md:1:1: not valid UTF-8" in lines[3] and "bom.md:1:1: starts with a byte order mark" in lines[4]

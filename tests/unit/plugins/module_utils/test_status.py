@@ -243,6 +243,7 @@ def test_orphans_are_listed_after_the_table(tmp_path):
     lines = status.render(project, rows, 0, orphans=["cc-ci-gone"])
     assert lines[:-1] == status.render(project, rows, 0) and lines[-1] == "orphan  cc-ci-gone  (no longer in agents.toml)"
 
+
 def test_a_bad_watch_record_does_not_crash_status(tmp_path):
     (tmp_path / "agents.toml").write_text('[agents.a]\nkind = "persistent"\nbackend = "demo"\nwatch = "heal"\n')
     project = config.load(str(tmp_path / "agents.toml"))

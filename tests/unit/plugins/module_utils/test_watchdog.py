@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from ansible_collections.agentloops.orchestrator.plugins.module_utils import (bookkeeping, config, fsutil, observe, status,
-                                                                         watchdog)
+from ansible_collections.agentloops.orchestrator.plugins.module_utils import (
+    bookkeeping, config, fsutil, observe, status, watchdog)
 from ansible_collections.agentloops.orchestrator.plugins.module_utils.layout import StateLayout
 from ansible_collections.agentloops.orchestrator.plugins.module_utils.watchdog import (
     BACKOFF,

@@ -116,16 +116,17 @@ def test_info_on_a_corrupt_phase_index_returns_the_rows_and_the_phase_error(run_
     assert "phase index 7 is out of range" in info["phase"]["error"]
     assert info["lines"][0].startswith("phase: ? [?/1] error: ") and info["lines"][1].startswith("AGENT")
 
+
 def test_an_agent_that_dies_at_once_fails_the_task_with_its_name_and_last_screen(run_module, tmp_path, tmux):
     project = tmp_path / "dying"
     project.mkdir()
     (project / "agents.toml").write_text(
-        '[project]\nsession_prefix = "t-dy-"\ntmux_socket = "%s"\nstart_seconds = 0.5\n'
+        '[project]\nsession_prefix = "t-dy-"\ntmux_socket = "%s"\nconfirm_seconds = 0.5\n'
         '[backends.broken]\nbin = "echo \'config error: no model\'; exit 2"\nprompt_delivery = "exec"\n'
         '[agents.broken]\nkind = "persistent"\nbackend = "broken"\n' % tmux.socket)
     result = run_module(agent_session, {"project_dir": str(project)})
     assert result["failed"]
-    assert result["msg"] == ("1 of the agents started did not stay up (start_seconds = 0.5):\n"
+    assert result["msg"] == ("1 of the agents started did not stay up (confirm_seconds = 0.5):\n"
                              "t-dy-broken died within 0.5s of its start (exit 2); its last screen:\n"
                              "    config error: no model")
     assert tmux.sessions() == {}
