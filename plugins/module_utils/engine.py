@@ -376,13 +376,26 @@ def describe(project: Project, server: TmuxServer) -> dict:
             "log_dir": project.log_dir, "tmux_socket": server.socket, "systemd_unit": systemd_unit_name(project)}
 
 
-def running_sessions(project: Project, tmux_socket: str | None = None) -> list[str]:
+def running_sessions(project: Project, tmux_socket: str | None = None, untagged_only: bool = False) -> list[str]:
     """What of the project still runs: its agent sessions on its tmux server (or the one
-    given), and any watchdog process of its config (e.g. under systemd)."""
+    given; not another project's session of the same name), and any watchdog process of its
+    config (e.g. under systemd). ``untagged_only``: only the sessions no engine started (a
+    hand-run agent's, which stopping the project leaves running unless adopted), named so:
+    a removal's preflight refuses them before anything stops."""
     from .procs import watchdog_pids
+    from .sessions import owner_of
 
     live = TmuxServer(choose_socket(project.tmux_socket, tmux_socket)).sessions()
-    names = [project.session_name(a) for a in project.agents if project.session_name(a) in live]
+    owner = owner_of(project)
+    names = []
+    for agent in project.agents:
+        sess = live.get(project.session_name(agent))
+        if sess is None or sess.foreign_to(owner) or (untagged_only and sess.tagged):
+            continue
+        names.append(sess.name if not untagged_only else
+                     "%s (not started by an engine: stop it yourself, or down --adopt)" % sess.name)
+    if untagged_only:
+        return names
     return names + ["watchdog pid %d" % pid for pid in watchdog_pids(project)]
 
 
@@ -423,7 +436,8 @@ def _unscaffold(project_dir: str, check_mode: bool, tmux_socket: str | None, sto
                 force: bool, preflight: bool) -> dict:
     from . import scaffold
 
-    live = None if preflight else (lambda p: running_sessions(p, tmux_socket))
+    live = (lambda p: running_sessions(p, tmux_socket, untagged_only=True)) if preflight else \
+        (lambda p: running_sessions(p, tmux_socket))
     removal = scaffold.check_removable(project_dir, live, stopping, force=force)
     if removal and not check_mode:
         scaffold.remove(removal.path)

@@ -179,14 +179,18 @@ def remove_stale_temps(path: str, older_than: float = STALE_TMP_SECONDS) -> list
 
 
 def read_state_text(path: str) -> str | None:
-    """The text of one of the engine's own files (None when there is none); a symlink, an
-    unreadable file or one that is not UTF-8 raises ``StateError`` naming the path."""
+    """The text of one of the engine's own files (None when there is none); a symlink, a
+    FIFO or device (never waited on), an unreadable file or one that is not UTF-8 raises
+    ``StateError`` naming the path."""
     try:
-        fd = os.open(path, os.O_RDONLY | _NOFOLLOW)
+        fd = os.open(path, os.O_RDONLY | _NOFOLLOW | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
         return None
     except OSError as exc:
         raise StateError(str(_failed("read", path, exc))) from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise StateError("cannot read %s: not a regular file" % path)
     try:
         with os.fdopen(fd, "rb") as handle:
             raw = handle.read()

@@ -118,7 +118,7 @@ class Observer:
         for agent in candidates:
             sess = live.get(self.project.session_name(agent))
             pane = sess.first_pane if sess is not None else None
-            if sess is None or pane is None or pane.dead or sess.foreign_to(owner):
+            if sess is None or pane is None or pane.dead or not sess.tagged or sess.foreign_to(owner):
                 self._forget(agent.name)  # whether it got ready stays known (was_ready) for its heal
                 continue
             here[agent.name] = sess.id

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from .bookkeeping import clear_fatal, clear_watch, set_stopped
 from .config import Agent, Project
 from .errors import ConfigError, OrchestratorError
-from .fsutil import atomic_write, locked
+from .fsutil import atomic_write, locked, read_state_text
 from .layout import StateLayout
 from .procs import agent_processes, end_processes
 from .tmux import PROGRAM_OPTION, PROJECT_OPTION, Owner, Session, TmuxServer
@@ -125,9 +125,8 @@ def startable(agents: list) -> list:
 def read_project_id(project: Project) -> str:
     """The project's id (``state/project-id``); "" before its first start, or when unreadable."""
     try:
-        with open(StateLayout.of(project).project_id, encoding="utf-8") as handle:
-            value = handle.read().strip()
-    except (OSError, UnicodeDecodeError):
+        value = (read_state_text(StateLayout.of(project).project_id) or "").strip()
+    except OrchestratorError:  # a symlink, unreadable, not UTF-8
         return ""
     return value if re.match(r"^[0-9a-f]{32}$", value) else ""
 
@@ -470,17 +469,23 @@ def record_server(project: Project, server: TmuxServer) -> None:
 
 
 def _server_name(server: TmuxServer) -> str:
-    """A server as ``state/server`` records it: its socket name or path (the default
-    server's socket is named ``default``)."""
-    return server.socket or "default"
+    """A server as ``state/server`` records it: the real path of its socket file (so one
+    server has one name, whether reached by name or by path, and a name under another
+    ``TMUX_TMPDIR`` is another server)."""
+    return _socket_file(server.socket)
+
+
+def _socket_file(socket: str) -> str:
+    from .tmux import socket_path
+
+    return os.path.realpath(socket_path(socket))
 
 
 def read_server(project: Project) -> str:
-    """The tmux server (name or socket path) the project's agents last started on ("": none)."""
+    """The tmux server (its socket's path) the project's agents last started on ("": none)."""
     try:
-        with open(StateLayout.of(project).server, encoding="utf-8") as handle:
-            return handle.read().strip()
-    except (OSError, UnicodeDecodeError):
+        return (read_state_text(StateLayout.of(project).server) or "").strip()
+    except OrchestratorError:  # a symlink, unreadable, not UTF-8: nothing recorded
         return ""
 
 
@@ -489,11 +494,11 @@ def running_elsewhere(project: Project, server: TmuxServer) -> tuple[str, list]:
     and those of its sessions that still run there (none: an empty list; no other server
     recorded: ``("", [])``)."""
     recorded = read_server(project)
-    if not recorded or recorded == _server_name(server):
+    if not recorded or _socket_file(recorded) == _server_name(server):
         return "", []
     from .errors import TmuxError
 
-    other = TmuxServer(recorded, tmux_bin=server.tmux_bin)
+    other = TmuxServer(_socket_file(recorded), tmux_bin=server.tmux_bin)
     try:
         live = other.sessions()
     except TmuxError:
@@ -563,9 +568,8 @@ def _failure(project: Project, agent: Agent, seconds: float, status: int | None,
              pane: bool = True) -> str:
     """What ``up`` says of an agent that died within ``seconds`` of its start."""
     if not screen.strip():
-        with contextlib.suppress(OSError, ValueError):
-            with open(StateLayout.of(project).screen(agent), encoding="utf-8", errors="replace") as handle:
-                screen = handle.read()
+        with contextlib.suppress(OrchestratorError):  # a symlink or a FIFO there is not the runner's
+            screen = read_state_text(StateLayout.of(project).screen(agent)) or ""
     lines = [line.rstrip() for line in screen.splitlines() if line.strip()]
     if lines and _TMUX_DEAD.match(lines[-1]):  # what tmux writes into a pane that remains
         lines.pop()

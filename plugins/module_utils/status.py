@@ -274,10 +274,12 @@ def write_failure(project: Project) -> str | None:
     when its writes work."""
     from .layout import StateLayout
 
+    from .errors import OrchestratorError
+    from .fsutil import read_state_text
+
     try:
-        with open(StateLayout.of(project).write_error, encoding="utf-8", errors="replace") as handle:
-            text = handle.read(1000).strip()
-    except OSError:
+        text = (read_state_text(StateLayout.of(project).write_error) or "")[:1000].strip()
+    except OrchestratorError:  # a symlink, not UTF-8: not the engine's record
         return None
     return "watchdog: %s" % text.splitlines()[0] if text else None
 

@@ -77,7 +77,8 @@ def event(project: Project, agent: str, kind: str, reason: str, outcome: str, **
     except OrchestratorError as exc:
         _write_failed(layout, str(exc))
     else:
-        if _FAILED.pop(layout.write_error, None) is not None:
+        # the failure is over, whichever process recorded it (a killed watchdog's, a phase set's)
+        if _FAILED.pop(layout.write_error, None) is not None or os.path.lexists(layout.write_error):
             with contextlib.suppress(OrchestratorError):
                 remove(layout.write_error)
     return record
@@ -348,7 +349,9 @@ class Watchdog:
         for agent in watched(self.project):
             name = self.project.session_name(agent)
             sess = live.get(name)
-            if sess is not None and sess.foreign_to(owner):  # another config's agent: not ours to watch
+            # another config's agent, or a hand-run one (untagged, as down leaves it without --adopt):
+            # not ours to heal, nudge or answer
+            if sess is not None and (sess.foreign_to(owner) or not sess.tagged):
                 self._unwatch(agent.name)
                 continue
             pane = sess.first_pane if sess else None
@@ -583,7 +586,9 @@ class Watchdog:
             return
         self.guard_seen = time.monotonic()
         try:
-            start_guard(self.project, self.server, self.engine_script)
+            pid = start_guard(self.project, self.server, self.engine_script)
+            if pid is not None:  # the cutover's evidence tells the guard's new lock by this event
+                event(self.project, "watchdog", "guard", "no guard running", "started its guard, pid %d" % pid)
         except OSError as exc:
             self._error("watchdog", "cannot start its guard: %s" % (exc.strerror or exc))
 
@@ -611,13 +616,20 @@ class Watchdog:
             self.wait()
 
 
+LOCK_TRIES = 10  # tries 0.1 s apart before a watchdog finds another one watching
+
+
 def main(project: Project, server: TmuxServer, poll: float = 2.0, engine_script: str = "") -> int:
     with contextlib.ExitStack() as held:
-        try:
-            held.enter_context(locked(StateLayout.of(project).watchdog_lock, wait=False))
-        except LockBusy as exc:
-            raise AlreadyRunning("another watchdog (pid %s) already watches %s; refusing to start a second one"
-                                 % (exc.holder, project.name)) from None
+        for attempt in range(LOCK_TRIES):  # a guard's probe holds the lock for an instant: look again
+            try:
+                held.enter_context(locked(StateLayout.of(project).watchdog_lock, wait=False))
+                break
+            except LockBusy as exc:
+                if attempt == LOCK_TRIES - 1:
+                    raise AlreadyRunning("another watchdog (pid %s) already watches %s; refusing to start a second "
+                                         "one" % (exc.holder, project.name)) from None
+                time.sleep(0.1)
         event(project, "watchdog", "start", "pid %d" % os.getpid(), "watching %d agent(s)" % len(watched(project)))
         dog = Watchdog(project, server, poll, engine_script)
         dog.guarded = in_own_session(project)

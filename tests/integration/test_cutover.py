@@ -77,7 +77,7 @@ def world(tmp_path, tmux, engine_repo):
     real.chmod(0o755)
     (live / "launch").symlink_to("../bin/launch-real")
     for args in (["phase", "set", "ship"], ["up"]):
-        proc = subprocess.run([str(live / "launch")] + args, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+        proc = subprocess.run([str(live / "launch")] + args, capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False)
         assert proc.returncode == 0, proc.stdout + proc.stderr
     assert wait_for(lambda: len(procs.watchdogs_of(str(live / "agents.toml"))) == 1, timeout=20)
     project = tmp_path / "loops" / "cc-ci"
@@ -110,7 +110,7 @@ def test_the_re_pointed_symlinked_launcher_starts_the_project_without_arguments(
     assert "starting cc-ci-worker" in proc.stdout
     assert len(procs.watchdogs_of(str(project / "agents.toml"))) == 1
     assert procs.watchdogs_of(str(live / "agents.toml")) == []
-    again = subprocess.run([str(live / "launch")], capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    again = subprocess.run([str(live / "launch")], capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False)
     assert again.returncode == 0, again.stdout + again.stderr  # `up`, not the usage (exit 2)
     assert "usage" not in again.stdout + again.stderr
     status = subprocess.run([str(live / "launch"), "status"], capture_output=True, text=True, check=True).stdout

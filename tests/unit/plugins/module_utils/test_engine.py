@@ -12,7 +12,7 @@ import shlex
 import pytest
 from engine_fakes import PHASES, FakeServer, FakeSession, make_project
 
-from ansible_collections.agentloops.orchestrator.plugins.module_utils import (bookkeeping, engine, procs, sessions,
+from ansible_collections.agentloops.orchestrator.plugins.module_utils import (bookkeeping, engine, procs, sessions, tmux,
                                                                               watchdog)
 from ansible_collections.agentloops.orchestrator.plugins.module_utils.layout import StateLayout
 from ansible_collections.agentloops.orchestrator.plugins.module_utils.errors import OrchestratorError, StateError
@@ -281,7 +281,22 @@ def test_converge_refuses_a_second_copy_when_the_agents_run_on_another_server(pr
     assert not engine.converge(project, here, [], "stopped").changed, "stopping is never refused"
     elsewhere.live.clear()
     engine.converge(project, here, [], "started")
-    assert here.started and open(StateLayout.of(project).server).read() == "fake\n", "the new server is recorded"
+    recorded = open(StateLayout.of(project).server).read()
+    assert here.started and recorded == tmux.socket_path("fake") + "\n", "the new server is recorded, as its socket's path"
+
+
+def test_one_server_by_name_and_by_path_is_not_a_second_copy(project, monkeypatch):
+    """state/server holds the socket's real path: the same server reached by its path is the
+    same server (nothing refused), and a name is resolved where tmux resolves it."""
+    os.makedirs(project.state_dir)
+    with open(StateLayout.of(project).server, "w") as handle:
+        handle.write("rvsock\n")  # as an older engine recorded a name
+    asked = []
+    monkeypatch.setattr(sessions, "TmuxServer", lambda socket, tmux_bin="tmux": asked.append(socket) or FakeServer())
+    here = FakeServer()
+    here.socket = tmux.socket_path("rvsock")
+    engine.converge(project, here, [], "started")
+    assert here.started and asked == [], "the same server: not looked at as another"
 
 
 def test_check_mode_plans_on_any_server_even_when_the_agents_run_elsewhere(project, monkeypatch):
@@ -338,3 +353,18 @@ def test_confirm_seconds_0_confirms_nothing(tmp_path):
     server = DyingServer()
     assert engine.converge(project, server, [], "started").changed
     assert server.window_options == {"$100": {}} and server.killed == [] and server.commands == []
+
+
+def test_a_removal_counts_its_own_and_untagged_sessions_never_another_projects(project, monkeypatch):
+    """Another project's session of the same name never blocks a removal; a hand-run
+    (untagged) one does, and the preflight names it before anything stops."""
+    ours = sessions.owner_of(project)
+    live = FakeServer(FakeSession(project.session_name("worker"), "$1", ours),
+                      FakeSession(project.session_name("helper"), "$2", "/elsewhere/agents.toml"))
+    monkeypatch.setattr(engine, "TmuxServer", lambda socket: live)
+    assert engine.running_sessions(project) == [project.session_name("worker")]
+    assert engine.running_sessions(project, untagged_only=True) == []
+    live.live[project.session_name("helper")] = FakeSession(project.session_name("helper"), "$2")
+    assert engine.running_sessions(project) == [project.session_name("worker"), project.session_name("helper")]
+    assert engine.running_sessions(project, untagged_only=True) == [
+        "%s (not started by an engine: stop it yourself, or down --adopt)" % project.session_name("helper")]

@@ -232,3 +232,10 @@ def test_remove_and_append_line(tmp_path):
 def test_inside_and_home_or_root():
     assert fsutil.inside("/a/b", "/a") and fsutil.inside("/a", "/a") and not fsutil.inside("/ab", "/a")
     assert fsutil.holds_home_or_root("/") and fsutil.holds_home_or_root(os.path.realpath(os.path.expanduser("~")))
+
+
+def test_a_fifo_among_the_state_files_is_refused_not_waited_on(tmp_path):
+    fifo = tmp_path / "project-id"
+    os.mkfifo(fifo)
+    with pytest.raises(StateError, match="not a regular file"):
+        fsutil.read_state_text(str(fifo))

@@ -44,10 +44,13 @@ def project(tmp_path, agent_extra: str = "", args: str = "[]"):
     return config.load(str(path))
 
 
+OURS = "/p/agents.toml"  # the owner tag the engine gives the sessions it starts
+
+
 def live(command: str = "claude", activity: int = 1, sid: str = "$1") -> dict:
     pane = Pane("%1", 100, command, False, None, 0, 0, activity, "✳ Claude Code")
     demo = Pane("%2", 101, "sleep", False, None, 0, 0, 1)
-    return {"p-a": Session("p-a", sid, 1000, [pane]), "p-demo": Session("p-demo", "$2", 1000, [demo])}
+    return {"p-a": Session("p-a", sid, 1000, [pane], owner=OURS), "p-demo": Session("p-demo", "$2", 1000, [demo], owner=OURS)}
 
 
 def observer(tmp_path, server, **kw):
@@ -64,25 +67,25 @@ def test_a_dialog_is_blocked_published_evented_once_and_never_answered(tmp_path)
     server = Server({"%1": text("claude-trust")})
     obs, events = observer(tmp_path, server)
     for now in (2000.0, 2002.0, 2004.0):
-        obs.observe(live(), "", now)
+        obs.observe(live(), OURS, now)
     assert server.captured == [["%1"]], "unchanged output is not captured again (the demo agent never)"
     assert server.published == [("$1", "@agentloops_state", "blocked:trust 2000 2000")]
     assert events == [("a", "blocked", "waiting for an operator")] and server.pressed == []
-    obs.observe(live(), "", 2000.0 + observe.RECHECK + 31)
+    obs.observe(live(), OURS, 2000.0 + observe.RECHECK + 31)
     assert server.published[-1] == ("$1", "@agentloops_state", "blocked:trust 2000 2041"), "confirmed while stale"
 
 
 def test_a_configured_answer_is_given_once_after_the_dialog_settled(tmp_path):
     server = Server({"%1": text("claude-trust")})
     obs, events = observer(tmp_path, server, agent_extra='answers = { trust = "accept" }')
-    obs.observe(live(), "", 2000.0)
+    obs.observe(live(), OURS, 2000.0)
     assert server.pressed == [], "not before it settled"
-    obs.observe(live(activity=2), "", 2001.5)
-    obs.observe(live(activity=3), "", 2003.0)
+    obs.observe(live(activity=2), OURS, 2001.5)
+    obs.observe(live(activity=3), OURS, 2003.0)
     assert server.pressed == [("%1", ["Down", "Enter"])]
     assert [e[1] for e in events] == ["blocked", "answer"]
     server.screens["%1"] = text("claude-idle")
-    obs.observe(live(activity=4), "", 2004.0)
+    obs.observe(live(activity=4), OURS, 2004.0)
     assert obs.current(obs.project.agent("a")).label == "idle" and obs.was_ready(obs.project.agent("a"))
     assert events[-1] == ("a", "unblocked", "idle")
 
@@ -90,19 +93,19 @@ def test_a_configured_answer_is_given_once_after_the_dialog_settled(tmp_path):
 def test_working_then_idle_and_a_new_session_starts_over(tmp_path):
     server = Server({"%1": text("claude-working")})
     obs, _events = observer(tmp_path, server)
-    obs.observe(live(), "", 2000.0)
+    obs.observe(live(), OURS, 2000.0)
     assert obs.current(obs.project.agent("a")).label == "working"
     server.screens["%1"] = text("claude-preflight-offline")
-    obs.observe(live(sid="$9"), "", 2001.0)
+    obs.observe(live(sid="$9"), OURS, 2001.0)
     assert obs.current(obs.project.agent("a")).label == "starting" and not obs.was_ready(obs.project.agent("a"))
 
 
 def test_a_batch_run_is_working_while_its_program_runs_and_has_no_screen(tmp_path):
     server = Server({})
     obs, _events = observer(tmp_path, server, args='["-p"]')
-    obs.observe(live("claude"), "", 2000.0)
+    obs.observe(live("claude"), OURS, 2000.0)
     assert obs.current(obs.project.agent("a")).label == "working" and server.captured == []
-    obs.observe(live("python3"), "", 2001.0)
+    obs.observe(live("python3"), OURS, 2001.0)
     assert obs.current(obs.project.agent("a")).label == "unknown", "between two runs: nothing to show"
 
 
@@ -110,15 +113,15 @@ def test_a_restarted_watchdog_keeps_what_an_earlier_one_published(tmp_path):
     server = Server({"%1": text("claude-idle")})
     obs, _events = observer(tmp_path, server)
     sessions = live()
-    sessions["p-a"] = Session("p-a", "$1", 1000, sessions["p-a"].panes, state="idle 1500 1990")
-    obs.observe(sessions, "", 2000.0)
+    sessions["p-a"] = Session("p-a", "$1", 1000, sessions["p-a"].panes, owner=OURS, state="idle 1500 1990")
+    obs.observe(sessions, OURS, 2000.0)
     assert server.published == [("$1", "@agentloops_state", "idle 1500 2000")]
 
 
 def test_only_sessions_observed_in_this_pass_are_written_and_by_id(tmp_path):
     server = Server({"%1": text("claude-idle")})
     obs, _events = observer(tmp_path, server)
-    obs.observe(live(), "", 2000.0)
+    obs.observe(live(), OURS, 2000.0)
     assert server.published == [("$1", "@agentloops_state", "idle 2000 2000")]
     foreign = live()
     foreign["p-a"] = Session("p-a", "$7", 1000, foreign["p-a"].panes, owner="/other/agents.toml")
@@ -127,10 +130,22 @@ def test_only_sessions_observed_in_this_pass_are_written_and_by_id(tmp_path):
     assert "a" not in obs.seen and obs.was_ready(obs.project.agent("a")), "its heal still knows it had got ready"
 
 
+def test_a_hand_run_session_of_the_same_name_is_never_read_nor_answered(tmp_path):
+    """An untagged session (no engine started it: a hand-run agent that down left alone) is
+    not the project's: never captured, published or answered, even with an answer configured."""
+    server = Server({"%1": text("claude-trust")})
+    obs, events = observer(tmp_path, server, agent_extra='answers = { trust = "accept" }')
+    hand_run = live()
+    hand_run["p-a"] = Session("p-a", "$1", 1000, hand_run["p-a"].panes)
+    for now in (2000.0, 2002.0, 2004.0):
+        obs.observe(hand_run, OURS, now)
+    assert server.published == [] and server.pressed == [] and events == []
+
+
 def test_a_bad_published_state_is_ignored(tmp_path):
     server = Server({"%1": text("claude-idle")})
     obs, _events = observer(tmp_path, server)
     sessions = live()
-    sessions["p-a"] = Session("p-a", "$1", 1000, sessions["p-a"].panes, state="idle nan inf")
-    obs.observe(sessions, "", 2000.0)
+    sessions["p-a"] = Session("p-a", "$1", 1000, sessions["p-a"].panes, owner=OURS, state="idle nan inf")
+    obs.observe(sessions, OURS, 2000.0)
     assert server.published == [("$1", "@agentloops_state", "idle 2000 2000")]

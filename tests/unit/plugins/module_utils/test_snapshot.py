@@ -243,7 +243,7 @@ def test_the_files_a_live_start_writes_are_explained_by_its_events_only():
     info = {"state_dir": state, "log_dir": "/live/logs", "events": "/live/logs/events.jsonl", "agents": ["w"],
             "prefix": "l-"}
     heal = {"ts": "T1", "agent": "w", "event": "heal", "reason": "session gone", "outcome": "restarted"}
-    start = {"ts": "T2", "agent": "watchdog", "event": "start", "reason": "pid 9", "outcome": "watching 1 agent(s)"}
+    start = {"ts": "T2", "agent": "watchdog", "event": "guard", "reason": "no guard running", "outcome": "started"}
     stall = {"ts": "T3", "agent": "w", "event": "stall", "reason": "quiet", "outcome": "nudged"}
     for records, name, explained in (([heal], "server", True), ([stall], "project-id", False),
                                      ([start], "watchdog-guard.lock", True), ([heal], "watchdog-guard.lock", False),

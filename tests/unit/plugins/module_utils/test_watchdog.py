@@ -322,6 +322,17 @@ def test_an_event_log_that_cannot_be_written_does_not_end_the_watchdog_and_statu
     assert status.render(project, status.rows(project, {}, []), 0)[0].startswith("AGENT ")
 
 
+def test_a_failure_another_process_recorded_is_cleared_by_the_next_good_write(project):
+    """A killed watchdog (or a phase set) left state/watchdog.error: the next event any
+    process writes clears it, so status does not show an old failure for ever."""
+    os.makedirs(project.state_dir, exist_ok=True)
+    with open(StateLayout.of(project).write_error, "w") as handle:
+        handle.write("cannot write /gone/events.jsonl: No space left on device\n")
+    assert status.write_failure(project) is not None
+    watchdog.event(project, "crasher", "heal", "session gone", "restarted")
+    assert status.write_failure(project) is None and not os.path.exists(StateLayout.of(project).write_error)
+
+
 def test_a_state_folder_that_cannot_be_written_is_one_error_not_one_per_pass(project, monkeypatch):
     from ansible_collections.agentloops.orchestrator.plugins.module_utils import sessions
 
