@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from typing import Callable, NoReturn, TextIO
 
     from .config import Agent, Project
+    from .engine import ConvergeResult
     from .sessions import Action
     from .tmux import TmuxServer
 
@@ -195,10 +196,24 @@ def cmd_down(inv: Invocation) -> int:
 
 def _converge(inv: Invocation, desired: str) -> int:
     from . import engine
+    from .errors import OrchestratorError, StartFailed
+
+    try:
+        done = engine.converge(inv.project, inv.server, inv.args.agents, desired, report=_reporter(inv.out),
+                               engine_script=inv.engine_script, adopt=getattr(inv.args, "adopt", False))
+    except StartFailed as exc:  # what else the run did and skipped is said too, then the failure
+        if isinstance(exc.result, engine.ConvergeResult):
+            _report_run(inv, exc.result, desired, conflicts_fail=False)
+        raise
+    _report_run(inv, done, desired)
+    return 0
+
+
+def _report_run(inv: Invocation, done: ConvergeResult, desired: str, conflicts_fail: bool = True) -> None:
+    """The skips and ended leftovers of a run; a session owned by another project fails it
+    (named), after the rest is said (``conflicts_fail`` False: only said)."""
     from .errors import OrchestratorError
 
-    done = engine.converge(inv.project, inv.server, inv.args.agents, desired, report=_reporter(inv.out),
-                           engine_script=inv.engine_script, adopt=getattr(inv.args, "adopt", False))
     for action in done.actions:
         if action.verb == "skip" and action.reason != "disabled in config":
             inv.out.write("skipping %s: %s\n" % (action.session, action.reason))
@@ -206,9 +221,12 @@ def _converge(inv: Invocation, desired: str) -> int:
             inv.out.write("ended %d leftover process(es) of %s\n" % (action.ended, action.session))
     conflicts = [a for a in done.actions if a.conflict]
     if conflicts and desired != "stopped":
-        raise OrchestratorError("; ".join("%s not started: session %s is owned by %s" % (
-            a.agent.name, a.session, a.conflict) for a in conflicts))
-    return 0
+        text = "; ".join("%s not started: session %s is owned by %s" % (a.agent.name, a.session, a.conflict)
+                         for a in conflicts)
+        if not conflicts_fail:
+            inv.out.write(text + "\n")
+            return
+        raise OrchestratorError(text)
 
 
 def _reporter(out: TextIO) -> Callable[[Action], None]:

@@ -160,11 +160,14 @@ def converge(project: Project, server: TmuxServer, names: list[str] | None, desi
     for action in actions:
         if action.changes and action.session not in done:
             action.verb, action.reason = sessions.NONE, "already in the desired state"
+    result = ConvergeResult(actions, before, sorted(n for n in server.sessions() if n in own))
     failed = [a.failure for a in actions if a.failure]
     if failed:
-        raise StartFailed("%d of the agents started did not stay up (confirm_seconds = %g):\n%s"
-                          % (len(failed), project.confirm_seconds, "\n".join(failed)))
-    return ConvergeResult(actions, before, sorted(n for n in server.sessions() if n in own))
+        error = StartFailed("%d of the agents started did not stay up (confirm_seconds = %g):\n%s"
+                            % (len(failed), project.confirm_seconds, "\n".join(failed)))
+        error.result = result
+        raise error
+    return result
 
 
 def _predict(before: list[str], actions: list[Action]) -> list[str]:

@@ -80,4 +80,7 @@ class WaitTimeout(OrchestratorError):
 
 class StartFailed(OrchestratorError):
     """Agents ``up`` started were no longer running ``[project] confirm_seconds`` later (each named,
-    with its exit status and the last lines of its screen)."""
+    with its exit status and the last lines of its screen). ``result``: the run's
+    ``engine.ConvergeResult`` (what else it started, skipped or found owned by another project)."""
+
+    result: object = None

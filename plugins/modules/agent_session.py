@@ -60,7 +60,9 @@ options:
     default: []
   state:
     description:
-      - V(started) starts enabled agents that are not running.
+      - V(started) starts enabled agents that are not running. The task fails (after starting
+        the others) when an agent's session of the same name is another project's, or when an agent
+        it started no longer runs C([project] confirm_seconds) later (named, with its last screen).
       - V(stopped) kills the agents' sessions.
       - V(restarted) kills (when running) and starts each enabled agent; always changes.
     type: str

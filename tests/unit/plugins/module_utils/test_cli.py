@@ -197,6 +197,27 @@ def test_up_starts_the_others_then_fails_naming_a_conflict(fake, capsys):
     assert code == 0 and "$60" not in fake.killed, "down never kills another project's session"
 
 
+def test_a_start_that_died_still_says_the_conflict_and_the_skips(fake, capsys, monkeypatch):
+    """up with an agent that died at once and a session owned by another project: both are
+    said (the conflict and the skips on stdout, the death as the error), not only the death."""
+    from ansible_collections.agentloops.orchestrator.plugins.module_utils import engine
+    from ansible_collections.agentloops.orchestrator.plugins.module_utils.errors import StartFailed
+
+    fake.live["u-worker"] = FakeSession("u-worker", "$60", "/other/agents.toml")
+    real = engine.converge
+
+    def dies(*args, **kwargs):
+        error = StartFailed("1 of the agents started did not stay up (confirm_seconds = 1):\nu-helper died")
+        error.result = real(*args, **kwargs)
+        raise error
+
+    monkeypatch.setattr(engine, "converge", dies)
+    code, out, err = run(fake, capsys, "up")
+    assert code == 1 and err.startswith("agents.py: error: 1 of the agents started did not stay up")
+    assert "worker not started: session u-worker is owned by /other/agents.toml" in out
+    assert "skipping u-looper: loop agents need the engine's runner" in out
+
+
 def test_down_leaves_untagged_sessions_unless_adopted_and_stops_orphans(fake, capsys, tmp_path):
     fake.live["u-worker"] = FakeSession("u-worker", "$61")
     fake.live["u-gone"] = FakeSession("u-gone", "$62", sessions.owner_of(make_project(tmp_path)))
