@@ -391,8 +391,8 @@ class _Evidence:
             return self.of(config, kind="phase")
         if name == WATCHDOG_LOCK:
             return self.of(config, "watchdog", "start")
-        if name == GUARD_LOCK:  # the watchdog starts its guard (again, when it was killed)
-            return self.of(config, "watchdog", "guard")
+        if name == GUARD_LOCK:  # the watchdog starts its guard, and again when it was killed
+            return self.of(config, "watchdog", "start") + self.of(config, "watchdog", "guard")
         if name in (PROJECT_ID, SERVER_FILE):  # written by a start: up's or a heal's
             return [_line(r) for r in self.events.get(config, []) if r["event"] in ("start", "heal")]
         if name == WRITE_ERROR:  # the live watchdog could not write its log: the file says why

@@ -584,10 +584,11 @@ class Watchdog:
         """Start the guard again when it is gone (every ``GUARD_EVERY`` seconds)."""
         if not self.guarded or time.monotonic() - self.guard_seen < GUARD_EVERY:
             return
+        first = self.guard_seen == float("-inf")  # its first guard comes with its own start event
         self.guard_seen = time.monotonic()
         try:
             pid = start_guard(self.project, self.server, self.engine_script)
-            if pid is not None:  # the cutover's evidence tells the guard's new lock by this event
+            if pid is not None and not first:  # the cutover's evidence tells a new guard's lock by it
                 event(self.project, "watchdog", "guard", "no guard running", "started its guard, pid %d" % pid)
         except OSError as exc:
             self._error("watchdog", "cannot start its guard: %s" % (exc.strerror or exc))
