@@ -19,7 +19,7 @@ import os
 
 from .config import Agent, Project
 from .errors import StateError
-from .fsutil import atomic_write, read_state_text, remove
+from .fsutil import atomic_write, read_state_bytes, read_state_text, remove
 from .layout import StateLayout
 
 
@@ -88,12 +88,11 @@ def _read_json(path: str, fields: dict | None = None) -> dict | None:
     import json  # deferred: ``status`` of an idle project reads no record
 
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-        with os.fdopen(fd, "rb") as handle:
-            raw = handle.read()
-    except OSError as exc:  # missing, unreadable, or a symlink (never followed in state/)
-        if not isinstance(exc, FileNotFoundError):
-            _report(path, b"", "cannot be read (%s): ignored" % (exc.strerror or exc))
+        raw = read_state_bytes(path)
+    except StateError as exc:  # unreadable, a symlink, a FIFO (never followed or waited on in state/)
+        _report(path, b"", "%s: ignored" % exc)
+        return None
+    if raw is None:
         return None
     try:
         data = json.loads(raw.decode("utf-8"))

@@ -319,7 +319,7 @@ def parse(text: str, path: str) -> Project:
                      profiles=MappingProxyType(profiles) if profiles else _NO_PROFILES, window_size=window_size,
                      allow_outside_kickoffs=allow_outside, confirm_seconds=confirm_seconds)
     shell_bins = [name for name in (data.get("backends") or {}) if name in backends
-                  and not _SIMPLE_BIN_RE.match(backends[name].bin)] if isinstance(data.get("backends"), dict) else []
+                  and not SIMPLE_BIN.match(backends[name].bin)] if isinstance(data.get("backends"), dict) else []
     if shell_bins:
         _shell_bins(check, result, shell_bins)
     check.finish()
@@ -354,8 +354,8 @@ def _kickoffs_inside(check: Checker, agents: tuple, root: str) -> None:
                         % (agent.kickoff, real, root))
 
 
-# A ``bin`` that is a program's path, with no shell in it (the runner's own test too).
-_SIMPLE_BIN_RE = re.compile(r"^[A-Za-z0-9_./+-]+\Z")
+# A ``bin`` that is a program's path, with no shell in it (the runner runs it without a shell).
+SIMPLE_BIN = re.compile(r"^[A-Za-z0-9_./+-]+\Z")
 _SHELL_OPERATORS = ";&|()<>\n"
 _REDIRECTIONS = frozenset(("<", ">", ">>", "<<", ">&", "<&", ">|", "<>", "&>", "&>>", "<<-"))
 # Reserved words that open a compound command, each with the word that closes it, and the

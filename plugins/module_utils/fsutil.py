@@ -178,10 +178,39 @@ def remove_stale_temps(path: str, older_than: float = STALE_TMP_SECONDS) -> list
     return removed
 
 
+def lock_free(path: str) -> bool:
+    """Whether no process holds the flock on ``path``, probed read-only (nothing written;
+    a missing file is free)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | _NOFOLLOW)
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+    return True
+
+
 def read_state_text(path: str) -> str | None:
-    """The text of one of the engine's own files (None when there is none); a symlink, a
-    FIFO or device (never waited on), an unreadable file or one that is not UTF-8 raises
-    ``StateError`` naming the path."""
+    """The text of one of the engine's own files (None when there is none); what
+    ``read_state_bytes`` refuses, or a file that is not UTF-8, raises ``StateError``."""
+    raw = read_state_bytes(path)
+    if raw is None:
+        return None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise StateError("%s: not valid UTF-8 (byte %d): a corrupt file" % (path, exc.start)) from None
+
+
+def read_state_bytes(path: str) -> bytes | None:
+    """The bytes of one of the engine's own files (None when there is none); a symlink, a
+    FIFO or device (never waited on) or an unreadable file raises ``StateError`` naming the path."""
     try:
         fd = os.open(path, os.O_RDONLY | _NOFOLLOW | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
@@ -193,13 +222,9 @@ def read_state_text(path: str) -> str | None:
         raise StateError("cannot read %s: not a regular file" % path)
     try:
         with os.fdopen(fd, "rb") as handle:
-            raw = handle.read()
+            return handle.read()
     except OSError as exc:
         raise StateError("cannot read %s: %s" % (path, exc.strerror or exc)) from None
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise StateError("%s: not valid UTF-8 (byte %d): a corrupt file" % (path, exc.start)) from None
 
 
 def lines_from_end(path: str, block: int = 1 << 16, longest: int = 1 << 20) -> Iterator[bytes]:

@@ -40,7 +40,7 @@ from collections.abc import Callable
 
 from .bookkeeping import (clear_resume_id, is_paused, read_run, report_bad_records, resume_id, write_resume_id,
                           write_run)
-from .config import Agent, LoopSettings, Project, WatchSettings
+from .config import SIMPLE_BIN, Agent, LoopSettings, Project, WatchSettings
 from .errors import OrchestratorError, TmuxError
 from .fsutil import append_line, atomic_write
 from .layout import StateLayout
@@ -51,8 +51,6 @@ from .sessions import backend_args
 TYPE_CHECKING = False  # not typing's, like the rest of the engine
 if TYPE_CHECKING:  # pragma: no cover
     from .tmux import TmuxServer
-
-_SIMPLE_BIN = re.compile(r"^[A-Za-z0-9_./+-]+$")
 
 
 def conversation_args(project: Project, agent: Agent) -> list:
@@ -201,7 +199,7 @@ def argv_for(project: Project, agent: Agent, prompt: str | None, extra: list) ->
         if profile.prompt_separator:
             args.append(profile.prompt_separator)
         args.append(prompt)
-    if _SIMPLE_BIN.match(backend.bin):
+    if SIMPLE_BIN.match(backend.bin):
         return [backend.bin] + args
     return ["/bin/sh", "-c", backend.bin + ' "$@"', backend.name] + args
 

@@ -37,7 +37,7 @@ from .bookkeeping import (clear_fatal, clear_watch, is_paused, is_stopped, read_
                           write_watch)
 from .config import Agent, Project, WatchSettings, load
 from .errors import AlreadyRunning, OrchestratorError
-from .fsutil import LockBusy, append_line, atomic_write, lines_from_end, locked, remove
+from .fsutil import LockBusy, append_line, atomic_write, lines_from_end, lock_free, locked, remove
 from .layout import StateLayout
 from .observe import Observer
 from .procs import read_table
@@ -664,26 +664,6 @@ def in_own_session(project: Project, environ: dict | None = None) -> bool:
     agent = watchdog_agent(project)
     return agent is not None and env.get("AGENTLOOPS_AGENT") == agent.name and \
         env.get("AGENTLOOPS_CONFIG") == project.config_path
-
-
-def lock_free(path: str) -> bool:
-    """Whether no process holds the flock on ``path``, probed read-only (nothing written;
-    a missing file is free)."""
-    import fcntl
-
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
-    except FileNotFoundError:
-        return True
-    except OSError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        return False
-    finally:
-        os.close(fd)
-    return True
 
 
 def guard_argv(project: Project, server: TmuxServer, engine_script: str) -> list[str]:
