@@ -72,7 +72,7 @@ options:
       - When O(engine_repo) is not given, a collection's folder on the target host (installed
         or checked out; the scaffold role passes its own collection's). Its engine files are
         committed into the git repository O(engine_store), tagged C(v<version>) of the
-        collection (a fixed identity and date: the same files make the same commit on every
+        collection (a fixed identity and date, so the same files make the same commit on every
         host), and the project pins that repository as it would any O(engine_repo).
       - The tag is made once; a later run with the same files changes nothing, and the same
         version with other files is refused (it would move what projects pin).
