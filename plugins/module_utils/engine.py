@@ -403,12 +403,17 @@ def running_sessions(project: Project, tmux_socket: str | None = None, untagged_
 
 
 def scaffold_project(project_dir: str, state: str = "present", *, check_mode: bool = False,
-                     engine_repo: str | None = None, engine_ref: str | None = "HEAD",
+                     engine_repo: str | None = None, engine_ref: str | None = None,
                      agents_config: str | None = None, project_name: str | None = None,
                      session_prefix: str | None = None, tmux_socket: str | None = None,
                      expect_stopped: list[str] | tuple[str, ...] = (), force: bool = False,
-                     preflight: bool = False) -> dict:
+                     preflight: bool = False, engine_source: str | None = None,
+                     engine_store: str | None = None) -> dict:
     """Create (``present``) or remove (``absent``) a scaffolded project.
+
+    Without ``engine_repo``, ``engine_source`` (a collection's folder) is recorded in the git
+    repository ``engine_store`` first (``scaffold.store_engine``), which the project then
+    pins at the collection's version tag unless ``engine_ref`` names another ref of it.
 
     Returns ``changed``, the project's description and the agents.toml text before/after
     for diffs. Nothing is created or removed in check mode; there, ``expect_stopped`` names
@@ -422,6 +427,15 @@ def scaffold_project(project_dir: str, state: str = "present", *, check_mode: bo
                            tuple(expect_stopped or ()) if check_mode else (), force, preflight)
     from . import scaffold
 
+    stored: dict | None = None
+    if not engine_repo and engine_source and not (os.path.isdir(project_dir) and scaffold.is_project(project_dir)):
+        stored = scaffold.store_engine(engine_source, engine_store or "", check_mode=check_mode)
+        engine_repo, engine_ref = stored["repo"], engine_ref or stored["ref"]
+        if check_mode and stored["changed"]:  # nothing to resolve the ref in yet
+            return {"changed": True, "before_text": "", "after_text": "", "project_dir": os.path.normpath(project_dir),
+                    "engine": {"repo": engine_repo, "ref": engine_ref, "commit": "",
+                               "pin": "%s@%s" % (scaffold.engine_name(engine_repo), engine_ref)},
+                    "engine_store": stored, "tracked_files": list(scaffold.TRACKED)}
     plan = scaffold.plan_create(project_dir, engine_repo or "", engine_ref or "HEAD", agents_config=agents_config,
                                 project_name=project_name, session_prefix=session_prefix, tmux_socket=tmux_socket)
     result: dict = {"changed": not plan.exists, "before_text": plan.agents_text if plan.exists else "",
@@ -432,6 +446,8 @@ def scaffold_project(project_dir: str, state: str = "present", *, check_mode: bo
     result.update(plan.as_dict())
     if not check_mode or plan.exists:
         result["tracked_files"] = scaffold.tracked_files(plan.project_dir)
+    if stored is not None:
+        result["engine_store"] = stored
     return result
 
 

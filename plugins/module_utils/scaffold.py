@@ -12,7 +12,9 @@ checked is checked before anything is created; a failure half-way removes what w
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,11 +30,121 @@ TRACKED = (".gitignore", ".gitmodules", "agents.toml", "engine")
 MARKER = "agentloops.scaffold"
 ENGINE_DIR = "engine"
 EXAMPLE = "agents.example.toml"
+# What a project's engine checkout needs: the CLI shim, the core, the agent profiles, the
+# example config and its kickoffs. store_engine commits exactly these.
+ENGINE_FILES = ("LICENSE", "agents.py", EXAMPLE, "kickoffs", "plugins/module_utils", "profiles")
+STORE_IDENTITY = ("-c", "user.name=agentloops.orchestrator", "-c", "user.email=agentloops@localhost")
+# A fixed date: the same collection files make the same commit on every host.
+STORE_DATE = "2026-01-01T00:00:00+00:00"
 
 
 def engine_name(repo: str) -> str:
     base = os.path.basename(repo.rstrip("/"))
     return base[:-4] if base.endswith(".git") else base
+
+
+def collection_version(source: str) -> str:
+    """The version of the collection at ``source``: its MANIFEST.json (an installed
+    collection) or its galaxy.yml (a checkout)."""
+    manifest = os.path.join(source, "MANIFEST.json")
+    if os.path.isfile(manifest):
+        try:
+            with open(manifest, encoding="utf-8") as handle:
+                version = json.load(handle)["collection_info"]["version"]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise OrchestratorError("cannot read the collection's version from %s: %s" % (manifest, exc)) from None
+        if isinstance(version, str) and version:
+            return version
+        raise OrchestratorError("%s has no collection_info.version" % manifest)
+    galaxy = os.path.join(source, "galaxy.yml")
+    if os.path.isfile(galaxy):
+        match = re.search(r"^version:\s*['\"]?([^'\"\s#]+)", read_text(galaxy), re.MULTILINE)
+        if match:
+            return match.group(1)
+    raise OrchestratorError("%s is not a collection (no MANIFEST.json or galaxy.yml with a version)" % source)
+
+
+def _engine_paths(source: str) -> list[str]:
+    """The engine's files under ``source``, relative, sorted (caches left out)."""
+    out: list[str] = []
+    for entry in ENGINE_FILES:
+        top = os.path.join(source, entry)
+        if os.path.isfile(top):
+            out.append(entry)
+            continue
+        if not os.path.isdir(top):
+            raise OrchestratorError("the engine at %s is incomplete: %s is missing" % (source, entry))
+        for folder, dirs, files in os.walk(top):
+            dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+            rel = os.path.relpath(folder, source)
+            out.extend(os.path.join(rel, name) for name in files if not name.endswith((".pyc", ".pyo")))
+    return sorted(out)
+
+
+def store_engine(source: str, store: str, check_mode: bool = False) -> dict:
+    """Record the engine files of the collection at ``source`` (installed or checked out) as
+    one commit tagged ``v<version>`` in the git repository ``store`` (made when missing), so
+    that a project can pin it as a submodule like any engine repository. Idempotent: a tag
+    already holding exactly these files is kept; the same version with other files is refused
+    (it would move a pin projects rely on). Returns ``repo``, ``ref``, ``commit``, ``changed``."""
+    if not os.path.isabs(store):
+        raise OrchestratorError("the engine store must be an absolute path, got %r" % store)
+    if not os.path.isdir(source):
+        raise OrchestratorError("the collection's engine is not on this host (%s does not exist): for a project on "
+                                "another host than the controller, give engine_repo (a repository that host can "
+                                "clone)" % source)
+    version = collection_version(source)
+    tag = "v" + version
+    paths = _engine_paths(source)
+    result: dict = {"repo": store, "ref": tag, "commit": "", "changed": False}
+    fresh = not os.path.isdir(os.path.join(store, ".git"))
+    if not fresh:
+        result["commit"] = git(["rev-parse", "--verify", "--quiet", tag + "^{commit}"], cwd=store, check=False)
+    if check_mode:  # a tag already there is taken as it is; its files are compared in a real run
+        result["changed"] = not result["commit"]
+        return result
+    if fresh:
+        if os.path.exists(store) and (not os.path.isdir(store) or os.listdir(store)):
+            raise OrchestratorError("refusing to make the engine store %s: it exists and is not an empty folder or a "
+                                    "git repository" % store)
+        os.makedirs(store, exist_ok=True)
+        git(["init", "-q", "-b", "main", store])
+    work = store
+    for rel in git(["ls-files", "-z"], cwd=work).split("\0"):
+        if rel and rel not in paths and os.path.lexists(os.path.join(work, rel)):
+            os.unlink(os.path.join(work, rel))
+    for rel in paths:
+        os.makedirs(os.path.dirname(os.path.join(work, rel)), exist_ok=True)
+        shutil.copyfile(os.path.join(source, rel), os.path.join(work, rel))
+        shutil.copymode(os.path.join(source, rel), os.path.join(work, rel))
+    git(["add", "-A", "--"] + list(ENGINE_FILES), cwd=work)
+    tree = git(["write-tree"], cwd=work)
+    if result["commit"]:
+        tagged = git(["rev-parse", tag + "^{tree}"], cwd=work)
+        if tagged != tree:
+            raise OrchestratorError("the engine store %s already has %s with other files (a collection rebuilt with the "
+                                    "same version?): give engine_repo and engine_ref, or bump the collection's version"
+                                    % (store, tag))
+        return result
+    head = git(["rev-parse", "--verify", "--quiet", "HEAD"], cwd=work, check=False)
+    parents = ["-p", head] if head else []
+    commit = _commit_tree(work, tree, parents, "agentloops.orchestrator %s: the engine of the collection" % version)
+    git(["update-ref", "refs/heads/main", commit], cwd=work)
+    git(["tag", tag, commit], cwd=work)
+    result.update(commit=commit, changed=True)
+    return result
+
+
+def _commit_tree(work: str, tree: str, parents: list[str], message: str) -> str:
+    """A commit of ``tree`` with the store's fixed identity and date (so it is reproducible)."""
+    import subprocess
+
+    env = dict(os.environ, GIT_AUTHOR_DATE=STORE_DATE, GIT_COMMITTER_DATE=STORE_DATE, LC_ALL="C")
+    proc = subprocess.run(["git"] + list(STORE_IDENTITY) + ["commit-tree", tree] + parents + ["-m", message],
+                          cwd=work, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False)
+    if proc.returncode != 0:
+        raise OrchestratorError("git commit-tree failed in %s: %s" % (work, proc.stderr.strip()))
+    return proc.stdout.strip()
 
 
 def check_target(project_dir: str) -> str:

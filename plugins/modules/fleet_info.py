@@ -11,7 +11,7 @@ short_description: Validate a fleet registry and report its projects
 version_added: 0.1.0
 description:
   - >-
-    Validates C(fleet.toml) (schema v1). A valid file gives C(fleet: OK — N project(s), schema v1);
+    Validates C(fleet.toml) (schema v1). A valid file gives V(fleet: OK — N project(s\), schema v1);
     an invalid one fails the task with every error, each with its line and column.
   - Reports one status line per project, C(NAME [enabled|disabled] ENGINE@REF DIR), then
     C(total=N enabled=N disabled=N).

@@ -12,8 +12,8 @@ version_added: 0.1.0
 description:
   - With O(state=present), creates a git repository at O(project_dir) whose tracked files are
     exactly C(.gitignore), C(.gitmodules), C(agents.toml) and C(engine). The engine is a git
-    submodule of O(engine_repo) pinned at O(engine_ref) (a tag, branch or commit, recorded as a
-    commit). C(agents.toml) comes from O(agents_config), or the engine's C(agents.example.toml),
+    submodule of O(engine_repo) (or of the collection's own engine, see O(engine_source)) pinned at
+    O(engine_ref) (a tag, branch or commit, recorded as a commit). C(agents.toml) comes from O(agents_config), or the engine's C(agents.example.toml),
     with O(project_name), O(session_prefix) and O(tmux_socket) applied by style-preserving edits.
     C(.gitignore) keeps the state and log folders out. One initial commit is made.
   - An existing scaffolded project is left as it is (the task reports ok); its files are
@@ -62,12 +62,33 @@ options:
   engine_repo:
     description:
       - The engine's git repository, a URL or an absolute local path (local paths are cloned
-        with C(protocol.file.allow=always)). Required to create a project.
+        with C(protocol.file.allow=always)). To create a project, give it or O(engine_source).
+      - The engine is this collection's own source (C(agents.py), C(plugins/module_utils/),
+        C(profiles/), C(kickoffs/), C(agents.example.toml)); any clone of the collection's
+        repository, or a mirror of it, will do.
     type: str
+  engine_source:
+    description:
+      - When O(engine_repo) is not given, a collection's folder on the target host (installed
+        or checked out; the scaffold role passes its own collection's). Its engine files are
+        committed into the git repository O(engine_store), tagged C(v<version>) of the
+        collection (a fixed identity and date, so the same files make the same commit on every
+        host), and the project pins that repository as it would any O(engine_repo).
+      - The tag is made once; a later run with the same files changes nothing, and the same
+        version with other files is refused (it would move what projects pin).
+      - Ignored for a project that already exists.
+    type: path
+  engine_store:
+    description:
+      - The git repository O(engine_source) is recorded in (made when missing); the project's
+        submodule URL. A cold clone of the project on this host finds its engine there.
+    type: path
+    default: ~/.agentloops/agent-orchestrator
   engine_ref:
-    description: The tag, branch or commit of O(engine_repo) to pin.
+    description:
+      - The tag, branch or commit of O(engine_repo) to pin.
+      - Default C(HEAD) of O(engine_repo); with O(engine_source), the collection's tag C(v<version>).
     type: str
-    default: HEAD
   agents_config:
     description: An agents.toml to start from; default the engine's C(agents.example.toml).
     type: path
@@ -115,6 +136,11 @@ seealso:
 '''
 
 EXAMPLES = r'''
+- name: Scaffold a project on the engine of this collection as installed on the controller
+  agentloops.orchestrator.project_scaffold:
+    project_dir: /home/loops/first
+    engine_source: "{{ playbook_dir | dirname }}"
+
 - name: Scaffold a throwaway project on the engine's v0.1.0 tag
   agentloops.orchestrator.project_scaffold:
     project_dir: /tmp/poe2e-scratch
@@ -163,6 +189,11 @@ session_prefix:
   returned: when state=present
   type: str
   sample: poe2e-scratch-
+engine_store:
+  description: The engine store when O(engine_source) was used (C(changed) when its tag was made now).
+  returned: when state=present and engine_source was used for a new project
+  type: dict
+  sample: {repo: /home/loops/.agentloops/agent-orchestrator, ref: v0.1.0, commit: 5c1f0e3d9b2a4c8e0f1a2b3c4d5e6f708192a3b4, changed: true}
 tracked_files:
   description: The files git tracks in the project (would track, in check mode for a new project).
   returned: when state=present
@@ -198,7 +229,8 @@ def converge(module):
     params = module.params
     result = engine.scaffold_project(
         params["project_dir"], params["state"], check_mode=module.check_mode, engine_repo=params["engine_repo"],
-        engine_ref=params["engine_ref"], agents_config=params["agents_config"], project_name=params["project_name"],
+        engine_ref=params["engine_ref"], engine_source=params["engine_source"], engine_store=params["engine_store"],
+        agents_config=params["agents_config"], project_name=params["project_name"],
         session_prefix=params["session_prefix"], tmux_socket=params["tmux_socket"],
         expect_stopped=params["expect_stopped"], force=params["force"], preflight=params["preflight"])
     before, after = result.pop("before_text", None), result.pop("after_text", None)
@@ -214,7 +246,9 @@ def main():
             project_dir=dict(type="path", required=True),
             state=dict(type="str", choices=["present", "absent"], default="present"),
             engine_repo=dict(type="str"),
-            engine_ref=dict(type="str", default="HEAD"),
+            engine_source=dict(type="path"),
+            engine_store=dict(type="path", default="~/.agentloops/agent-orchestrator"),
+            engine_ref=dict(type="str"),
             agents_config=dict(type="path"),
             project_name=dict(type="str"),
             session_prefix=dict(type="str"),
@@ -223,7 +257,7 @@ def main():
             force=dict(type="bool", default=False),
             preflight=dict(type="bool", default=False),
         ),
-        required_if=[("state", "present", ("engine_repo",))],
+        required_if=[("state", "present", ("engine_repo", "engine_source"), True)],
         supports_check_mode=True,
     )
     ansible_glue.require(module, "tomlkit")

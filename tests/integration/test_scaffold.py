@@ -206,3 +206,37 @@ def test_a_symlinked_project_dir_is_refused_unless_forced(tmp_path, engine_repo,
     forced = engine.scaffold_project(str(link), "absent", force=True)
     assert forced["removed"] and forced["link_target"] == str(project)
     assert not project.exists() and not os.path.lexists(link)
+
+
+def test_the_collections_own_engine_is_stored_once_and_pinned(tmp_path, engine_repo, tmux, git_run):
+    """No engine_repo: the collection's engine files are committed into a store, tagged
+    v<version>, reproducibly; the project pins the store; the same version with other files
+    is refused."""
+    store = str(tmp_path / "store")
+    options = dict(engine_source=engine_repo, engine_store=store, tmux_socket=tmux.socket)
+    planned = engine.scaffold_project(str(tmp_path / "a"), check_mode=True, **options)
+    assert planned["changed"] and not os.path.exists(store) and not (tmp_path / "a").exists()
+    first = engine.scaffold_project(str(tmp_path / "a"), **options)
+    assert first["engine_store"]["changed"] is True
+    tag = git_run("rev-parse", "v0.1.0^{commit}", cwd=store)
+    assert first["engine"] == {"repo": store, "ref": "v0.1.0", "commit": tag, "pin": "store@v0.1.0"}
+    assert git_run("rev-parse", "HEAD:engine", cwd=str(tmp_path / "a")) == tag
+    files = git_run("ls-files", cwd=store).splitlines()
+    assert "agents.py" in files and "kickoffs/builder.md" in files and "profiles/claude.toml" in files
+    assert not [f for f in files if f.startswith(("tests/", "roles/")) or "__pycache__" in f]
+    second = engine.scaffold_project(str(tmp_path / "b"), **options)
+    assert second["engine_store"]["changed"] is False and second["engine"]["commit"] == tag
+    other = engine.scaffold_project(str(tmp_path / "c"), engine_source=engine_repo, engine_store=str(tmp_path / "s2"))
+    assert other["engine"]["commit"] == tag  # the same files make the same commit anywhere
+    # the project's engine runs the example's kickoffs as shipped
+    rendered = subprocess.run([sys.executable, str(tmp_path / "a" / "engine" / "agents.py"), "kickoff", "builder"],
+                              cwd=str(tmp_path / "a"), capture_output=True, text=True, check=False)
+    assert rendered.returncode == 0 and "builder of project a" in rendered.stdout, rendered.stderr
+    with open(os.path.join(engine_repo, "kickoffs", "builder.md"), "a") as handle:
+        handle.write("changed\n")
+    try:
+        with pytest.raises(OrchestratorError, match="already has v0.1.0 with other files"):
+            engine.scaffold_project(str(tmp_path / "d"), **options)
+        assert not (tmp_path / "d").exists()
+    finally:
+        git_run("checkout", "-q", "--", "kickoffs/builder.md", cwd=engine_repo)

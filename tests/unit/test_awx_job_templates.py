@@ -39,7 +39,7 @@ def test_one_template_per_playbook_and_every_required_option_asked():
     assert cutover["project_dir"]["required"] and cutover["live_config"]["required"]
     assert cutover["cutover_start_timeout"] == {**cutover["cutover_start_timeout"], "type": "integer", "default": 30}
     scaffold = {q["variable"]: q for q in templates["playbooks/scaffold.yml"]["survey_spec"]["spec"]}
-    assert scaffold["engine_ref"]["default"] == "HEAD" and scaffold["engine_repo"]["required"]
+    assert scaffold["engine_ref"]["default"] == "" and scaffold["engine_repo"]["required"] is False  # the own engine
     assert "C(" not in committed() and "O(" not in committed()
 
 

@@ -267,3 +267,66 @@ def test_a_symlinked_project_dir_is_refused_unless_forced_then_both_go(dirty_pro
     assert (removal.path, removal.target) == (str(link), str(project))
     scaffold.remove(removal.path)
     assert not os.path.lexists(link) and not project.exists()
+
+
+def _collection(root, version_file):
+    for rel in scaffold.ENGINE_FILES:
+        if "." in os.path.basename(rel) or rel == "LICENSE":
+            _write(root / rel, "x\n")
+        else:
+            (root / rel).mkdir(parents=True)
+            _write(root / rel / "a.py", "a\n")
+    (root / "plugins" / "module_utils" / "__pycache__").mkdir()
+    _write(root / "plugins" / "module_utils" / "__pycache__" / "a.cpython-311.pyc", "")
+    _write(root / "plugins" / "module_utils" / "b.pyc", "")
+    _write(root / "README.md", "not the engine\n")
+    name, text = version_file
+    _write(root / name, text)
+    return root
+
+
+@pytest.mark.parametrize("version_file", [
+    ("MANIFEST.json", '{"collection_info": {"namespace": "agentloops", "version": "1.2.3"}}'),
+    ("galaxy.yml", "namespace: agentloops\nname: orchestrator\nversion: '1.2.3'  # released\n"),
+])
+def test_collection_version_from_an_installed_or_checked_out_collection(tmp_path, version_file):
+    _collection(tmp_path, version_file)
+    assert scaffold.collection_version(str(tmp_path)) == "1.2.3"
+
+
+def test_engine_paths_are_the_engine_files_without_caches(tmp_path):
+    _collection(tmp_path, ("galaxy.yml", "version: 0.1.0\n"))
+    assert scaffold._engine_paths(str(tmp_path)) == [
+        "LICENSE", "agents.example.toml", "agents.py", "kickoffs/a.py", "plugins/module_utils/a.py", "profiles/a.py"]
+
+
+def test_a_folder_that_is_not_a_collection_is_refused(tmp_path):
+    with pytest.raises(OrchestratorError, match="is not a collection"):
+        scaffold.collection_version(str(tmp_path))
+    _write(tmp_path / "MANIFEST.json", '{"collection_info": {}}')
+    with pytest.raises(OrchestratorError, match="cannot read the collection's version"):
+        scaffold.collection_version(str(tmp_path))
+
+
+def test_store_engine_refuses_a_missing_source_or_a_relative_store(tmp_path):
+    with pytest.raises(OrchestratorError, match="not on this host .* give engine_repo"):
+        scaffold.store_engine(str(tmp_path / "absent"), str(tmp_path / "store"))
+    with pytest.raises(OrchestratorError, match="must be an absolute path"):
+        scaffold.store_engine(str(tmp_path), "store")
+    (tmp_path / "kickoffs").mkdir()
+    _write(tmp_path / "galaxy.yml", "version: 0.1.0\n")
+    with pytest.raises(OrchestratorError, match="incomplete: LICENSE is missing"):
+        scaffold.store_engine(str(tmp_path), str(tmp_path / "store"))
+
+
+def test_shipped_example_kickoffs_are_in_the_engine():
+    """The example's kickoffs live in the engine (engine/ of a scaffolded project), so a
+    project scaffolded from it runs as shipped."""
+    from ansible_collections.agentloops.orchestrator.plugins.module_utils import config
+
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
+    project = config.parse(open(os.path.join(repo, scaffold.EXAMPLE)).read(), "/srv/p/agents.toml")
+    kickoffs = [a.kickoff for a in project.agents if a.kickoff]
+    assert kickoffs and all(k.startswith("engine/kickoffs/") for k in kickoffs)
+    for kickoff in kickoffs:
+        assert os.path.isfile(os.path.join(repo, kickoff[len("engine/"):])), kickoff
