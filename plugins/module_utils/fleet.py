@@ -271,9 +271,8 @@ def edit_text(text: str, path: str, name: str, state: str, dir: str | None = Non
                                 else "") if why]
     problems += ["cannot unset %r (unsettable: %s)" % (key, ", ".join(UNSETTABLE)) for key in unset
                  if key not in UNSETTABLE]
-    problems += ["cannot both set and unset %s" % key for key, value in (("description", description),
-                                                                        ("tmux_socket", tmux_socket))
-                 if key in unset and value]
+    given = {"description": description, "tmux_socket": tmux_socket}
+    problems += ["cannot both set and unset %s" % key for key in unset if given.get(key)]
     if problems:
         raise ConfigError([ConfigIssue(path, 0, 0, "projects.%s" % name, p) for p in problems])
     projects = doc.get("projects")
