@@ -547,6 +547,14 @@ def _window_size(check: Checker, value: str) -> tuple[int, int]:
     return size
 
 
+def socket_name_problem(socket: str) -> str:
+    """'' when ``socket`` is an acceptable ``tmux_socket`` (a path with '/', a name for
+    ``-L``, or '' here), else why not; agents.toml and fleet.toml share the rule."""
+    if socket and "/" not in socket and not _PREFIX_RE.match(socket):
+        return "a socket name may hold only letters, digits, '-' and '_'; use a path (with '/') for anything else"
+    return ""
+
+
 def _project_keys(check: Checker, data: dict, root: str) -> dict[str, str]:
     """The values of the ``[project]`` table (defaults for what it leaves out)."""
     table = (check.table(data["project"], ("project",), _PROJECT_KEYS) or {}) if "project" in data else {}
@@ -559,9 +567,9 @@ def _project_keys(check: Checker, data: dict, root: str) -> dict[str, str]:
         check.error(("project", "session_prefix"),
                     "may hold only letters, digits, '-' and '_' (tmux mangles '.', ':' and spaces), got %r" % prefix)
     socket = get_str(table, "tmux_socket")
-    if socket and "/" not in socket and not _PREFIX_RE.match(socket):
-        check.error(("project", "tmux_socket"), "a socket name may hold only letters, digits, '-' and '_'; "
-                    "use a path (with '/') for anything else")
+    why = socket_name_problem(socket)
+    if why:
+        check.error(("project", "tmux_socket"), why)
     if socket and "/" in socket:
         socket = resolve_path(root, socket)
     return {"name": name, "session_prefix": prefix, "tmux_socket": socket,

@@ -10,6 +10,14 @@ manages.
     dir = "/home/loops/poe2e/cc-ci"
     engine = "agent-orchestrator@v0.1.0"
     enabled = false
+    tmux_socket = "ao-cc-ci"    # optional: the server its agents run on (below)
+
+``tmux_socket`` has the meaning of agents.toml's ``[project] tmux_socket`` and of the
+modules' option: a name is ``tmux -L NAME``, an absolute path (with ``/``) ``tmux -S PATH``,
+``default`` the default server. It overrides the project's own agents.toml socket for what
+reads the fleet (``fleet status``); left out, the project's agents.toml applies. It may not
+be blank (a file saying ``""`` would read as "not given" to some and "the default server"
+to others: agents.toml's own meaning): leave the key out instead.
 
 Reads validate every entry and report all problems with line and column. Edits keep the
 file's comments and layout (tomlkit), are validated before they are written, and are
@@ -22,6 +30,7 @@ import os
 import re
 from dataclasses import dataclass
 
+from .config import socket_name_problem
 from .errors import ConfigError, ConfigIssue, OrchestratorError
 from .fsutil import atomic_write, locked
 from .tomlcheck import BOOL, INT, STR, TABLE, Checker, get_str, parse_toml, read_text
@@ -30,26 +39,30 @@ SCHEMA = 1
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*\Z")
 _ENGINE_RE = re.compile(r"^[^@\s]+@[^@\s]+\Z")
 _TOP_KEYS = {"schema": INT, "projects": TABLE}
-_ENTRY_KEYS = {"dir": STR, "engine": STR, "enabled": BOOL, "description": STR}
+_ENTRY_KEYS = {"dir": STR, "engine": STR, "enabled": BOOL, "description": STR, "tmux_socket": STR}
+UNSETTABLE = ("description", "tmux_socket")
 HEADER = ("# fleet.toml: the projects this host or operator manages (schema v1).\n"
           "# Edited by agentloops.orchestrator.fleet_entry; comments and layout are kept.\n")
 
 
 class FleetProject:
-    __slots__ = ("name", "dir", "engine", "enabled", "description")
+    __slots__ = ("name", "dir", "engine", "enabled", "description", "tmux_socket")
 
-    def __init__(self, name: str, dir: str, engine: str, enabled: bool = True, description: str = "") -> None:
+    def __init__(self, name: str, dir: str, engine: str, enabled: bool = True, description: str = "",
+                 tmux_socket: str | None = None) -> None:
         self.name = name
         self.dir = dir
         self.engine = engine
         self.enabled = enabled
         self.description = description
+        self.tmux_socket = tmux_socket  # None: the project's agents.toml socket applies
 
     def as_dict(self) -> dict:
         return {k: getattr(self, k) for k in self.__slots__}
 
     def status_line(self) -> str:
-        return "%s [%s] %s %s" % (self.name, "enabled" if self.enabled else "disabled", self.engine, self.dir)
+        line = "%s [%s] %s %s" % (self.name, "enabled" if self.enabled else "disabled", self.engine, self.dir)
+        return line + (" tmux_socket=%s" % self.tmux_socket if self.tmux_socket else "")
 
 
 class Fleet:
@@ -110,11 +123,12 @@ def fleet_status(fleet: Fleet, live: bool = True) -> list[ProjectStatus]:
 
 
 def _live_status(entry: FleetProject, servers: dict) -> ProjectStatus:
-    """``servers``: the sessions of every tmux server read so far, by socket."""
+    """``servers``: the sessions of every tmux server read so far, by socket. The entry's
+    ``tmux_socket``, when it has one, picks the server; else the project's agents.toml does."""
     from .engine import open_project  # deferred: the registry itself needs no tmux
 
     try:
-        project, server = open_project(os.path.join(entry.dir, "agents.toml"))
+        project, server = open_project(os.path.join(entry.dir, "agents.toml"), entry.tmux_socket)
         if server.socket not in servers:
             servers[server.socket] = server.sessions()
         live = servers[server.socket]
@@ -140,6 +154,18 @@ def check_dir(value: str) -> str:
 
 def check_engine(value: str) -> str:
     return "" if _ENGINE_RE.match(value) else "must be NAME@REF (e.g. agent-orchestrator@v0.1.0), got %r" % value
+
+
+def check_socket(value: str) -> str:
+    """'' when ``value`` is an acceptable entry ``tmux_socket``, else why not: not blank, a
+    name tmux takes for ``-L`` or an absolute path (an entry is read from anywhere, so a
+    relative one would mean a different server to each reader)."""
+    if not value.strip():
+        return ("must not be empty: leave the key out for the project's own agents.toml socket, "
+                "or say \"default\" for the default tmux server")
+    if "/" in value and not os.path.isabs(value):
+        return "a socket path must be absolute, got %r" % value
+    return socket_name_problem(value)
 
 
 def check_name(value: str) -> str:
@@ -182,9 +208,14 @@ def parse(text: str, path: str) -> Fleet:
             why = check_engine(engine)
             if why:
                 check.error(kp + ("engine",), why)
+        socket = entry.get("tmux_socket")
+        if isinstance(socket, str):
+            why = check_socket(socket)
+            if why:
+                check.error(kp + ("tmux_socket",), why)
         enabled = entry.get("enabled", True)
         projects.append(FleetProject(name, pdir, engine, enabled if isinstance(enabled, bool) else True,
-                                     get_str(entry, "description")))
+                                     get_str(entry, "description"), socket if isinstance(socket, str) else None))
     check.finish()
     return Fleet(path, SCHEMA, projects)
 
@@ -217,10 +248,12 @@ class EntryChange:
 
 def edit_text(text: str, path: str, name: str, state: str, dir: str | None = None,
               engine: str | None = None, enabled: bool | None = None,
-              description: str | None = None) -> str:
+              description: str | None = None, tmux_socket: str | None = None, unset: tuple = ()) -> str:
     """The fleet file's new text with entry ``name`` present (with the given values;
-    None keeps the current one) or absent. The text must be a valid fleet file (or empty)
-    and the result is validated: an error raises and nothing is returned."""
+    None keeps the current one; a blank ``tmux_socket`` is not given either) or absent.
+    ``unset`` names optional keys (``UNSETTABLE``) to drop from the entry. The text must be
+    a valid fleet file (or empty) and the result is validated: an error raises and nothing
+    is returned."""
     import tomlkit  # deferred: only edits need it
 
     if text.strip():
@@ -229,9 +262,17 @@ def edit_text(text: str, path: str, name: str, state: str, dir: str | None = Non
     else:
         doc = tomlkit.parse(HEADER)
         doc.add("schema", SCHEMA)
+    tmux_socket = tmux_socket.strip() or None if tmux_socket is not None else None
+    unset = tuple(unset or ())
     problems = [why for why in (check_name(name),
                                 check_dir(dir) if dir is not None else "",
-                                check_engine(engine) if engine is not None else "") if why]
+                                check_engine(engine) if engine is not None else "",
+                                "tmux_socket: " + check_socket(tmux_socket) if tmux_socket and check_socket(tmux_socket)
+                                else "") if why]
+    problems += ["cannot unset %r (unsettable: %s)" % (key, ", ".join(UNSETTABLE)) for key in unset
+                 if key not in UNSETTABLE]
+    given = {"description": description, "tmux_socket": tmux_socket}
+    problems += ["cannot both set and unset %s" % key for key in unset if given.get(key)]
     if problems:
         raise ConfigError([ConfigIssue(path, 0, 0, "projects.%s" % name, p) for p in problems])
     projects = doc.get("projects")
@@ -253,16 +294,26 @@ def edit_text(text: str, path: str, name: str, state: str, dir: str | None = Non
         entry.add("enabled", True if enabled is None else enabled)
         if description:
             entry.add("description", description)
+        if tmux_socket:
+            entry.add("tmux_socket", _normal_socket(tmux_socket))
         projects.add(name, entry)
     else:
         entry = projects[name]
         for key, value in (("dir", os.path.normpath(dir) if dir is not None else None), ("engine", engine),
-                           ("enabled", enabled), ("description", description)):
+                           ("enabled", enabled), ("description", description),
+                           ("tmux_socket", _normal_socket(tmux_socket) if tmux_socket else None)):
             if value is not None and entry.get(key) != value:
                 entry[key] = value
+        for key in unset:
+            if key in entry:
+                del entry[key]
     new_text = tomlkit.dumps(doc)
     parse(new_text, path)
     return new_text
+
+
+def _normal_socket(socket: str) -> str:
+    return os.path.normpath(socket) if "/" in socket else socket
 
 
 def apply_entry(path: str, name: str, state: str = "present", check_mode: bool = False, **values) -> EntryChange:

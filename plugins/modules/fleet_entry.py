@@ -57,6 +57,23 @@ options:
   description:
     description: A free-form note kept with the entry.
     type: str
+  tmux_socket:
+    description:
+      - The tmux server the project's agents run on, for what reads the fleet
+        (M(agentloops.orchestrator.fleet_info)'s live counts, C(fleet.yml)). A name is C(tmux -L NAME),
+        an absolute path (with C(/)) C(tmux -S PATH), V(default) the default server - the meaning of
+        agents.toml's C([project] tmux_socket) and of the modules' O(agentloops.orchestrator.agent_session#module:tmux_socket).
+      - An entry without one uses the project's own agents.toml socket.
+      - Blank (V('') or null) is not given - an existing entry keeps its value. To drop the key, use O(unset).
+    type: str
+  unset:
+    description:
+      - Optional keys to drop from an existing entry (V(tmux_socket) then falls back to the project's
+        agents.toml socket). A key may not be both set and unset.
+    type: list
+    elements: str
+    choices: [description, tmux_socket]
+    default: []
   state:
     description: Whether the entry should exist.
     type: str
@@ -81,6 +98,18 @@ EXAMPLES = r'''
     name: cc-ci
     enabled: true
 
+- name: Its agents run on a private tmux server (tmux -L ao-cc-ci)
+  agentloops.orchestrator.fleet_entry:
+    fleet_file: /home/loops/fleet.toml
+    name: cc-ci
+    tmux_socket: ao-cc-ci
+
+- name: Back to the socket of the project's agents.toml
+  agentloops.orchestrator.fleet_entry:
+    fleet_file: /home/loops/fleet.toml
+    name: cc-ci
+    unset: [tmux_socket]
+
 - name: Drop it
   agentloops.orchestrator.fleet_entry:
     fleet_file: /home/loops/fleet.toml
@@ -93,7 +122,8 @@ entry:
   description: The entry after the task (predicted in check mode); null when absent.
   returned: always
   type: dict
-  sample: {name: cc-ci, dir: /home/loops/poe2e/cc-ci, engine: agent-orchestrator@v0.1.0, enabled: false, description: ""}
+  sample: {name: cc-ci, dir: /home/loops/poe2e/cc-ci, engine: agent-orchestrator@v0.1.0, enabled: false, description: "",
+           tmux_socket: null}
 previous:
   description: The entry before the task; null when there was none.
   returned: always
@@ -117,7 +147,8 @@ def converge(module):
     params = module.params
     path = os.path.abspath(params["fleet_file"])
     change = fleet.apply_entry(path, params["name"], params["state"], check_mode=module.check_mode,
-                               **{k: params[k] for k in ("dir", "engine", "enabled", "description")})
+                               unset=tuple(params["unset"] or ()),
+                               **{k: params[k] for k in ("dir", "engine", "enabled", "description", "tmux_socket")})
     result = dict(changed=change.changed, entry=change.after, previous=change.before, fleet_file=path)
     if module._diff:
         result["diff"] = dict(before=change.before_text, after=change.after_text,
@@ -134,6 +165,8 @@ def main():
             engine=dict(type="str"),
             enabled=dict(type="bool"),
             description=dict(type="str"),
+            tmux_socket=dict(type="str"),
+            unset=dict(type="list", elements="str", choices=["description", "tmux_socket"], default=[]),
             state=dict(type="str", choices=["present", "absent"], default="present"),
         ),
         supports_check_mode=True,

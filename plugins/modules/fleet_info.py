@@ -16,7 +16,10 @@ description:
   - Reports one status line per project, C(NAME [enabled|disabled] ENGINE@REF DIR), then
     C(total=N enabled=N disabled=N).
   - For each enabled project it also reads the project's C(agents.toml) and its tmux server
-    and adds the live counts C(running=N stopped=N). Disabled projects are not looked at.
+    and adds the live counts C(running=N stopped=N). The server is the entry's C(tmux_socket)
+    when it has one (a name for C(tmux -L), an absolute path for C(tmux -S), V(default) for the
+    default server), else the one of the project's C(agents.toml). Disabled projects are not looked at.
+  - An entry's line ends with C(tmux_socket=SOCKET) when the entry names a server.
 author:
   - agentloops maintainers (@agentloops)
 extends_documentation_fragment:
@@ -86,6 +89,9 @@ projects:
       type: bool
     description:
       description: The entry's note.
+      type: str
+    tmux_socket:
+      description: The entry's tmux server (a name or an absolute path); null when the entry has none (the project's agents.toml applies).
       type: str
     running:
       description: Agents with a session (enabled projects with O(live)); null otherwise.

@@ -132,6 +132,78 @@ def test_a_broken_file_is_never_edited(tmp_path):
         fleet.apply_entry(path, "b", dir="/b", engine="e@1")
 
 
+def test_an_entry_may_name_its_tmux_server(tmp_path):
+    text = SEED + '\n[projects.named]\ndir = "/srv/named"\nengine = "e@1"\ntmux_socket = "ao-named"\n' \
+        '\n[projects.pathed]\ndir = "/srv/pathed"\nengine = "e@1"\ntmux_socket = "/run/ao/tmux.sock"\n' \
+        '\n[projects.dflt]\ndir = "/srv/dflt"\nengine = "e@1"\ntmux_socket = "default"\n'
+    registry = fleet.load(write(tmp_path, text))
+    assert [p.tmux_socket for p in registry.projects] == [None, None, "ao-named", "/run/ao/tmux.sock", "default"]
+    assert registry.get("scratch").as_dict()["tmux_socket"] is None
+    assert registry.get("named").status_line() == "named [enabled] e@1 /srv/named tmux_socket=ao-named"
+    assert registry.get("cc-ci").status_line() == "cc-ci [disabled] agent-orchestrator@v0.1.0 /home/loops/poe2e/cc-ci"
+    assert [s.as_dict()["tmux_socket"] for s in fleet.fleet_status(registry, live=False)][2:] == \
+        ["ao-named", "/run/ao/tmux.sock", "default"]
+
+
+@pytest.mark.parametrize("value, words", [
+    ('""', "must not be empty: leave the key out"),
+    ('"  "', "must not be empty"),
+    ('"rel/tmux.sock"', "a socket path must be absolute, got 'rel/tmux.sock'"),
+    ('"a.b"', "a socket name may hold only letters, digits, '-' and '_'"),
+    ('5', "must be a string"),
+])
+def test_bad_entry_sockets(tmp_path, value, words):
+    found = issues(tmp_path, 'schema = 1\n[projects.a]\ndir = "/a"\nengine = "e@1"\ntmux_socket = %s\n' % value)
+    assert [(i.line, i.key) for i in found] == [(5, "projects.a.tmux_socket")], [str(i) for i in found]
+    assert words in found[0].message
+
+
+def test_files_without_a_socket_write_as_before(tmp_path):
+    path = write(tmp_path, SEED)
+    for values in ({}, {"tmux_socket": None}, {"tmux_socket": ""}, {"tmux_socket": "  "}, {"unset": ("tmux_socket",)}):
+        change = fleet.apply_entry(path, "cc-ci", **values)
+        assert not change.changed, values
+        assert open(path).read() == SEED
+    fleet.apply_entry(path, "cc-ci", enabled=True)
+    assert open(path).read() == SEED.replace("enabled = false", "enabled = true")
+    fleet.apply_entry(path, "newcomer", dir="/srv/new", engine="e@1")
+    assert open(path).read().endswith('\n[projects.newcomer]\ndir = "/srv/new"\nengine = "e@1"\nenabled = true\n')
+
+
+def test_set_change_keep_and_unset_a_socket(tmp_path):
+    path = write(tmp_path, SEED)
+    added = fleet.apply_entry(path, "p1", dir="/srv/p1", engine="e@1", tmux_socket=" ao-p1 ")
+    assert added.changed and added.after["tmux_socket"] == "ao-p1"
+    assert 'tmux_socket = "ao-p1"\n' in open(path).read()
+    assert not fleet.apply_entry(path, "p1", tmux_socket="ao-p1").changed
+    kept = open(path).read()
+    assert not fleet.apply_entry(path, "p1", tmux_socket="").changed, "blank is not given"
+    assert not fleet.apply_entry(path, "p1", enabled=True).changed
+    assert open(path).read() == kept
+    moved = fleet.apply_entry(path, "p1", tmux_socket="/run/ao//p1.sock")
+    assert (moved.before["tmux_socket"], moved.after["tmux_socket"]) == ("ao-p1", "/run/ao/p1.sock")
+    dropped = fleet.apply_entry(path, "p1", unset=("tmux_socket",))
+    assert dropped.changed and dropped.after["tmux_socket"] is None
+    assert "tmux_socket" not in open(path).read()
+    assert not fleet.apply_entry(path, "p1", unset=("tmux_socket",)).changed
+    fleet.apply_entry(path, "p1", unset=("tmux_socket",), description="note")
+    fleet.apply_entry(path, "p1", unset=("description",))
+    assert open(path).read() == SEED + '\n[projects.p1]\ndir = "/srv/p1"\nengine = "e@1"\nenabled = true\n'
+
+
+@pytest.mark.parametrize("values, words", [
+    ({"tmux_socket": "rel/x"}, "tmux_socket: a socket path must be absolute"),
+    ({"tmux_socket": "a:b"}, "tmux_socket: a socket name may hold only"),
+    ({"tmux_socket": "ao-x", "unset": ("tmux_socket",)}, "cannot both set and unset tmux_socket"),
+    ({"unset": ("dir",)}, "cannot unset 'dir'"),
+])
+def test_bad_socket_edits_write_nothing(tmp_path, values, words):
+    path = write(tmp_path, SEED)
+    with pytest.raises(ConfigError, match=words):
+        fleet.apply_entry(path, "cc-ci", **values)
+    assert open(path).read() == SEED
+
+
 def test_twenty_concurrent_fleet_entry_modules_all_land(tmp_path):
     """20 separate processes each run the fleet_entry module at once: the lock serializes
     them, every entry lands and the file stays valid."""

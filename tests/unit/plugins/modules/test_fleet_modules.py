@@ -64,3 +64,56 @@ def test_info_fails_with_every_error(run_module, tmp_path):
     assert [(i["line"], i["key"]) for i in info["issues"]] == [(3, "projects.a.dir"), (4, "projects.a.engine")]
     missing = run_module(fleet_info, {"fleet_file": str(tmp_path / "none.toml")})
     assert missing["failed"] and "cannot read fleet file" in missing["msg"]
+
+
+def test_entry_sets_keeps_and_unsets_its_socket_check_diff_idempotent(run_module, tmp_path):
+    path = str(tmp_path / "fleet.toml")
+    base = {"fleet_file": path, "name": "scratch"}
+    run_module(fleet_entry, dict(base, dir="/tmp/poe2e-scratch", engine="agent-orchestrator@v0.1.0"))
+    without = open(path).read()
+    planned = run_module(fleet_entry, dict(base, tmux_socket="ao-scratch", _ansible_check_mode=True, _ansible_diff=True))
+    assert planned["changed"] and planned["entry"]["tmux_socket"] == "ao-scratch"
+    assert planned["previous"]["tmux_socket"] is None
+    assert 'tmux_socket = "ao-scratch"' in planned["diff"]["after"] and planned["diff"]["before"] == without
+    assert open(path).read() == without, "check mode writes nothing"
+    assert run_module(fleet_entry, dict(base, tmux_socket="ao-scratch"))["changed"]
+    assert not run_module(fleet_entry, dict(base, tmux_socket="ao-scratch"))["changed"]
+    assert not run_module(fleet_entry, dict(base, tmux_socket=""))["changed"], "blank is not given"
+    assert not run_module(fleet_entry, dict(base, tmux_socket=None))["changed"]
+    bad = run_module(fleet_entry, dict(base, tmux_socket="relative/tmux.sock"))
+    assert bad["failed"] and "a socket path must be absolute" in bad["msg"]
+    both = run_module(fleet_entry, dict(base, tmux_socket="ao-x", unset=["tmux_socket"]))
+    assert both["failed"] and "cannot both set and unset tmux_socket" in both["msg"]
+    assert 'tmux_socket = "ao-scratch"' in open(path).read()
+    planned = run_module(fleet_entry, dict(base, unset=["tmux_socket"], _ansible_check_mode=True))
+    assert planned["changed"] and planned["entry"]["tmux_socket"] is None
+    unset = run_module(fleet_entry, dict(base, unset=["tmux_socket"]))
+    assert unset["changed"] and unset["previous"]["tmux_socket"] == "ao-scratch"
+    assert open(path).read() == without
+    assert not run_module(fleet_entry, dict(base, unset=["tmux_socket"]))["changed"]
+
+
+def test_info_reads_each_entrys_own_server(run_module, tmp_path, demo_project, tmux):
+    """The project's agents.toml names one private server; its agent runs on another,
+    named by the fleet entry: only the entry's socket finds it."""
+    from conftest import PrivateTmux
+
+    (tmp_path / "s2").mkdir()
+    other = PrivateTmux(str(tmp_path / "s2" / "tmux.sock"))
+    try:
+        other.new("t-scratch-helper")
+        path = str(tmp_path / "fleet.toml")
+        entry = {"fleet_file": path, "name": "scratch", "dir": str(demo_project), "engine": "agent-orchestrator@v0.1.0"}
+        run_module(fleet_entry, entry)
+        info = run_module(fleet_info, {"fleet_file": path})
+        assert info["projects"][0]["tmux_socket"] is None
+        assert (info["projects"][0]["running"], info["projects"][0]["stopped"]) == (0, 4), "the agents.toml server"
+        run_module(fleet_entry, dict(entry, tmux_socket=other.socket))
+        info = run_module(fleet_info, {"fleet_file": path})
+        assert info["projects"][0]["tmux_socket"] == other.socket
+        assert (info["projects"][0]["running"], info["projects"][0]["stopped"]) == (1, 3)
+        assert info["lines"][0] == "scratch [enabled] agent-orchestrator@v0.1.0 %s tmux_socket=%s running=1 stopped=3" % (
+            demo_project, other.socket)
+        assert set(tmux.sessions()) == set(), "the agents.toml server was only read"
+    finally:
+        other.kill_server()
