@@ -216,8 +216,14 @@ def test_resume_id_is_assigned_then_resumed_across_restart_and_down_up(tmp_path,
 def test_runner_needs_an_engine_when_not_run_from_the_cli(tmp_path, tmux, fake):
     project, _marker = make_project(tmp_path, tmux, fake, "arg")
     proj, server = engine.open_project(str(project / "agents.toml"))
-    actions = engine.converge(proj, server, [], "started").actions  # no engine_script: as a module
-    assert actions[0].verb == "skip" and "no engine checkout" in actions[0].reason
+    from ansible_collections.agentloops.orchestrator.plugins.module_utils.errors import CannotStart
+
+    with pytest.raises(CannotStart, match="no engine checkout") as caught:
+        engine.converge(proj, server, [], "started")  # no engine_script: as a module
+    assert server.sessions() == {}
+    actions = engine.converge(proj, server, [], "started", allow_partial=True).actions
+    assert actions[0].verb == "skip" and actions[0].cannot_start and "no engine checkout" in actions[0].reason
+    assert [a.agent.name for a in caught.value.result.actions] == [a.agent.name for a in actions]
     assert server.sessions() == {}
 
 
