@@ -20,7 +20,7 @@ description:
   - Loop and task agents, agents with a kickoff or a backend that resumes or takes its
     prompt on stdin or as keys run under the engine's runner (C(agents.py run-agent NAME));
     builtin services (the watchdog) run as C(agents.py <builtin>). Both use the project's
-    pinned engine (C(engine/agents.py)). Without that checkout such an agent cannot start:
+    pinned engine (C(engine/agents.py)). Without that checkout such an agent cannot start; then
     the task fails before starting anything, naming each such agent and why (in C(msg) and
     RV(agents[].reason), with RV(agents[].cannot_start=true)), unless O(allow_partial=true).
     The watchdog starts last, after the agents it watches.
