@@ -254,8 +254,8 @@ def test_a_failing_loop_backs_off_goes_fatal_and_stays_down_until_reset(tmp_path
     proj, server, _actions = start(project)
     seen = []
 
-    def state():
-        seen.append(engine.read_status(proj, server).lines[-1].split("  ")[-1].strip())
+    def state():  # as the engine that runs it (ENGINE_SCRIPT) sees it: it can start the loop
+        seen.append(engine.read_status(proj, server, engine_script=ENGINE_SCRIPT).lines[-1].split("  ")[-1].strip())
         return seen[-1]
 
     assert wait_for(lambda: re.fullmatch(r"BACKOFF \[\S+\] #2 one [12]s", state()), timeout=20), seen
