@@ -401,8 +401,8 @@ def build_parser() -> _Parser:
     verbs = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     _add(verbs, cmd_status, "status takes no arguments")
     for command in (cmd_up, cmd_down):
-        _add(verbs, command, "use %s [AGENT...]%s" % (command.__name__[4:], " [--adopt]" if command is cmd_down else
-                                                   " [--allow-partial]")
+        options = " [--adopt]" if command is cmd_down else " [--allow-partial]"
+        _add(verbs, command, "use %s [AGENT...]%s" % (command.__name__[4:], options)
              ).add_argument("agents", nargs="*", metavar="AGENT", help="an agent of the config (all when none is named)")
     verbs.choices["up"].add_argument("--allow-partial", action="store_true",
                                      help="start the agents that can start when some cannot (each one is a warning)")

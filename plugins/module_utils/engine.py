@@ -153,9 +153,9 @@ def converge(project: Project, server: TmuxServer, names: list[str] | None, desi
     actions = sessions.plan(project, live, agents, desired, engine_script, adopt=adopt, stop_orphans=not names)
     unable = sessions.cannot_start_lines(actions)
     if unable and not allow_partial:
-        unstartable = CannotStart("%d agent(s) of %s cannot start, so nothing was started (a partial start starts the "
-                            "others: allow_partial, up --allow-partial):\n  %s"
-                            % (len(unable), project.name, "\n  ".join(unable)))
+        unstartable = CannotStart("%d agent(s) of %s cannot start, so nothing was started (a partial start starts "
+                                  "the others: allow_partial, up --allow-partial):\n  %s"
+                                  % (len(unable), project.name, "\n  ".join(unable)))
         unstartable.result = ConvergeResult(actions, before, before)
         raise unstartable
     if not check_mode and any(a.verb in (sessions.START, sessions.RESTART) for a in actions):
