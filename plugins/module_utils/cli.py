@@ -35,7 +35,9 @@ USAGE = """usage: agents.py [--config PATH] [--tmux-socket NAME|PATH] COMMAND [A
 
 commands:
   status            show the phase and every agent's state (read-only)
-  up [AGENT...]     start enabled agents that are not running (all by default)
+  up [AGENT...] [--allow-partial]
+                    start enabled agents that are not running (all by default); one that
+                    cannot start fails it, nothing started (--allow-partial: the others start)
   down [AGENT...] [--adopt]
                     kill the project's agent sessions (all by default, and sessions of
                     agents no longer in the config); --adopt: untagged ones too
@@ -172,7 +174,7 @@ def cmd_status(inv: Invocation) -> int:
     file is corrupt: the table is printed, the phase header says why."""
     from . import engine
 
-    report = engine.read_status(inv.project, inv.server, count_watchdogs=False)
+    report = engine.read_status(inv.project, inv.server, count_watchdogs=False, engine_script=inv.engine_script)
     inv.out.write("\n".join(report.lines) + "\n")
     if report.phase_error:
         sys.stderr.write("agents.py: error: %s\n" % report.phase_error)
@@ -183,7 +185,9 @@ def cmd_status(inv: Invocation) -> int:
 def cmd_up(inv: Invocation) -> int:
     """Start the named agents (all by default) that are enabled and not running, the
     builtin watchdog last. An agent whose session another project owns is a conflict:
-    the others start, then up fails (exit 1) naming it and its owner."""
+    the others start, then up fails (exit 1) naming it and its owner. An agent this engine
+    cannot start fails up (exit 1) before anything starts, naming each and why; with
+    --allow-partial the others start and each one left stopped is a warning on stderr."""
     return _converge(inv, "started")
 
 
@@ -200,7 +204,8 @@ def _converge(inv: Invocation, desired: str) -> int:
 
     try:
         done = engine.converge(inv.project, inv.server, inv.args.agents, desired, report=_reporter(inv.out),
-                               engine_script=inv.engine_script, adopt=getattr(inv.args, "adopt", False))
+                               engine_script=inv.engine_script, adopt=getattr(inv.args, "adopt", False),
+                               allow_partial=getattr(inv.args, "allow_partial", False))
     except StartFailed as exc:  # what else the run did and skipped is said too, then the failure
         if isinstance(exc.result, engine.ConvergeResult):
             _report_run(inv, exc.result, desired, conflicts_fail=False)
@@ -215,7 +220,9 @@ def _report_run(inv: Invocation, done: ConvergeResult, desired: str, conflicts_f
     from .errors import OrchestratorError
 
     for action in done.actions:
-        if action.verb == "skip" and action.reason != "disabled in config":
+        if action.cannot_start:
+            sys.stderr.write("agents.py: warning: %s not started: %s\n" % (action.session, action.reason))
+        elif action.verb == "skip" and action.reason != "disabled in config":
             inv.out.write("skipping %s: %s\n" % (action.session, action.reason))
         if action.ended:
             inv.out.write("ended %d leftover process(es) of %s\n" % (action.ended, action.session))
@@ -394,8 +401,11 @@ def build_parser() -> _Parser:
     verbs = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     _add(verbs, cmd_status, "status takes no arguments")
     for command in (cmd_up, cmd_down):
-        _add(verbs, command, "use %s [AGENT...]%s" % (command.__name__[4:], " [--adopt]" * (command is cmd_down))
+        options = " [--adopt]" if command is cmd_down else " [--allow-partial]"
+        _add(verbs, command, "use %s [AGENT...]%s" % (command.__name__[4:], options)
              ).add_argument("agents", nargs="*", metavar="AGENT", help="an agent of the config (all when none is named)")
+    verbs.choices["up"].add_argument("--allow-partial", action="store_true",
+                                     help="start the agents that can start when some cannot (each one is a warning)")
     verbs.choices["down"].add_argument("--adopt", action="store_true",
                                        help="also kill same-named sessions no engine started (a hand-run system's)")
     _add(verbs, cmd_validate, "validate takes no arguments")

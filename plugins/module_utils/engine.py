@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from . import config as config_mod
 from . import phase, status
 from .config import Project
-from .errors import OrchestratorError, StartFailed, StateError
+from .errors import CannotStart, OrchestratorError, StartFailed, StateError
 from .layout import StateLayout
 from .tmux import TmuxServer, choose_socket
 
@@ -99,16 +99,17 @@ def open_project(config_path: str, tmux_socket: str | None = None) -> tuple[Proj
 
 
 def read_status(project: Project, server: TmuxServer, live: dict | None = None,
-                count_watchdogs: bool = True) -> StatusReport:
+                count_watchdogs: bool = True, engine_script: str = "") -> StatusReport:
     """The project's status: one tmux call (none when ``live`` sessions are given), one
     read of /proc for its watchdogs (skipped when not counted and not shown), nothing
-    written."""
+    written. ``engine_script``: the caller's agents.py (the CLI's), which can start what the
+    project's missing engine checkout cannot (a stopped agent's reason, ``status.rows``)."""
     from .procs import watchdog_pids
 
     live = server.sessions() if live is None else live
     needed = count_watchdogs or any(a.builtin == "watchdog" for a in project.agents)
     pids = watchdog_pids(project) if needed else None
-    rows = status.rows(project, live, pids)
+    rows = status.rows(project, live, pids, engine_script)
     index, why = phase.read_phase_or_error(project) if project.phases else (0, None)
     running = sum(1 for r in rows if r.running)
     own = {project.session_name(a) for a in project.agents}
@@ -126,7 +127,7 @@ def read_status(project: Project, server: TmuxServer, live: dict | None = None,
 
 def converge(project: Project, server: TmuxServer, names: list[str] | None, desired: str, *,
              check_mode: bool = False, report: Callable[[Action], None] | None = None,
-             engine_script: str = "", adopt: bool = False) -> ConvergeResult:
+             engine_script: str = "", adopt: bool = False, allow_partial: bool = False) -> ConvergeResult:
     """Bring the named agents (all when empty) to ``desired``.
 
     ``report(action)`` is called before each change; ``engine_script`` is the agents.py
@@ -138,6 +139,10 @@ def converge(project: Project, server: TmuxServer, names: list[str] | None, desi
     (not in check mode, which plans on any server: the cutover plans on one that cannot exist).
     What was started is confirmed ``confirm_seconds`` later (``sessions.confirm``): when any of it no longer runs,
     ``StartFailed`` names each, with its exit and last screen (the rest stays started).
+    An agent to start that this engine cannot start (``Action.cannot_start``: no engine
+    checkout for a loop or the watchdog) fails the whole run before anything is touched, in
+    check mode too (``CannotStart`` names each and why); with ``allow_partial`` the others
+    start and those stay skips, for the caller to warn of.
     """
     from . import sessions  # deferred: the read path (status) does not need it
 
@@ -146,6 +151,13 @@ def converge(project: Project, server: TmuxServer, names: list[str] | None, desi
     own = {project.session_name(a) for a in project.agents}
     before = sorted(n for n in live if n in own)
     actions = sessions.plan(project, live, agents, desired, engine_script, adopt=adopt, stop_orphans=not names)
+    unable = sessions.cannot_start_lines(actions)
+    if unable and not allow_partial:
+        unstartable = CannotStart("%d agent(s) of %s cannot start, so nothing was started (a partial start starts "
+                                  "the others: allow_partial, up --allow-partial):\n  %s"
+                                  % (len(unable), project.name, "\n  ".join(unable)))
+        unstartable.result = ConvergeResult(actions, before, before)
+        raise unstartable
     if not check_mode and any(a.verb in (sessions.START, sessions.RESTART) for a in actions):
         where, running = sessions.running_elsewhere(project, server)
         if running:

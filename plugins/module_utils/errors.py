@@ -84,3 +84,11 @@ class StartFailed(OrchestratorError):
     ``engine.ConvergeResult`` (what else it started, skipped or found owned by another project)."""
 
     result: object = None
+
+
+class CannotStart(OrchestratorError):
+    """Agents asked to start that this engine cannot start (a loop without the engine's runner,
+    the builtin watchdog without an engine checkout), each named with why; nothing was started
+    (nor would be, in check mode). ``result``: the planned ``engine.ConvergeResult``."""
+
+    result: object = None

@@ -75,6 +75,7 @@ class Action:
     conflict: str = ""  # the config (or project id) of another project owning the session
     orphan: bool = False  # a session of this project whose agent left agents.toml
     failure: str = ""  # it died within confirm_seconds of its start: its exit and last screen (see confirm)
+    cannot_start: bool = False  # a skip because this engine cannot start it (``reason`` says why), not by intent
 
     @property
     def changes(self) -> bool:
@@ -82,7 +83,8 @@ class Action:
 
     def as_dict(self) -> dict:
         return {"agent": self.agent.name, "session": self.session, "action": self.verb,
-                "reason": self.reason, "ended": self.ended, "conflict": self.conflict, "orphan": self.orphan}
+                "reason": self.reason, "ended": self.ended, "conflict": self.conflict, "orphan": self.orphan,
+                "cannot_start": self.cannot_start}
 
 
 def engine_script_for(project: Project, engine_script: str = "") -> str:
@@ -105,16 +107,27 @@ def needs_runner(project: Project, agent: Agent) -> bool:
             or backend.prompt_delivery in ("stdin", "keys") or backend.profile_name != "generic")
 
 
+NO_ENGINE = "no engine checkout: engine/agents.py is missing"  # status's short form of the reasons below
+
+
 def unsupported_reason(project: Project, agent: Agent, engine_script: str = "") -> str:
-    """Why this engine cannot start the agent ("" when it can)."""
-    script = engine_script_for(project, engine_script)
-    if agent.builtin and not script:
-        return "the builtin %s needs the engine: no engine checkout at %s" % (
-            agent.builtin, os.path.join(project.root, "engine", "agents.py"))
-    if needs_runner(project, agent) and not script:
-        return "%s agents need the engine's runner: no engine checkout at %s" % (
-            agent.kind, os.path.join(project.root, "engine", "agents.py"))
-    return ""
+    """Why this engine cannot start the agent ("" when it can): a builtin service or an agent
+    that needs the runner, with no agents.py to run them (``engine_script_for``)."""
+    if not (agent.builtin or needs_runner(project, agent)) or engine_script_for(project, engine_script):
+        return ""
+    what = "the builtin %s needs the engine" % agent.builtin if agent.builtin else \
+        "%s agents need the engine's runner" % agent.kind
+    return "%s: no engine checkout at %s" % (what, os.path.join(project.root, "engine", "agents.py"))
+
+
+def cannot_start(actions: list) -> list:
+    """The actions of agents that were to start but cannot (``Action.cannot_start``)."""
+    return [a for a in actions if a.cannot_start]
+
+
+def cannot_start_lines(actions: list) -> list:
+    """One line per agent that cannot start: ``<agent>: <why>``."""
+    return ["%s: %s" % (a.agent.name, a.reason) for a in cannot_start(actions)]
 
 
 def startable(agents: list) -> list:
@@ -182,6 +195,9 @@ def plan(project: Project, live: dict, agents: list, state: str, engine_script: 
     that share a prefix cannot act on each other's agents. An untagged session (a hand-run
     system's) counts as running for ``started``; it is stopped or restarted only with
     ``adopt``. With ``stop_orphans`` (``stopped``), the project's orphans are stopped too.
+    An enabled agent this engine cannot start (``unsupported_reason``) is a skip marked
+    ``cannot_start``: a real problem, which ``engine.converge`` fails on unless a partial start
+    is asked for; a disabled agent, a conflict or an untagged session are skips by intent.
     """
     if state not in STATES:
         raise ValueError("state must be one of %s" % ", ".join(STATES))
@@ -207,10 +223,10 @@ def plan(project: Project, live: dict, agents: list, state: str, engine_script: 
             actions.append(Action(agent, name, SKIP, "disabled in config", sid))
             continue
         why = unsupported_reason(project, agent, engine_script)
-        if why:
-            actions.append(Action(agent, name, SKIP, why, sid))
-        elif state == "started" and sess:
+        if state == "started" and sess:  # running: whoever started it (the CLI can run what a module cannot)
             actions.append(Action(agent, name, NONE, "already running", sid))
+        elif why:
+            actions.append(Action(agent, name, SKIP, why, sid, cannot_start=True))
         else:
             actions.append(Action(agent, name, RESTART if sess else START, "", sid))
     if state == "stopped" and stop_orphans:

@@ -46,6 +46,7 @@ class Row:
     since: float | None = None  # since when (epoch seconds)
     dialog: str | None = None  # the dialog a blocked agent waits on
     fatal: str | None = None  # why a loop gave up (its runner's record), when it did
+    reason: str | None = None  # why a stopped agent is stopped, when the engine knows (see ``stopped_reason``)
 
     def cells(self) -> tuple[str, ...]:
         return (self.agent, self.kind, self.backend, self.model, self.watch, self.state)
@@ -54,7 +55,7 @@ class Row:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
-def rows(project: Project, live: dict, watchdog_pids: list[int] | None = None) -> list[Row]:
+def rows(project: Project, live: dict, watchdog_pids: list[int] | None = None, engine_script: str = "") -> list[Row]:
     """Rows for every agent in config order, from one snapshot of the server's sessions.
 
     Loop agents add their iteration and phase after the command (``RUNNING [claude] #3
@@ -65,7 +66,9 @@ def rows(project: Project, live: dict, watchdog_pids: list[int] | None = None) -
     ``watchdog_pids`` are the project's watchdog processes when the caller has them (else
     /proc is read once, and only for a builtin watchdog). A session of the same name that
     another project started is not this agent's: ``conflict (owned by <its config>)``, not
-    running.
+    running. A stopped agent says why when the engine knows (``Row.reason``, see
+    ``stopped_reason``); one that this engine cannot start (``engine_script``: the caller's
+    agents.py, as for ``sessions.plan``) shows ``stopped (no engine checkout: ...)``.
     """
     try:  # one listing instead of two failed opens per agent (and no json import) when idle
         present = set(os.listdir(project.state_dir))
@@ -93,10 +96,15 @@ def rows(project: Project, live: dict, watchdog_pids: list[int] | None = None) -
         service = agent.is_service
         run = _run(project, agent, present)
         seen = observed(sess, now) if sess is not None and sess.state else None
+        state = _state(project, agent, sess, present, pids, run, seen, now)
+        why = stopped_reason(project, agent, present, engine_script) if state == "stopped" or \
+            state == "stopped (disabled)" else None
+        if why and why[0]:
+            state = "stopped (%s)" % why[0]
         out.append(Row(
             agent=agent.name, kind=agent.kind,
             backend="-" if service else agent.backend, model="-" if service else (agent.model or "-"),
-            watch="-" if service else agent.watch, state=_state(project, agent, sess, present, pids, run, seen, now),
+            watch="-" if service else agent.watch, state=state, reason=why[1] if why else None,
             enabled=agent.enabled, session=name, running=sess is not None, session_id=sess.id if sess else None,
             created=sess.created if sess else None, pid=pane.pid if pane else None,
             command=pane.current_command if pane else None, builtin=agent.builtin or None,
@@ -104,6 +112,24 @@ def rows(project: Project, live: dict, watchdog_pids: list[int] | None = None) -
             activity=seen[0] if seen else None, since=seen[1] if seen else None,
             dialog=(seen[2] or None) if seen else None))
     return out
+
+
+def stopped_reason(project: Project, agent: Agent, present: set, engine_script: str = "") -> tuple[str, str] | None:
+    """Why a stopped agent is stopped, as ``(short, reason)``: ``short`` goes into its STATE
+    (only for a problem: "" for an intent, whose STATE stays the seed's), ``reason`` into
+    ``Row.reason``. None when nothing says why (never started, or it ended by itself)."""
+    from .layout import StateLayout
+
+    if not agent.enabled:
+        return "", "disabled in config"
+    from .sessions import NO_ENGINE, unsupported_reason  # only for a stopped agent: status stays light
+
+    why = unsupported_reason(project, agent, engine_script)
+    if why:
+        return NO_ENGINE, "cannot start: " + why
+    if os.path.basename(StateLayout.of(project).stopped(agent)) in present:
+        return "", "stopped by an operator (down, state=stopped)"
+    return None
 
 
 def parse_state(value: str) -> tuple[str, float, float] | None:

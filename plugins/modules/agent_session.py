@@ -20,8 +20,10 @@ description:
   - Loop and task agents, agents with a kickoff or a backend that resumes or takes its
     prompt on stdin or as keys run under the engine's runner (C(agents.py run-agent NAME));
     builtin services (the watchdog) run as C(agents.py <builtin>). Both use the project's
-    pinned engine (C(engine/agents.py)); without that checkout they are skipped with the
-    reason. The watchdog starts last, after the agents it watches.
+    pinned engine (C(engine/agents.py)). Without that checkout such an agent cannot start; then
+    the task fails before starting anything, naming each such agent and why (in C(msg) and
+    RV(agents[].reason), with RV(agents[].cannot_start=true)), unless O(allow_partial=true).
+    The watchdog starts last, after the agents it watches.
   - Every kickoff prompt is rendered before anything starts; one that cannot be rendered
     fails the task and no agent starts.
   - A session of the same name that another project's engine started is never stopped,
@@ -62,12 +64,23 @@ options:
     description:
       - V(started) starts enabled agents that are not running. The task fails (after starting
         the others) when an agent's session of the same name is another project's, or when an agent
-        it started no longer runs C([project] confirm_seconds) later (named, with its last screen).
+        it started no longer runs C([project] confirm_seconds) later (named, with its last screen);
+        it fails before starting any when an agent cannot start here (see O(allow_partial)).
       - V(stopped) kills the agents' sessions.
       - V(restarted) kills (when running) and starts each enabled agent; always changes.
     type: str
     choices: [started, stopped, restarted]
     default: started
+  allow_partial:
+    description:
+      - With O(state=started) or O(state=restarted), start the agents that can start when some cannot
+        (no engine checkout for a loop, task or kickoff agent or the builtin watchdog); each one left
+        stopped is a warning naming it and why, and RV(agents[].cannot_start) is true for it.
+      - Without it (the default) such an agent fails the task before anything starts, in check mode
+        too (a check run tells that the real run would fail).
+      - Agents not started on purpose (disabled in the config, not named in O(agents)) are never a failure.
+    type: bool
+    default: false
   adopt_untagged:
     description:
       - Also stop or restart same-named sessions that carry no owner tag (started by hand,
@@ -91,6 +104,11 @@ EXAMPLES = r'''
     agents: [builder, adversary]
     state: restarted
     tmux_socket: loops
+
+- name: Start what can start in a project without its engine checkout (the rest is a warning)
+  agentloops.orchestrator.agent_session:
+    project_dir: /home/loops/scratch
+    allow_partial: true
 
 - name: Stop all agents, showing the sessions that go away
   agentloops.orchestrator.agent_session:
@@ -137,8 +155,15 @@ agents:
       description: Whether the session belongs to this project but its agent is no longer in the config.
       type: bool
       sample: false
+    cannot_start:
+      description:
+        - Whether the agent was to start but this engine cannot start it (a skip that is a problem,
+          not an intent); RV(agents[].reason) says why. See O(allow_partial).
+      type: bool
+      sample: false
   sample:
-    - {agent: worker, session: demo-worker, action: start, reason: "", ended: 0, conflict: "", orphan: false}
+    - {agent: worker, session: demo-worker, action: start, reason: "", ended: 0, conflict: "", orphan: false,
+       cannot_start: false}
 sessions_before:
   description: The project's session names before the task.
   returned: always
@@ -161,6 +186,7 @@ tmux_server:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.agentloops.orchestrator.plugins.module_utils import ansible_glue, engine
+from ansible_collections.agentloops.orchestrator.plugins.module_utils.errors import CannotStart
 
 
 def _diff_text(project_name, sessions):
@@ -170,8 +196,23 @@ def _diff_text(project_name, sessions):
 def converge(module):
     params = module.params
     project, server = engine.open_project(ansible_glue.config_path(params), params["tmux_socket"])
-    done = engine.converge(project, server, params["agents"], params["state"], check_mode=module.check_mode,
-                           adopt=params["adopt_untagged"])
+    try:
+        done = engine.converge(project, server, params["agents"], params["state"], check_mode=module.check_mode,
+                               adopt=params["adopt_untagged"], allow_partial=params["allow_partial"])
+    except CannotStart as exc:  # nothing was started: the plan says who could and who could not
+        module.fail_json(msg=str(exc), **dict(_result(module, project, server, exc.result), changed=False))
+    result = _result(module, project, server, done)
+    for action in done.actions:
+        if action.cannot_start:
+            module.warn("%s not started: %s" % (action.agent.name, action.reason))
+    conflicts = [a for a in done.actions if a.conflict]
+    if conflicts and params["state"] != "stopped":
+        module.fail_json(msg="; ".join("%s not started: session %s is owned by %s" % (a.agent.name, a.session, a.conflict)
+                                       for a in conflicts), **result)
+    return result
+
+
+def _result(module, project, server, done):
     result = dict(
         changed=done.changed,
         agents=[a.as_dict() for a in done.actions],
@@ -183,10 +224,6 @@ def converge(module):
         result["diff"] = dict(before=_diff_text(project.name, done.before), after=_diff_text(project.name, done.after),
                               before_header="%s sessions" % project.name,
                               after_header="%s sessions" % project.name)
-    conflicts = [a for a in done.actions if a.conflict]
-    if conflicts and params["state"] != "stopped":
-        module.fail_json(msg="; ".join("%s not started: session %s is owned by %s" % (a.agent.name, a.session, a.conflict)
-                                       for a in conflicts), **result)
     return result
 
 
@@ -196,6 +233,7 @@ def main():
         agents=dict(type="list", elements="str", default=[]),
         state=dict(type="str", choices=["started", "stopped", "restarted"], default="started"),
         adopt_untagged=dict(type="bool", default=False),
+        allow_partial=dict(type="bool", default=False),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
                            required_one_of=ansible_glue.PROJECT_REQUIRED_ONE_OF)

@@ -138,9 +138,21 @@ agents:
       description: The watch policy, C(-) for services.
       type: str
     state:
-      description: The STATE cell of the table.
+      description:
+        - >-
+          The STATE cell of the table. An agent that cannot start here (no engine checkout for a
+          loop, task or kickoff agent, or the builtin watchdog) is
+          C(stopped (no engine checkout: engine/agents.py is missing)).
       type: str
       sample: RUNNING [sleep]
+    reason:
+      description:
+        - Why a stopped agent is stopped, when that is known; null otherwise (running, never started).
+        - >-
+          C(cannot start: <why>) for an agent that cannot start here, C(disabled in config), or
+          C(stopped by an operator (down, state=stopped)).
+      type: str
+      sample: "cannot start: loop agents need the engine's runner: no engine checkout at /home/loops/scratch/engine/agents.py"
     enabled:
       description: Whether the config enables the agent.
       type: bool

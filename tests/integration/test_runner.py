@@ -216,8 +216,14 @@ def test_resume_id_is_assigned_then_resumed_across_restart_and_down_up(tmp_path,
 def test_runner_needs_an_engine_when_not_run_from_the_cli(tmp_path, tmux, fake):
     project, _marker = make_project(tmp_path, tmux, fake, "arg")
     proj, server = engine.open_project(str(project / "agents.toml"))
-    actions = engine.converge(proj, server, [], "started").actions  # no engine_script: as a module
-    assert actions[0].verb == "skip" and "no engine checkout" in actions[0].reason
+    from ansible_collections.agentloops.orchestrator.plugins.module_utils.errors import CannotStart
+
+    with pytest.raises(CannotStart, match="no engine checkout") as caught:
+        engine.converge(proj, server, [], "started")  # no engine_script: as a module
+    assert server.sessions() == {}
+    actions = engine.converge(proj, server, [], "started", allow_partial=True).actions
+    assert actions[0].verb == "skip" and actions[0].cannot_start and "no engine checkout" in actions[0].reason
+    assert [a.agent.name for a in caught.value.result.actions] == [a.agent.name for a in actions]
     assert server.sessions() == {}
 
 
@@ -248,8 +254,8 @@ def test_a_failing_loop_backs_off_goes_fatal_and_stays_down_until_reset(tmp_path
     proj, server, _actions = start(project)
     seen = []
 
-    def state():
-        seen.append(engine.read_status(proj, server).lines[-1].split("  ")[-1].strip())
+    def state():  # as the engine that runs it (ENGINE_SCRIPT) sees it: it can start the loop
+        seen.append(engine.read_status(proj, server, engine_script=ENGINE_SCRIPT).lines[-1].split("  ")[-1].strip())
         return seen[-1]
 
     assert wait_for(lambda: re.fullmatch(r"BACKOFF \[\S+\] #2 one [12]s", state()), timeout=20), seen

@@ -175,13 +175,28 @@ def run(fake, capsys, *argv):
     return code, captured.out, captured.err
 
 
-def test_up_and_down_print_each_change(fake, capsys, tmp_path):
+def test_up_fails_naming_the_agents_it_cannot_start_and_starts_nothing(fake, capsys):
+    """The engine at ROOT has no agents.py (nor the project an engine/): the loop and the
+    watchdog cannot start. up exits 1 naming each and why, before starting anything."""
     code, out, err = run(fake, capsys, "up")
-    assert (code, err) == (0, "")
-    assert out.splitlines()[:2] == ["starting u-worker (demo, demo-1)", "starting u-helper"]
-    assert out.splitlines()[2].startswith("skipping u-looper: loop agents need the engine's runner")
-    assert out.splitlines()[3].startswith("skipping u-watchdog: the builtin watchdog needs the engine")
-    assert len(out.splitlines()) == 4, "a disabled agent is skipped silently"
+    assert (code, out, fake.started) == (1, "", [])
+    lines = err.splitlines()
+    assert lines[0] == ("agents.py: error: 2 agent(s) of unit cannot start, so nothing was started (a partial start "
+                        "starts the others: allow_partial, up --allow-partial):")
+    assert lines[1].startswith("  looper: loop agents need the engine's runner: no engine checkout at ")
+    assert lines[2].startswith("  watchdog: the builtin watchdog needs the engine: no engine checkout at ")
+    code, out, err = run(fake, capsys, "up", "worker")
+    assert (code, err, out) == (0, "", "starting u-worker (demo, demo-1)\n"), "agents not named are no failure"
+
+
+def test_up_and_down_print_each_change(fake, capsys, tmp_path):
+    code, out, err = run(fake, capsys, "up", "--allow-partial")
+    assert code == 0
+    assert out.splitlines() == ["starting u-worker (demo, demo-1)", "starting u-helper"], \
+        "a disabled agent is skipped silently"
+    assert err.splitlines()[0].startswith("agents.py: warning: u-looper not started: loop agents need the engine's runner")
+    assert err.splitlines()[1].startswith("agents.py: warning: u-watchdog not started: the builtin watchdog needs the ")
+    assert len(err.splitlines()) == 2
     fake.live["u-spare"] = FakeSession("u-spare", "$50", sessions.owner_of(make_project(tmp_path)))
     code, out, _err = run(fake, capsys, "down")
     assert out == "killing u-worker\nkilling u-helper\nkilling u-spare\n"
@@ -189,9 +204,9 @@ def test_up_and_down_print_each_change(fake, capsys, tmp_path):
 
 def test_up_starts_the_others_then_fails_naming_a_conflict(fake, capsys):
     fake.live["u-worker"] = FakeSession("u-worker", "$60", "/other/agents.toml")
-    code, out, err = run(fake, capsys, "up")
+    code, out, err = run(fake, capsys, "up", "--allow-partial")
     assert code == 1 and "starting u-helper" in out
-    assert err == "agents.py: error: worker not started: session u-worker is owned by /other/agents.toml\n"
+    assert err.endswith("\nagents.py: error: worker not started: session u-worker is owned by /other/agents.toml\n")
     assert [s[0] for s in fake.started] == ["u-helper"]
     code, out, err = run(fake, capsys, "down")
     assert code == 0 and "$60" not in fake.killed, "down never kills another project's session"
@@ -212,10 +227,10 @@ def test_a_start_that_died_still_says_the_conflict_and_the_skips(fake, capsys, m
         raise error
 
     monkeypatch.setattr(engine, "converge", dies)
-    code, out, err = run(fake, capsys, "up")
-    assert code == 1 and err.startswith("agents.py: error: 1 of the agents started did not stay up")
+    code, out, err = run(fake, capsys, "up", "--allow-partial")
+    assert code == 1 and err.splitlines()[-2].startswith("agents.py: error: 1 of the agents started did not stay up")
     assert "worker not started: session u-worker is owned by /other/agents.toml" in out
-    assert "skipping u-looper: loop agents need the engine's runner" in out
+    assert "agents.py: warning: u-looper not started: loop agents need the engine's runner" in err
 
 
 def test_down_leaves_untagged_sessions_unless_adopted_and_stops_orphans(fake, capsys, tmp_path):

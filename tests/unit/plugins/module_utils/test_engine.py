@@ -37,8 +37,9 @@ def no_watchdogs(monkeypatch):
 def test_converge_starts_reports_and_returns_before_and_after(project):
     server = FakeServer(FakeSession("u-helper", "$5", sessions.owner_of(project)), FakeSession("other", "$6"))
     seen = []
-    result = engine.converge(project, server, [], "started", report=seen.append)
+    result = engine.converge(project, server, [], "started", report=seen.append, allow_partial=True)
     assert isinstance(result, engine.ConvergeResult) and result.changed
+    assert [a.agent.name for a in result.actions if a.cannot_start] == ["looper", "watchdog"]
     assert result.before == ["u-helper"] and result.after == ["u-helper", "u-worker"]
     assert [a.session for a in seen] == ["u-worker"]
     assert [s[0] for s in server.started] == ["u-worker"]
@@ -48,12 +49,38 @@ def test_converge_starts_reports_and_returns_before_and_after(project):
 
 def test_converge_in_check_mode_predicts_and_touches_nothing(project):
     server = FakeServer(FakeSession("u-helper", "$5", sessions.owner_of(project)))
-    planned = engine.converge(project, server, [], "restarted", check_mode=True)
+    planned = engine.converge(project, server, [], "restarted", check_mode=True, allow_partial=True)
     assert {a.agent.name: a.verb for a in planned.actions if a.changes} == {"worker": "start", "helper": "restart"}
     assert planned.before == ["u-helper"] and planned.after == ["u-helper", "u-worker"]
     stopping = engine.converge(project, server, ["helper"], "stopped", check_mode=True)
     assert stopping.after == [] and stopping.changed
     assert server.started == [] and server.killed == [] and not os.path.exists(project.state_dir)
+
+
+def test_an_agent_that_cannot_start_fails_the_start_before_anything_starts(project):
+    """No engine checkout: the loop and the watchdog cannot start. Without a partial start the
+    run fails naming each and why, and nothing is started or written (check mode fails the
+    same way: the real run would); what the operator left out on purpose is no failure."""
+    from ansible_collections.agentloops.orchestrator.plugins.module_utils.errors import CannotStart
+
+    for check_mode in (True, False):
+        server = FakeServer()
+        with pytest.raises(CannotStart) as caught:
+            engine.converge(project, server, [], "started", check_mode=check_mode)
+        lines = str(caught.value).splitlines()
+        assert lines[0].startswith("2 agent(s) of unit cannot start, so nothing was started")
+        assert lines[1].startswith("  looper: loop agents need the engine's runner: no engine checkout at ")
+        assert lines[2].startswith("  watchdog: the builtin watchdog needs the engine: no engine checkout at ")
+        result = caught.value.result
+        assert isinstance(result, engine.ConvergeResult) and result.after == result.before == []
+        assert {a.agent.name: a.cannot_start for a in result.actions}["spare"] is False, "disabled is an intent"
+        assert server.started == [] and not os.path.exists(project.state_dir)
+    with pytest.raises(CannotStart, match="1 agent\\(s\\) of unit cannot start"):
+        engine.converge(project, FakeServer(), ["looper"], "restarted")
+    named = engine.converge(project, server, ["worker", "helper"], "started")
+    assert [s[0] for s in server.started] == ["u-worker", "u-helper"], "agents left out by name are no failure"
+    assert not engine.converge(project, server, [], "stopped").actions[2].cannot_start, "stopping never fails so"
+    assert named.changed
 
 
 def test_converge_stops_and_marks_operator_intent(project):
@@ -276,11 +303,11 @@ def test_converge_refuses_a_second_copy_when_the_agents_run_on_another_server(pr
         handle.write("/run/first.sock\n")
     here = FakeServer()
     with pytest.raises(StateError, match="already runs on tmux server /run/first.sock \\(u-worker\\): refusing"):
-        engine.converge(project, here, [], "started")
+        engine.converge(project, here, [], "started", allow_partial=True)
     assert here.started == []
     assert not engine.converge(project, here, [], "stopped").changed, "stopping is never refused"
     elsewhere.live.clear()
-    engine.converge(project, here, [], "started")
+    engine.converge(project, here, [], "started", allow_partial=True)
     recorded = open(StateLayout.of(project).server).read()
     assert here.started and recorded == tmux.socket_path("fake") + "\n", "the new server is recorded, as its socket's path"
 
@@ -295,7 +322,7 @@ def test_one_server_by_name_and_by_path_is_not_a_second_copy(project, monkeypatc
     monkeypatch.setattr(sessions, "TmuxServer", lambda socket, tmux_bin="tmux": asked.append(socket) or FakeServer())
     here = FakeServer()
     here.socket = tmux.socket_path("rvsock")
-    engine.converge(project, here, [], "started")
+    engine.converge(project, here, [], "started", allow_partial=True)
     assert here.started and asked == [], "the same server: not looked at as another"
 
 
@@ -305,7 +332,7 @@ def test_check_mode_plans_on_any_server_even_when_the_agents_run_elsewhere(proje
     os.makedirs(project.state_dir)
     with open(StateLayout.of(project).server, "w") as handle:
         handle.write("/run/first.sock\n")
-    planned = engine.converge(project, FakeServer(), [], "started", check_mode=True)
+    planned = engine.converge(project, FakeServer(), [], "started", check_mode=True, allow_partial=True)
     assert "u-worker" in planned.after, "the cutover's preflight plans on a server that cannot exist"
 
 

@@ -47,6 +47,19 @@ def test_start_from_nothing_skips_disabled_and_unsupported_and_puts_the_watchdog
     assert reasons["looper"].startswith("loop agents need the engine's runner: no engine checkout at ")
     assert reasons["watchdog"].startswith("the builtin watchdog needs the engine: no engine checkout at ")
     assert [a.session for a in planned][:2] == ["u-worker", "u-helper"]
+    assert [a.agent.name for a in sessions.cannot_start(planned)] == ["looper", "watchdog"], "disabled is an intent"
+    assert sessions.cannot_start_lines(planned)[0].startswith("looper: loop agents need the engine's runner: ")
+
+
+def test_a_running_agent_this_engine_cannot_start_is_running_not_a_failure(project, tmp_path):
+    """A watchdog the CLI started (it has an agents.py) runs; a module (no engine checkout)
+    starting the project leaves it be. Restarting it is what this engine cannot do."""
+    live = {"u-watchdog": FakeSession("u-watchdog", "$1", sessions.owner_of(project))}
+    (started,) = sessions.plan(project, live, project.select(["watchdog"]), "started")
+    assert (started.verb, started.reason, started.cannot_start) == ("none", "already running", False)
+    (restart,) = sessions.plan(project, live, project.select(["watchdog"]), "restarted")
+    assert (restart.verb, restart.cannot_start) == ("skip", True)
+    assert [a.cannot_start for a in sessions.plan(project, live, project.select(None), "stopped")] == [False] * 5
 
 
 def test_an_engine_script_makes_runner_agents_and_builtins_startable(project, script, tmp_path):
@@ -163,7 +176,7 @@ def test_unknown_state_is_refused(project):
 def test_actions_are_data(project):
     (action,) = sessions.plan(project, {}, project.select(["helper"]), "started")
     assert action.as_dict() == {"agent": "helper", "session": "u-helper", "action": "start", "reason": "",
-                                "ended": 0, "conflict": "", "orphan": False}
+                                "ended": 0, "conflict": "", "orphan": False, "cannot_start": False}
     assert action == sessions.Action(project.agent("helper"), "u-helper", "start")
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from ansible_collections.agentloops.orchestrator.plugins.module_utils import config, phase, status, tmux
 from ansible_collections.agentloops.orchestrator.plugins.module_utils.errors import StateError
+from ansible_collections.agentloops.orchestrator.plugins.module_utils.layout import StateLayout
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
 
@@ -81,8 +82,34 @@ def test_rows_carry_session_data_and_ignore_foreign_sessions(tmp_path):
     rows = {r.agent: r for r in status.rows(project, live)}
     assert rows["orchestrator"].state == "RUNNING [node]"
     assert (rows["orchestrator"].session_id, rows["orchestrator"].pid) == ("$0", 1000)
-    assert rows["builder"].state == "stopped" and rows["builder"].pid is None
+    assert rows["builder"].state == "stopped (no engine checkout: engine/agents.py is missing)"
+    assert rows["builder"].pid is None
     assert rows["assistant"].state == "stopped (disabled)"
+
+
+def test_a_stopped_agent_says_why(tmp_path):
+    """A loop without the engine's runner says it cannot start (its STATE, the reason in
+    full in ``Row.reason``); the caller's agents.py (the CLI's) can start it: plain
+    ``stopped``, as the seed prints. A disabled agent or one stopped on purpose keeps the
+    seed's STATE and says why in ``Row.reason`` only; a never started one says nothing."""
+    project = seed_project(tmp_path)
+    rows = {r.agent: r for r in status.rows(project, {})}
+    assert rows["builder"].reason.startswith("cannot start: loop agents need the engine's runner: no engine checkout at ")
+    assert rows["watchdog"].state == "stopped (no engine checkout: engine/agents.py is missing)"
+    assert (rows["assistant"].state, rows["assistant"].reason) == ("stopped (disabled)", "disabled in config")
+    script = tmp_path / "elsewhere" / "agents.py"
+    script.parent.mkdir()
+    script.write_text("")
+    by_cli = {r.agent: r for r in status.rows(project, {}, engine_script=str(script))}
+    assert (by_cli["builder"].state, by_cli["builder"].reason) == ("stopped", None)
+    assert (by_cli["orchestrator"].state, by_cli["orchestrator"].reason) == ("stopped", None)
+    os.makedirs(project.state_dir, exist_ok=True)
+    open(StateLayout.of(project).stopped("orchestrator"), "w").close()
+    again = {r.agent: r for r in status.rows(project, {}, engine_script=str(script))}
+    assert (again["orchestrator"].state, again["orchestrator"].reason) == (
+        "stopped", "stopped by an operator (down, state=stopped)")
+    lines = status.table(list(again.values()))
+    assert lines[0].split() == list(status.COLUMNS), "the columns users rely on stay as they were"
 
 
 def test_no_phase_header_without_phases(tmp_path):

@@ -4,13 +4,49 @@
 
 from __future__ import annotations
 
+import pytest
+from ansible.module_utils.common import warnings as ansible_warnings
+
 from ansible_collections.agentloops.orchestrator.plugins.modules import agent_session, agent_session_info
+
+
+@pytest.fixture(autouse=True)
+def fresh_warnings():
+    """A module's warnings are process-global in ansible-core: each test starts without any."""
+    ansible_warnings._global_warnings.clear()
+
+
+def warned(result):
+    """The warnings' texts (ansible-core 2.19 returns each as a structured summary)."""
+    return [w["event"]["msg"] if isinstance(w, dict) else w for w in result.get("warnings", [])]
+
+
+def test_an_agent_that_cannot_start_fails_the_task_naming_it_and_starts_nothing(run_module, demo_project, tmux):
+    """No engine checkout: the builtin watchdog cannot start. The task fails (in check mode
+    too: the real run would) naming it and why, in msg and in its agents entry; nothing
+    starts, and the disabled agent is no failure."""
+    for check in (True, False):
+        result = run_module(agent_session, {"project_dir": str(demo_project), "_ansible_check_mode": check,
+                                            "_ansible_diff": True})
+        assert result["failed"] and result["changed"] is False
+        assert result["msg"].splitlines()[0].startswith("1 agent(s) of scratch cannot start, so nothing was started")
+        assert result["msg"].splitlines()[1].startswith("  watchdog: the builtin watchdog needs the engine: no engine "
+                                                        "checkout at %s/engine/agents.py" % demo_project)
+        agents = {a["agent"]: a for a in result["agents"]}
+        assert [n for n, a in agents.items() if a["cannot_start"]] == ["watchdog"]
+        assert agents["watchdog"]["reason"].startswith("the builtin watchdog needs the engine")
+        assert agents["spare"]["action"] == "skip" and not agents["spare"]["cannot_start"]
+        assert result["sessions_after"] == [] and result["diff"]["after"] == "(no sessions of scratch)\n"
+        assert tmux.sessions() == {}
+        assert not (demo_project / "state").exists(), "nothing written either"
 
 
 def test_check_mode_reports_and_changes_nothing(run_module, demo_project, tmux):
     result = run_module(agent_session, {"project_dir": str(demo_project), "_ansible_check_mode": True,
-                                        "_ansible_diff": True})
+                                        "_ansible_diff": True, "allow_partial": True})
     assert result["changed"] is True
+    assert len(warned(result)) == 1 and warned(result)[0].startswith(
+        "watchdog not started: the builtin watchdog needs the engine")
     assert {a["agent"]: a["action"] for a in result["agents"]} == {
         "worker": "start", "helper": "start", "spare": "skip", "watchdog": "skip"}
     assert result["sessions_after"] == ["t-scratch-helper", "t-scratch-worker"]
@@ -20,22 +56,25 @@ def test_check_mode_reports_and_changes_nothing(run_module, demo_project, tmux):
 
 
 def test_started_then_idempotent_then_stopped(run_module, demo_project, tmux):
-    args = {"project_dir": str(demo_project)}
+    args = {"project_dir": str(demo_project), "allow_partial": True}
     first = run_module(agent_session, args)
-    assert first["changed"] is True
+    assert first["changed"] is True and "watchdog not started" in warned(first)[0]
     assert set(tmux.sessions()) == {"t-scratch-helper", "t-scratch-worker"}
     second = run_module(agent_session, args)
     assert second["changed"] is False
     assert all(a["action"] in ("none", "skip") for a in second["agents"])
-    info = run_module(agent_session_info, args)
+    info = run_module(agent_session_info, {"project_dir": str(demo_project)})
     assert info["changed"] is False
     assert info["running"] == 2 and info["stopped"] == 2
     assert info["watchdogs"] == 0  # a module has no engine checkout to run the builtin watchdog from
     rows = {r["agent"]: r for r in info["agents"]}
+    assert rows["watchdog"]["state"] == "stopped (no engine checkout: engine/agents.py is missing)"
+    assert rows["watchdog"]["reason"].startswith("cannot start: the builtin watchdog needs the engine")
+    assert rows["spare"]["reason"] == "disabled in config" and rows["worker"]["reason"] is None
     assert rows["worker"]["session_id"].startswith("$") and rows["worker"]["pid"] > 0
     assert info["lines"][0].startswith("AGENT")
     assert info["phase"] is None
-    stopped = run_module(agent_session, dict(args, state="stopped", agents=["worker"]))
+    stopped = run_module(agent_session, {"project_dir": str(demo_project), "state": "stopped", "agents": ["worker"]})
     assert stopped["changed"] is True
     assert [a["action"] for a in stopped["agents"]] == ["stop"]
     assert set(tmux.sessions()) == {"t-scratch-helper"}
