@@ -9,8 +9,12 @@ becomes a survey question; its variable is the name the playbook maps the option
 (``run_project_dir: "{{ project_dir }}"`` asks for ``project_dir``), or the option's own name
 when the playbook leaves it to extra vars. Types, defaults, choices and "required" come from
 the spec (a playbook's own ``default(...)`` wins for the default, and makes the question
-optional). List options are not asked in a survey (AWX surveys give strings); set them in the
-template's extra vars.
+optional). The agents to act on (``run_agents``, ``teardown_agents``) are a multiselect whose
+choices are the agents of the shipped ``agents.example.toml`` (a generator cannot know a fleet's
+agent names; awx/load.yml replaces them with ``awx_agent_choices``); other list options are not
+asked. Every template prompts for diff mode (the cutover's no-touch proof is ``--check --diff``),
+for tags where the role's sections are tagged, and takes a Machine credential (load.yml creates or
+looks it up). A workflow template chains scaffold -> run -> status with one survey.
 
   python scripts/awx_job_templates.py          # rewrite awx/job_templates.yml
   python scripts/awx_job_templates.py --check  # exit 1 when the file and the specs drifted apart
@@ -21,6 +25,7 @@ from __future__ import annotations
 import os
 import re
 import sys
+import tomllib
 
 import yaml
 
@@ -31,8 +36,21 @@ COLLECTION = "agentloops.orchestrator."
 PLAY_QUESTIONS = {
     "run.yml": [{"variable": "fleet_file", "type": "text", "required": False, "default": "",
                  "question_name": "fleet_file",
-                 "question_description": "A fleet registry: start every enabled project of it instead of project_dir."}],
+                 "question_description": "A fleet registry: start every enabled project of it instead of project_dir."},
+                # run.yml reads it itself as run_allow_partial (issue 15, point 7); asked here until the role's spec has it.
+                {"variable": "allow_partial", "type": "multiplechoice", "required": False, "choices": ["false", "true"],
+                 "default": "false", "question_name": "allow_partial",
+                 "question_description": "true starts what can start and reports the agents that cannot; "
+                                         "false fails the start with their reasons."}],
+    "status.yml": [{"variable": "fleet_file", "type": "text", "required": False, "default": "",
+                    "question_name": "fleet_file",
+                    "question_description": "A fleet registry: show every enabled project of it instead of project_dir."}],
 }
+# The multiselect options: the agents of a project.
+AGENT_OPTIONS = ("run_agents", "teardown_agents")
+CREDENTIAL = "agentloops machine"  # a Machine credential; awx/load.yml creates or looks it up
+WORKFLOW = {"name": "agentloops scaffold-run-status", "steps": ["scaffold", "run", "status"],
+            "description": "Scaffold a project, start its agents, show what runs"}
 # A role's project folder comes from a loop over project_dir or the fleet's enabled projects.
 LOOP_SOURCES = {"run_playbook_project": "project_dir", "teardown_playbook_project": "project_dir"}
 _MARKUP = re.compile(r"\b[BCIMOPRV]\(([^()]*)\)")
@@ -56,9 +74,32 @@ def role_uses(playbook: list) -> list:
     return uses
 
 
-def question(option: str, spec: dict, mapped) -> dict | None:
+def agent_names(repo: str = REPO) -> list:
+    """The agents of the shipped agents.example.toml: a multiselect's default choices."""
+    with open(os.path.join(repo, "agents.example.toml"), "rb") as handle:
+        return list(tomllib.load(handle).get("agents", {}))
+
+
+def section_tags(repo: str, role: str, entry: str) -> list:
+    """The tags of a role entry point's tasks (``always`` left out), in file order."""
+    tags: list = []
+
+    def walk(tasks: list) -> None:
+        for task in tasks or []:
+            for tag in task.get("tags", []) or []:
+                if tag != "always" and tag not in tags:
+                    tags.append(tag)
+            for key in ("block", "rescue", "always"):
+                walk(task.get(key))
+
+    with open(os.path.join(repo, "roles", role, "tasks", "%s.yml" % entry), encoding="utf-8") as handle:
+        walk(yaml.safe_load(handle))
+    return tags
+
+
+def question(option: str, spec: dict, mapped, agents: list | None = None) -> dict | None:
     kind = spec.get("type", "str")
-    if kind == "list":
+    if kind == "list" and not (option in AGENT_OPTIONS and agents):
         return None
     variable, required, default = option, bool(spec.get("required")), spec.get("default")
     if isinstance(mapped, str):
@@ -80,7 +121,10 @@ def question(option: str, spec: dict, mapped) -> dict | None:
     description = _MARKUP.sub(r"\1", description)  # ansible-doc markup reads badly in a survey
     out = {"question_name": variable, "question_description": description, "variable": variable,
            "required": required}
-    if spec.get("choices"):
+    if kind == "list":
+        out.update(type="multiselect", choices=list(agents or []))
+        default = None
+    elif spec.get("choices"):
         out.update(type="multiplechoice", choices=[str(c) for c in spec["choices"]])
     elif kind == "bool":
         out.update(type="multiplechoice", choices=["true", "false"])
@@ -95,6 +139,7 @@ def question(option: str, spec: dict, mapped) -> dict | None:
 
 def derive(repo: str = REPO) -> list:
     templates = []
+    agents = agent_names(repo)
     folder = os.path.join(repo, "playbooks")
     for name in sorted(os.listdir(folder)):
         if not name.endswith(".yml"):
@@ -103,42 +148,139 @@ def derive(repo: str = REPO) -> list:
             playbook = yaml.safe_load(handle)
         questions = []
         descriptions = []
+        tags: list = []
         for role, entry, mapping in role_uses(playbook):
             short = role[len(COLLECTION):] if role.startswith(COLLECTION) else role
             with open(os.path.join(repo, "roles", short, "meta", "argument_specs.yml"), encoding="utf-8") as handle:
                 spec = yaml.safe_load(handle)["argument_specs"][entry]
             descriptions.append(spec["short_description"])
+            tags.extend(t for t in section_tags(repo, short, entry) if t not in tags)
             for option, option_spec in spec.get("options", {}).items():
-                item = question(option, option_spec, mapping.get(option))
+                item = question(option, option_spec, mapping.get(option), agents)
                 if item and item["variable"] not in {q["variable"] for q in questions}:
                     questions.append(item)
-        questions.extend(PLAY_QUESTIONS.get(name, []))
+        questions.extend(q for q in PLAY_QUESTIONS.get(name, []) if q["variable"] not in {x["variable"] for x in questions})
         stem = name[:-4]
-        templates.append({
+        description = "; ".join(descriptions) or playbook[0]["name"]
+        template = {
             "name": "agentloops %s" % stem,
-            "description": "; ".join(descriptions) or playbook[0]["name"],
+            "description": description + (" (tags: %s)" % ", ".join(tags) if tags else ""),
             "playbook": "playbooks/%s" % name,
             "job_type": "run",
             "ask_job_type_on_launch": True,  # "check" runs the playbook with --check
             "ask_limit_on_launch": True,
+            "ask_diff_mode_on_launch": True,
+        }
+        if tags:
+            template.update(ask_tags_on_launch=True, ask_skip_tags_on_launch=True)
+        template.update({
+            "credentials": [CREDENTIAL],
             "extra_vars": {"target": "all"},
             "survey_enabled": True,
             "survey_spec": {"name": "agentloops %s" % stem, "description": playbook[0]["name"],
                             "spec": questions},
         })
+        templates.append(template)
     return templates
+
+
+def workflow(templates: list) -> dict:
+    """The workflow template: WORKFLOW's steps one after the other, each on the success of the
+    one before, with one survey (each variable asked once, required when a step requires it)."""
+    by_name = {t["name"]: t for t in templates}
+    steps = [by_name["agentloops %s" % s] for s in WORKFLOW["steps"]]
+    questions: dict = {}
+    for step in steps:
+        for item in step["survey_spec"]["spec"]:
+            if item["variable"] in questions:
+                questions[item["variable"]]["required"] = questions[item["variable"]]["required"] or item["required"]
+            else:
+                questions[item["variable"]] = dict(item)
+    nodes = []
+    for index, (stem, step) in enumerate(zip(WORKFLOW["steps"], steps)):
+        node = {"identifier": stem, "unified_job_template": {"name": step["name"], "type": "job_template"}}
+        if index + 1 < len(steps):
+            node["related"] = {"success_nodes": [{"identifier": WORKFLOW["steps"][index + 1]}]}
+        nodes.append(node)
+    return {"name": WORKFLOW["name"], "description": WORKFLOW["description"], "ask_limit_on_launch": True,
+            "extra_vars": {"target": "all"}, "survey_enabled": True,
+            "survey_spec": {"name": WORKFLOW["name"], "description": WORKFLOW["description"],
+                            "spec": list(questions.values())},
+            "workflow_nodes": nodes}
+
+
+_BLANK_TYPES = ("text", "textarea", "password", "multiplechoice")
+
+
+def launch_extra_vars(template: dict, answers: dict | None = None, blank=""):
+    """The extra vars AWX gives a job of ``template`` (a job or workflow template of
+    job_templates.yml) launched with the survey ``answers``, by AWX's survey rules: the
+    template's extra_vars, then each question's answer; an unanswered question its default
+    (a multiselect's newline-separated default as a list); an unanswered optional text or
+    multiplechoice question without a default, or with a default of '', arrives as ``blank``
+    ('' as the AWX UI sends it, None as AWX 24 API sends it), a multiselect as [] (or None);
+    an unanswered number without a default is not sent. Raises ValueError where AWX refuses
+    the launch: a required question unanswered, a choice not offered, a number that is not one,
+    a variable the survey does not ask."""
+    answers = dict(answers or {})
+    out = dict(template.get("extra_vars") or {})
+    for item in template["survey_spec"]["spec"] if template.get("survey_enabled") else []:
+        variable, kind = item["variable"], item["type"]
+        if variable in answers:
+            value = answers.pop(variable)
+            _validate(item, value)
+        elif item.get("required"):
+            raise ValueError("%s: the survey requires an answer" % variable)
+        elif item.get("default") not in ("", None):
+            value = item["default"]
+            if kind == "multiselect" and isinstance(value, str):
+                value = [v for v in value.split("\n") if v]
+        elif kind == "multiselect":
+            value = [] if blank is not None else None
+        elif kind in _BLANK_TYPES:
+            value = blank
+        else:
+            continue
+        out[variable] = value
+    if answers:
+        raise ValueError("not asked by the survey: %s" % ", ".join(sorted(answers)))
+    return out
+
+
+def _validate(item: dict, value) -> None:
+    kind, variable = item["type"], item["variable"]
+    choices = item.get("choices") or []
+    if isinstance(choices, str):
+        choices = [c for c in choices.split("\n") if c]
+    if kind == "multiselect":
+        if not isinstance(value, list) or any(v not in choices for v in value):
+            raise ValueError("%s: %r is not a list of %s" % (variable, value, choices))
+    elif kind == "multiplechoice":
+        if value not in choices:
+            raise ValueError("%s: %r is not one of %s" % (variable, value, choices))
+    elif kind == "integer":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError("%s: %r is not an integer" % (variable, value))
+    elif kind == "float":
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError("%s: %r is not a number" % (variable, value))
+    elif not isinstance(value, str):
+        raise ValueError("%s: %r is not text" % (variable, value))
 
 
 class _Dumper(yaml.SafeDumper):
     """Lists indented under their key, as yamllint (and ansible-lint) expect."""
+
+    def ignore_aliases(self, data):  # a survey shared by two templates is written out twice, not as &id001
+        return True
 
     def increase_indent(self, flow=False, indentless=False):
         return super().increase_indent(flow, False)
 
 
 def render(templates: list) -> str:
-    return "---\n" + HEADER + yaml.dump({"job_templates": templates}, Dumper=_Dumper, sort_keys=False, width=100,
-                                        allow_unicode=True)
+    data = {"job_templates": templates, "workflow_job_templates": [workflow(templates)]}
+    return "---\n" + HEADER + yaml.dump(data, Dumper=_Dumper, sort_keys=False, width=100, allow_unicode=True)
 
 
 def main(argv: list) -> int:
