@@ -36,7 +36,7 @@ COLLECTION = "agentloops.orchestrator."
 PLAY_QUESTIONS = {
     "run.yml": [{"variable": "fleet_file", "type": "text", "required": False, "default": "",
                  "question_name": "fleet_file",
-                 "question_description": "A fleet registry: start every enabled project of it instead of project_dir."},
+                 "question_description": "A fleet registry: start every enabled project of it (when project_dir is blank)."},
                 # run.yml reads it itself as run_allow_partial (issue 15, point 7); asked here until the role's spec has it.
                 {"variable": "allow_partial", "type": "multiplechoice", "required": False, "choices": ["false", "true"],
                  "default": "false", "question_name": "allow_partial",
@@ -44,7 +44,7 @@ PLAY_QUESTIONS = {
                                          "false fails the start with their reasons."}],
     "status.yml": [{"variable": "fleet_file", "type": "text", "required": False, "default": "",
                     "question_name": "fleet_file",
-                    "question_description": "A fleet registry: show every enabled project of it instead of project_dir."}],
+                    "question_description": "A fleet registry: show every enabled project of it (when project_dir is blank)."}],
 }
 # The multiselect options: the agents of a project.
 AGENT_OPTIONS = ("run_agents", "teardown_agents")

@@ -86,7 +86,11 @@ def _host_rows(host: str, result: Any, each) -> list[dict]:
         else:
             row.update(each(item))
         out.append(row)
-    return out or [{"host": host, "project": "-", "dir": "", "error": "no project"}]
+    if not out:  # no project on this host (an empty fleet, a removal with nothing left): zeros, not an error
+        empty: dict[str, Any] = {"host": host, "project": "-", "dir": "", "error": None}
+        empty.update(each({}))
+        out.append(empty)
+    return out
 
 
 def _counts(item: Mapping) -> dict:

@@ -14,6 +14,11 @@ import re
 from test_playbooks import playbook
 from test_tmux_socket import named, project, session_names
 
+def flat(text):
+    """The output with its whitespace runs made one space: the yaml callback folds a long list item."""
+    return " ".join(text.split())
+
+
 TWO_AGENTS = """
 [agents.second]
 kind = "service"
@@ -39,7 +44,7 @@ def test_fleet_status_reads_the_entrys_named_server(tmp_path):
         assert "tmux_socket" not in open(fleet_file).read(), "a blank tmux_socket is not given"
         proc, recap = playbook("fleet", fleet_file=fleet_file)
         assert proc.returncode == 0, proc.stdout + proc.stderr
-        assert re.search(r"fsock \[enabled\] \S+ %s running=0 stopped=2" % re.escape(str(folder)), proc.stdout), \
+        assert re.search(r"fsock \[enabled\] \S+ %s running=0 stopped=2" % re.escape(str(folder)), flat(proc.stdout)), \
             "without the entry's socket, status reads the agents.toml server: " + proc.stdout
 
         proc, recap = playbook("fleet", "--check", "--diff", fleet_file=fleet_file, fleet_action="add",
@@ -60,7 +65,16 @@ def test_fleet_status_reads_the_entrys_named_server(tmp_path):
         proc, recap = playbook("fleet", fleet_file=fleet_file)
         assert proc.returncode == 0 and recap["changed"] == 0, proc.stdout + proc.stderr
         assert re.search(r"fsock \[enabled\] \S+ %s tmux_socket=%s running=2 stopped=0"
-                         % (re.escape(str(folder)), name), proc.stdout), proc.stdout
+                         % (re.escape(str(folder)), name), flat(proc.stdout)), proc.stdout
         assert session_names(lambda *a: named(name, *a)) == {"t-fsock-helper", "t-fsock-second"}, "only read"
+
+        # project_dir with the fleet file: the entry's server, with no -e tmux_socket (its
+        # agents.toml names another server, where a stop would find nothing and say done).
+        proc, recap = playbook("status", project_dir=str(folder), fleet_file=fleet_file)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert re.search(r"fsock\s+2\s+0\s+0\s+0\s+0\s+0", proc.stdout), proc.stdout
+        proc, recap = playbook("teardown", project_dir=str(folder), fleet_file=fleet_file)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert session_names(lambda *a: named(name, *a)) == set(), proc.stdout
     finally:
         named(name, "kill-server")

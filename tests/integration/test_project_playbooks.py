@@ -211,6 +211,7 @@ def test_scaffold_update_and_teardown_without_a_fleet(tmp_path, engine_repo, tmu
     proc, recap = playbook("teardown", project_dir=project_dir, remove_project="true")
     assert proc.returncode == 0 and recap["changed"] == 0 and recap["failed"] == 0, proc.stdout
     assert flat("%s does not exist: nothing to stop or remove" % project_dir) in flat(proc.stdout)
+    assert "nothing to do" in proc.stdout and "errors=" not in proc.stdout, "nothing left is no error: " + proc.stdout
 
 
 def test_teardown_keeps_work_git_does_not_hold_and_stops_nothing_then_forced_removes(tmp_path, engine_repo, tmux,

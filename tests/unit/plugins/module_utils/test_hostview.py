@@ -84,3 +84,13 @@ def test_change_lines_say_nothing_to_do():
     view = hostview.change_view({"h": {"changed": False, "item": {"dir": "/p"}, "agents": [{"agent": "w", "action": "none"}]}},
                                 ["h"])
     assert hostview.change_lines(view)[0] == "h  p  nothing to do"
+
+
+def test_a_host_with_no_project_is_zeros_not_an_error():
+    view = hostview.change_view({"h1": {"results": []}}, ["h1"])
+    assert view["rows"] == [{"host": "h1", "project": "-", "dir": "", "error": None, "started": [], "restarted": [],
+                             "stopped": [], "skipped": [], "failed": []}]
+    assert view["totals"]["errors"] == 0 and view["totals"]["projects"] == 0
+    assert hostview.change_lines(view, "stopped")[0] == "h1  -  nothing to do"
+    fleet = hostview.fleet_view({"h1": {"results": []}}, ["h1"])
+    assert fleet["totals"]["errors"] == 0 and fleet["rows"][0]["running"] == 0
