@@ -6,7 +6,12 @@
 from __future__ import annotations
 
 import os
+import sys
 import time
+
+import yaml
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def wait_for(predicate, timeout=10.0, step=0.05):
@@ -88,3 +93,22 @@ def end_spawned(found: dict) -> None:
     for pid, start in found.values():
         if running(pid, start):
             os.kill(pid, signal.SIGKILL)
+
+
+def runner_data_dir(pdd, extravars: dict, inventory: str, inventory_name: str = "hosts") -> None:
+    """An ansible-runner private data dir as AWX gives one: ``env/extravars`` only (no prompt,
+    no terminal), this checkout's collection and build folders by environment, ``inventory``
+    written as ``inventory/<inventory_name>``."""
+    for folder in ("env", "inventory", "project"):
+        (pdd / folder).mkdir(parents=True)
+    (pdd / "env" / "extravars").write_text(yaml.safe_dump(extravars))
+    (pdd / "env" / "envvars").write_text(yaml.safe_dump({
+        "ANSIBLE_COLLECTIONS_PATH": os.path.join(REPO, ".build", "collections"),
+        "ANSIBLE_HOME": os.path.join(REPO, ".build", "ansible-home"),
+        "ANSIBLE_LOCAL_TEMP": os.path.join(REPO, ".build", "ansible-home", "tmp"),
+        "ANSIBLE_REMOTE_TEMP": os.path.join(REPO, ".build", "ansible-home", "tmp"),
+        "ANSIBLE_FORCE_COLOR": "0",
+        "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""),
+    }))
+    (pdd / "env" / "settings").write_text(yaml.safe_dump({"idle_timeout": 120, "job_timeout": 300}))
+    (pdd / "inventory" / inventory_name).write_text(inventory)

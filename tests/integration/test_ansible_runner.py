@@ -12,8 +12,7 @@ import os
 import sys
 
 import ansible_runner
-import yaml
-from helpers import phased_agents
+from helpers import phased_agents, runner_data_dir
 
 from test_playbooks import REPO
 
@@ -23,21 +22,7 @@ PHASED_AGENTS = phased_agents("runner-e2e")
 def runner(tmp_path, name, playbook, extravars, check=False):
     """Run one playbook from a fresh private data dir; returns (runner, stdout)."""
     pdd = tmp_path / ("pdd-%s" % name)
-    (pdd / "env").mkdir(parents=True)
-    (pdd / "inventory").mkdir()
-    (pdd / "project").mkdir()
-    (pdd / "env" / "extravars").write_text(yaml.safe_dump(extravars))
-    (pdd / "env" / "envvars").write_text(yaml.safe_dump({
-        "ANSIBLE_COLLECTIONS_PATH": os.path.join(REPO, ".build", "collections"),
-        "ANSIBLE_HOME": os.path.join(REPO, ".build", "ansible-home"),
-        "ANSIBLE_LOCAL_TEMP": os.path.join(REPO, ".build", "ansible-home", "tmp"),
-        "ANSIBLE_REMOTE_TEMP": os.path.join(REPO, ".build", "ansible-home", "tmp"),
-        "ANSIBLE_FORCE_COLOR": "0",
-        "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""),
-    }))
-    (pdd / "env" / "settings").write_text(yaml.safe_dump({"idle_timeout": 120, "job_timeout": 300}))
-    (pdd / "inventory" / "hosts").write_text(
-        "localhost ansible_connection=local ansible_python_interpreter=%s\n" % sys.executable)
+    runner_data_dir(pdd, extravars, "localhost ansible_connection=local ansible_python_interpreter=%s\n" % sys.executable)
     result = ansible_runner.run(private_data_dir=str(pdd), playbook=playbook, quiet=True,
                                 cmdline="--check --diff" if check else None)
     stdout = result.stdout.read()

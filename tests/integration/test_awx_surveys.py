@@ -18,6 +18,7 @@ import ansible_runner
 import pytest
 import yaml
 
+from helpers import runner_data_dir
 from test_playbooks import REPO
 
 _SPEC = importlib.util.spec_from_file_location("awx_job_templates", os.path.join(REPO, "scripts", "awx_job_templates.py"))
@@ -58,20 +59,7 @@ command = "exec sleep 100000"
 def launch(tmp_path, template: dict, extravars: dict, cmdline: str | None = None, playbook: str | None = None):
     """Run a template's playbook from a fresh private data dir as AWX does; (runner, stdout)."""
     pdd = tmp_path / ("pdd-%d" % len(os.listdir(tmp_path)))
-    for folder in ("env", "inventory", "project"):
-        (pdd / folder).mkdir(parents=True)
-    (pdd / "env" / "extravars").write_text(yaml.safe_dump(extravars))
-    (pdd / "env" / "envvars").write_text(yaml.safe_dump({
-        "ANSIBLE_COLLECTIONS_PATH": os.path.join(REPO, ".build", "collections"),
-        "ANSIBLE_HOME": os.path.join(REPO, ".build", "ansible-home"),
-        "ANSIBLE_LOCAL_TEMP": os.path.join(REPO, ".build", "ansible-home", "tmp"),
-        "ANSIBLE_REMOTE_TEMP": os.path.join(REPO, ".build", "ansible-home", "tmp"),
-        "ANSIBLE_FORCE_COLOR": "0",
-        "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""),
-    }))
-    (pdd / "env" / "settings").write_text(yaml.safe_dump({"idle_timeout": 120, "job_timeout": 300}))
-    (pdd / "inventory" / "hosts").write_text(
-        "localhost ansible_connection=local ansible_python_interpreter=%s\n" % sys.executable)
+    runner_data_dir(pdd, extravars, "localhost ansible_connection=local ansible_python_interpreter=%s\n" % sys.executable)
     # AWX runs the playbook from its project (a checkout of this repository), by its path.
     result = ansible_runner.run(private_data_dir=str(pdd), playbook=os.path.join(REPO, playbook or template["playbook"]),
                                 quiet=True, cmdline=cmdline)

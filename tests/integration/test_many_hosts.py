@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 from conftest import PrivateTmux
+from helpers import runner_data_dir
 from test_playbooks import REPO
 
 HOSTS = ("h0", "h1", "h2")
@@ -70,19 +71,7 @@ def inventory(hosts, broken=(), fleet=False):
 def runner(tmp_path, name, playbook, hosts, broken=(), extravars=None, fleet=False):
     """One playbook over every host from a fresh private data dir, forks = hosts."""
     pdd = tmp_path / ("pdd-%s" % name)
-    for sub in ("env", "inventory", "project"):
-        (pdd / sub).mkdir(parents=True)
-    (pdd / "env" / "extravars").write_text(yaml.safe_dump(dict({"target": "all"}, **(extravars or {}))))
-    (pdd / "env" / "envvars").write_text(yaml.safe_dump({
-        "ANSIBLE_COLLECTIONS_PATH": os.path.join(REPO, ".build", "collections"),
-        "ANSIBLE_HOME": os.path.join(REPO, ".build", "ansible-home"),
-        "ANSIBLE_LOCAL_TEMP": os.path.join(REPO, ".build", "ansible-home", "tmp"),
-        "ANSIBLE_REMOTE_TEMP": os.path.join(REPO, ".build", "ansible-home", "tmp"),
-        "ANSIBLE_FORCE_COLOR": "0",
-        "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""),
-    }))
-    (pdd / "env" / "settings").write_text(yaml.safe_dump({"idle_timeout": 120, "job_timeout": 300}))
-    (pdd / "inventory" / "hosts.yml").write_text(inventory(hosts, broken, fleet))
+    runner_data_dir(pdd, dict({"target": "all"}, **(extravars or {})), inventory(hosts, broken, fleet), "hosts.yml")
     result = ansible_runner.run(private_data_dir=str(pdd), playbook=playbook, quiet=True, forks=len(hosts))
     return result, re.sub(r"\x1b\[[0-9;]*m", "", result.stdout.read())  # runner's output is colored
 
