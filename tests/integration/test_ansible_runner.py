@@ -14,8 +14,6 @@ import sys
 import ansible_runner
 from helpers import phased_agents, runner_data_dir
 
-from test_playbooks import REPO
-
 PHASED_AGENTS = phased_agents("runner-e2e")
 
 

@@ -14,6 +14,7 @@ import re
 from test_playbooks import playbook
 from test_tmux_socket import named, project, session_names
 
+
 def flat(text):
     """The output with its whitespace runs made one space: the yaml callback folds a long list item."""
     return " ".join(text.split())
