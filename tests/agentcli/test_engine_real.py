@@ -104,9 +104,9 @@ def claude_backend(claude: str, *args: str) -> str:
            'session_id_arg = "--session-id"\n' % (claude, json.dumps(list(args)))
 
 
-def persistent(engine: Engine, stub: ModelStub, extra: str = "", **env: str) -> str:
-    return ('[agents.orch]\nkind = "persistent"\nbackend = "claude"\nwatch = "heal+stall"\nstall_after = 2\n'
-            'stall_grace = 0\nnudge_wait = 3\nenv = %s\n%s' % (engine.env_table(stub, **env), extra))
+def persistent(engine: Engine, stub: ModelStub, extra: str = "", stall_after: int = 2, **env: str) -> str:
+    return ('[agents.orch]\nkind = "persistent"\nbackend = "claude"\nwatch = "heal+stall"\nstall_after = %d\n'
+            'stall_grace = 0\nnudge_wait = 3\nenv = %s\n%s' % (stall_after, engine.env_table(stub, **env), extra))
 
 
 @pytest.mark.parametrize("seed, args, dialog, marker", [
@@ -148,7 +148,9 @@ def test_a_streaming_turn_is_working_and_a_kickoff_with_dashes_is_text(engine, h
     home.claude_json()
     stub.set(reply=" ".join(["word"] * 40), chunk_chars=4, chunk_delay=0.3)
     (home.project / "kickoff.md").write_text(AWKWARD_PROMPT)
-    engine.write(claude_backend(claude), persistent(engine, stub, 'kickoff = "kickoff.md"\n'))
+    # A turn streaming a chunk every 0.3 s is working, never a stall; stall_after = 6, not 2: on a
+    # loaded host the real CLI's redraw paused for over 2 s once mid-turn (CI: stall, recovered).
+    engine.write(claude_backend(claude), persistent(engine, stub, 'kickoff = "kickoff.md"\n', stall_after=6))
     engine.run("up")
     engine.wait_status("orch", lambda s: s.endswith("RUNNING [claude] working"), what="working")
     engine.wait_status("orch", lambda s: " idle " in s, timeout=60, what="idle after the turn")
