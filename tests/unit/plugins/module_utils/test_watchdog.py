@@ -11,6 +11,7 @@ import os
 from dataclasses import dataclass
 
 import pytest
+from engine_fakes import start_each
 
 from ansible_collections.agentloops.orchestrator.plugins.module_utils import (
     bookkeeping, config, fsutil, observe, status, watchdog)
@@ -104,6 +105,9 @@ class DeadServer:
     def start(self, name: str, *args, **kwargs) -> str:
         self.started.append(name)
         return "$%d" % len(self.started)
+
+    def start_many(self, specs: list) -> list:
+        return start_each(self, specs)
 
 
 class Clock:
