@@ -295,6 +295,12 @@ def _starting(name: str) -> str:
     return "cannot start session %s" % name
 
 
+def _unreachable(error: TmuxError) -> bool:
+    """Whether ``error`` is the server's (none, not ours, no tmux to run), not a command's."""
+    return isinstance(error, (TmuxNoServer, TmuxForeignServer)) or \
+        (not error.output and error.detail.startswith("cannot run "))
+
+
 def literal(arg: str) -> str:
     """``arg`` as tmux must receive it to keep it whole: tmux ends a command at any argument
     that ends with ``;`` (and keeps a ``\\;`` ending as ``;``), so that ending is escaped."""
@@ -561,17 +567,14 @@ class TmuxServer:
                 continue
             if ids:
                 results[chunk[len(ids) - 1]] = self._tag_again(specs[chunk[len(ids) - 1]], ids[-1], failure)
-            if not rest:
-                continue
-            if len(chunk) > 1:  # which of them failed is not known: each alone
-                todo, alone = rest + todo, len(rest)
-                continue
-            results[rest[0]] = self._named(failure, specs[rest[0]].name)
-            if isinstance(failure, (TmuxNoServer, TmuxForeignServer)) or \
-                    (not failure.output and failure.detail.startswith("cannot run ")):  # the server's: the rest too
-                for index in todo:
+            if _unreachable(failure):  # the server's failure, not a session's: the rest too
+                for index in rest + todo:
                     results[index] = self._named(failure, specs[index].name)
                 todo = []
+            elif len(chunk) > 1 and rest:  # which of them failed is not known: each alone
+                todo, alone = rest + todo, len(rest)
+            elif rest:
+                results[rest[0]] = self._named(failure, specs[rest[0]].name)
         return [r if r is not None else TmuxError("%s: %s: not tried" % (self.describe(), _starting(s.name)))
                 for r, s in zip(results, specs)]
 
