@@ -32,6 +32,7 @@ import os
 import re
 import shlex
 import signal
+import stat
 import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -39,7 +40,7 @@ from dataclasses import dataclass
 from .bookkeeping import clear_fatal, clear_watch, set_stopped
 from .config import Agent, Project
 from .errors import ConfigError, OrchestratorError, TmuxError
-from .fsutil import atomic_write, locked, read_state_text
+from .fsutil import atomic_write, locked, read_state_bytes, read_state_text
 from .layout import StateLayout
 from .procs import agent_processes, end_processes
 from .tmux import PROGRAM_OPTION, PROJECT_OPTION, NewSession, Owner, Session, TmuxServer
@@ -416,13 +417,28 @@ def new_session(project: Project, server: TmuxServer, agent: Agent, engine_scrip
     identity = {k: v for k, v in env.items() if k.startswith("AGENTLOOPS_")}
     lines = ["export %s=%s" % (k, shlex.quote(v)) for k, v in sorted(env.items()) if _SHELL_NAME.match(k)]
     path = StateLayout.of(project).env(agent)
-    atomic_write(path, "\n".join(lines) + "\n", 0o600)
+    write_env_file(path, "\n".join(lines) + "\n")
     command = session_command(path, command_for(project, agent, server, engine_script))
     width, height = project.window_size
     options = dict(program_option(project, agent), **{PROJECT_OPTION: owner.project_id})
     return NewSession(project.session_name(agent), command, project.root, identity, owner.config,
                       width=width, height=height, options=options,
                       window_options={"remain-on-exit": "on"} if remain else None)
+
+
+def write_env_file(path: str, text: str) -> None:
+    """Write an agent's env file (0600), unless it holds ``text`` already, 0600 and ours: a
+    restart of an unchanged agent (a heal, an ``up`` after ``down``) costs a read, not a
+    write and its fsync."""
+    data = text.encode("utf-8")
+    try:
+        info = os.lstat(path)
+        same = stat.S_ISREG(info.st_mode) and stat.S_IMODE(info.st_mode) == 0o600 and \
+            info.st_uid == os.geteuid() and read_state_bytes(path) == data
+    except (OSError, OrchestratorError):  # none yet, or not one to trust: written afresh
+        same = False
+    if not same:
+        atomic_write(path, data, 0o600)
 
 
 def program_option(project: Project, agent: Agent) -> dict[str, str]:

@@ -441,3 +441,19 @@ def test_an_env_file_that_cannot_be_written_fails_only_its_agent(project, monkey
     ids = sessions.start_sessions(project, server, [project.agent("worker"), project.agent("helper")])
     assert isinstance(ids[0], sessions.OrchestratorError) and ids[1] == server.live["u-helper"].id
     assert server.batches == [["u-helper"]]
+
+
+def test_an_unchanged_env_file_is_not_written_again_a_changed_or_loose_one_is(project):
+    server = FakeServer()
+    path = os.path.join(project.state_dir, "helper.env")
+    sessions.start_session(project, server, project.agent("helper"))
+    first = os.stat(path)
+    sessions.start_session(project, FakeServer(), project.agent("helper"))
+    assert os.stat(path).st_ino == first.st_ino, "the same text: no write (no fsync) on a restart"
+    os.chmod(path, 0o644)
+    sessions.start_session(project, FakeServer(), project.agent("helper"))
+    assert oct(os.stat(path).st_mode & 0o777) == "0o600" and os.stat(path).st_ino != first.st_ino
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write("export EXTRA=1\n")
+    sessions.start_session(project, FakeServer(), project.agent("helper"))
+    assert "EXTRA" not in open(path, encoding="utf-8").read()
