@@ -542,7 +542,7 @@ def execute(project: Project, server: TmuxServer, actions: list, report=None, de
                                  remain=confirm_seconds > 0) if starting else []
         for action, result in zip(starting, results):
             if isinstance(result, OrchestratorError):
-                refused.append(result)
+                refused.append((action.session, result))
                 done.remove(action)
             else:
                 action.session_id = result
@@ -555,12 +555,18 @@ def execute(project: Project, server: TmuxServer, actions: list, report=None, de
     return done
 
 
-def start_errors(errors: list, failures: list | None = None) -> OrchestratorError:
-    """One error for the starts that failed (of the first one's kind when tmux refused it,
-    each on a line), with the ``failures`` of the others (``confirm``) after them: what a run
-    that started the rest says."""
-    lines = [str(e) for e in errors] + list(failures or [])
-    if len(lines) == 1:
+def start_errors(refused: list, failures: list | None = None) -> OrchestratorError:
+    """One error for the starts that failed, ``(session, error)`` each (of the first one's
+    kind when tmux refused it, each on a line; one line when all failed alike, as when the
+    server cannot be reached), with the ``failures`` of the others (``confirm``) after them:
+    what a run that started the rest says."""
+    errors = [e for _name, e in refused]
+    if len(errors) > 1 and len({(type(e), getattr(e, "detail", "") or str(e)) for e in errors}) == 1:
+        lines = ["%s (the same for %s)" % (errors[0], ", ".join(n for n, _e in refused[1:]))]
+    else:
+        lines = [str(e) for e in errors]
+    lines += list(failures or [])
+    if len(lines) == 1 and len(errors) == 1:
         return errors[0]
     text = "%d start(s) failed:\n%s" % (len(errors), "\n".join(lines))
     if isinstance(errors[0], TmuxError):

@@ -457,3 +457,23 @@ def test_an_unchanged_env_file_is_not_written_again_a_changed_or_loose_one_is(pr
         handle.write("export EXTRA=1\n")
     sessions.start_session(project, FakeServer(), project.agent("helper"))
     assert "EXTRA" not in open(path, encoding="utf-8").read()
+
+
+def test_starts_that_all_failed_alike_are_one_line(project):
+    from ansible_collections.agentloops.orchestrator.plugins.module_utils.errors import TmuxNoServer
+
+    class Gone(BatchServer):
+        def start_many(self, specs: list) -> list:
+            out = []
+            for s in specs:
+                error = TmuxNoServer("tmux server -L fake: cannot start session %s: no server running" % s.name)
+                error.detail = "no server running"
+                out.append(error)
+            return out
+
+    actions = sessions.plan(project, {}, [project.agent("worker"), project.agent("helper")], "started")
+    with pytest.raises(TmuxNoServer) as caught:
+        sessions.execute(project, Gone(), actions, desired="started")
+    assert str(caught.value).splitlines() == [
+        "2 start(s) failed:",
+        "tmux server -L fake: cannot start session u-worker: no server running (the same for u-helper)"]
