@@ -106,3 +106,29 @@ def test_a_session_made_by_hand_before_the_batch_reaches_it_is_that_agents_error
     batches = [c for c in calls(counted) if "new-session -d -P" in c]  # the engine's (the hand-made one has no -P)
     assert len(batches) <= COUNT // 8 + 1, "one more call: the one that went on after the duplicate"
     assert "AGENTLOOPS_AGENT=a05\n" not in tmux.run("show-environment", "-t", "=m-a05").stdout
+
+
+def test_a_mass_heal_starts_every_dead_agent_in_one_batch(tmp_path, tmux, counted):
+    import signal
+
+    from ansible_collections.agentloops.orchestrator.plugins.module_utils import watchdog
+
+    text = '[project]\nname = "heal"\nsession_prefix = "h-"\ntmux_socket = "%s"\n' % tmux.socket
+    text += "".join('\n[agents.a%02d]\nkind = "persistent"\nbackend = "demo"\nwatch = "heal"\nstart_seconds = 0\n' % i
+                    for i in range(30))
+    (tmp_path / "agents.toml").write_text(text)
+    project, server = engine.open_project(str(tmp_path / "agents.toml"))
+    engine.converge(project, server, None, "started")
+    before = {n: s.first_pane.pid for n, s in server.sessions().items()}
+    dog = watchdog.Watchdog(project, server)
+    assert dog.check() == []
+    counted.write_text("")
+    for pid in before.values():
+        os.kill(pid, signal.SIGKILL)
+    assert wait_for(lambda: not any(os.path.exists("/proc/%d" % pid) for pid in before.values()))
+    events = dog.check()
+    assert sorted(e["agent"] for e in events if e["event"] == "heal") == ["a%02d" % i for i in range(30)]
+    assert len([c for c in calls(counted) if "new-session -d -P" in c]) <= 3
+    after = server.sessions()
+    assert sorted(after) == sorted(before) and all(after[n].first_pane.pid != before[n] for n in before)
+    assert all(s.owned_by(sessions.owner_of(project)) for s in after.values())
