@@ -46,7 +46,12 @@ class ConfigError(OrchestratorError):
 
 
 class TmuxError(OrchestratorError):
-    """tmux refused or failed an operation, or could not be run; the message names the server."""
+    """tmux refused or failed an operation, or could not be run; the message names the server.
+    ``detail``: tmux's own words (its stderr), or why it could not run; ``output``: what tmux
+    printed on stdout before it failed (a chained command list stops at its first failure)."""
+
+    detail: str = ""
+    output: tuple[str, ...] = ()
 
 
 class TmuxNoServer(TmuxError):

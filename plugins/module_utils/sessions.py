@@ -32,17 +32,18 @@ import os
 import re
 import shlex
 import signal
+import stat
 import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from .bookkeeping import clear_fatal, clear_watch, set_stopped
 from .config import Agent, Project
-from .errors import ConfigError, OrchestratorError
-from .fsutil import atomic_write, locked, read_state_text
+from .errors import ConfigError, OrchestratorError, TmuxError
+from .fsutil import atomic_write, locked, read_state_bytes, read_state_text
 from .layout import StateLayout
 from .procs import agent_processes, end_processes
-from .tmux import PROGRAM_OPTION, PROJECT_OPTION, Owner, Session, TmuxServer
+from .tmux import PROGRAM_OPTION, PROJECT_OPTION, NewSession, Owner, Session, TmuxServer
 
 START, STOP, RESTART, NONE, SKIP = "start", "stop", "restart", "none", "skip"
 STATES = ("started", "stopped", "restarted")
@@ -348,32 +349,96 @@ def record_intent(project: Project, actions: list, desired: str) -> None:
 
 def start_session(project: Project, server: TmuxServer, agent: Agent, engine_script: str = "",
                   owner: Owner | None = None, remain: bool = False) -> str:
-    """Start one agent's session (the caller holds the project's lock); its id.
+    """Start one agent's session (the caller holds the project's lock); its id. What it
+    gets is ``new_session``'s; ``start_sessions`` starts many at once the same way.
+    ``remain``: its pane stays when its program ends (``remain-on-exit``, until ``confirm``
+    reads its last screen)."""
+    (result,) = server.start_many([new_session(project, server, agent, engine_script, start_owner(project, owner),
+                                               remain)])
+    if isinstance(result, TmuxError):
+        raise result
+    return result
+
+
+def start_sessions(project: Project, server: TmuxServer, agents: list, engine_script: str = "",
+                   owner: Owner | None = None, remain: bool = False) -> list[str | OrchestratorError]:
+    """Start the agents' sessions as ``start_session`` does, in as few tmux calls as their
+    size allows (``TmuxServer.start_many``); the caller holds the project's lock. For each
+    agent, in order, its session id or the error that kept it from starting (its env file
+    not written; a session of its name made meanwhile by someone else: ``TmuxSessionExists``);
+    the others start anyway. ``remain``: the panes of the agents whose start is confirmed
+    (``confirmed``) stay when their program ends."""
+    try:
+        owner = start_owner(project, owner)
+    except OrchestratorError as exc:  # no project id: none of them can be tagged
+        return [exc for _agent in agents]
+    results: list[str | OrchestratorError | None] = []
+    specs, where = [], []
+    for agent in agents:
+        try:
+            specs.append(new_session(project, server, agent, engine_script, owner, remain and confirmed(agent)))
+        except OrchestratorError as exc:
+            results.append(exc)
+            continue
+        except OSError as exc:
+            results.append(OrchestratorError("cannot start %s: %s" % (project.session_name(agent), exc)))
+            continue
+        where.append(len(results))
+        results.append(None)
+    for index, result in zip(where, server.start_many(specs) if specs else []):
+        results[index] = result
+    return [r if r is not None else OrchestratorError("not started") for r in results]
+
+
+def start_owner(project: Project, owner: Owner | None = None) -> Owner:
+    """The owner a start tags its sessions with: ``owner``, else the project's, with its
+    project id (made if needed: the caller holds the project's lock)."""
+    if owner is None or not owner.project_id:
+        owner = owner_of(project)
+        if not owner.project_id:
+            owner = Owner(owner.configs, ensure_project_id(project))
+    return owner
+
+
+def new_session(project: Project, server: TmuxServer, agent: Agent, engine_script: str, owner: Owner,
+                remain: bool) -> NewSession:
+    """What an agent's session is started with, its env file written first (the one place
+    for it, single starts and batches alike).
 
     The environment goes through a 0600 file in ``state/`` that the session sources, not
     through tmux's command line (readable by anyone in /proc, and logged by libtmux): only
     the ``AGENTLOOPS_*`` identity travels as ``-e`` too (for ``show-environment``). The
     session's shell starts again with nothing but ``PANE_ENV`` and sources the file, so the
     agent's environment is exactly the file's (see ``environment_for``) plus ``PANE_ENV``.
-    The session is tagged with ``owner`` (default: the project's, its id made if needed).
-    ``remain``: its pane stays when its program ends (``remain-on-exit``, until ``confirm``
-    reads its last screen).
+    The session is tagged with ``owner`` (its config and project id) and the agent's program
+    (``program_option``); ``remain`` keeps its pane when its program ends.
     """
-    if owner is None or not owner.project_id:
-        owner = owner_of(project)
-        if not owner.project_id:
-            owner = Owner(owner.configs, ensure_project_id(project))
     env = environment_for(project, agent, server=server)
     identity = {k: v for k, v in env.items() if k.startswith("AGENTLOOPS_")}
     lines = ["export %s=%s" % (k, shlex.quote(v)) for k, v in sorted(env.items()) if _SHELL_NAME.match(k)]
     path = StateLayout.of(project).env(agent)
-    atomic_write(path, "\n".join(lines) + "\n", 0o600)
+    write_env_file(path, "\n".join(lines) + "\n")
     command = session_command(path, command_for(project, agent, server, engine_script))
     width, height = project.window_size
     options = dict(program_option(project, agent), **{PROJECT_OPTION: owner.project_id})
-    return server.start(project.session_name(agent), command, project.root, identity, owner.config,
-                        width=width, height=height, options=options,
-                        window_options={"remain-on-exit": "on"} if remain else None)
+    return NewSession(project.session_name(agent), command, project.root, identity, owner.config,
+                      width=width, height=height, options=options,
+                      window_options={"remain-on-exit": "on"} if remain else None)
+
+
+def write_env_file(path: str, text: str) -> None:
+    """Write an agent's env file (0600), unless it holds ``text`` already, 0600 and ours: a
+    restart of an unchanged agent (a heal, an ``up`` after ``down``) costs a read, not a
+    write and its fsync."""
+    data = text.encode("utf-8")
+    try:
+        info = os.lstat(path)
+        same = stat.S_ISREG(info.st_mode) and stat.S_IMODE(info.st_mode) == 0o600 and \
+            info.st_uid == os.geteuid() and read_state_bytes(path) == data
+    except (OSError, OrchestratorError):  # none yet, or not one to trust: written afresh
+        same = False
+    if not same:
+        atomic_write(path, data, 0o600)
 
 
 def program_option(project: Project, agent: Agent) -> dict[str, str]:
@@ -440,10 +505,14 @@ def execute(project: Project, server: TmuxServer, actions: list, report=None, de
     each change (the CLI prints from it). Returns the actions that changed something.
 
     The live sessions are read again under the lock, so two concurrent runs do not both
-    start the same agent. With ``desired``, the operator's intent is recorded first. With
-    ``confirm_seconds``, what was started is confirmed that long after (``confirm``).
+    start the same agent. With ``desired``, the operator's intent is recorded first. The
+    sessions to stop (and restart) are ended first, then every start is made at once
+    (``start_sessions``: a few tmux calls for any number of agents). With
+    ``confirm_seconds``, what was started is confirmed that long after (``confirm``). A
+    start tmux refused (a session of that name made meanwhile by someone else) is raised
+    after the others started and were confirmed (``start_errors``).
     """
-    done = []
+    done, starting, refused = [], [], []
     with locked(StateLayout.of(project).engine_lock):
         if desired:
             record_intent(project, actions, desired)
@@ -467,14 +536,44 @@ def execute(project: Project, server: TmuxServer, actions: list, report=None, de
             if action.verb in (STOP, RESTART) and sess:
                 action.ended = end_agent(project, server, action.agent, sess)
             if action.verb in (START, RESTART):
-                action.session_id = start_session(project, server, action.agent, engine_script, owner,
-                                                  remain=confirm_seconds > 0 and confirmed(action.agent))
+                starting.append(action)
             done.append(action)
+        results = start_sessions(project, server, [a.agent for a in starting], engine_script, owner,
+                                 remain=confirm_seconds > 0) if starting else []
+        for action, result in zip(starting, results):
+            if isinstance(result, OrchestratorError):
+                refused.append((action.session, result))
+                done.remove(action)
+            else:
+                action.session_id = result
         if desired == "stopped":
             done += _end_leftovers(project, server, [a for a in actions if a.verb == NONE])
         elif confirm_seconds > 0:
             confirm(project, server, [a for a in done if a.session_id and confirmed(a.agent)], confirm_seconds)
+    if refused:
+        raise start_errors(refused, [a.failure for a in done if a.failure])
     return done
+
+
+def start_errors(refused: list, failures: list | None = None) -> OrchestratorError:
+    """One error for the starts that failed, ``(session, error)`` each (of the first one's
+    kind when tmux refused it, each on a line; one line when all failed alike, as when the
+    server cannot be reached), with the ``failures`` of the others (``confirm``) after them:
+    what a run that started the rest says."""
+    errors = [e for _name, e in refused]
+    if len(errors) > 1 and len({(type(e), getattr(e, "detail", "") or str(e)) for e in errors}) == 1:
+        lines = ["%s (the same for %s)" % (errors[0], ", ".join(n for n, _e in refused[1:]))]
+    else:
+        lines = [str(e) for e in errors]
+    lines += list(failures or [])
+    if len(lines) == 1 and len(errors) == 1:
+        return errors[0]
+    text = "%d start(s) failed:\n%s" % (len(errors), "\n".join(lines))
+    if isinstance(errors[0], TmuxError):
+        error = type(errors[0])(text)
+        error.detail, error.output = errors[0].detail, errors[0].output
+        return error
+    return OrchestratorError(text)
 
 
 def record_server(project: Project, server: TmuxServer) -> None:

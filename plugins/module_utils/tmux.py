@@ -24,7 +24,7 @@ TYPE_CHECKING = False  # not typing's: the status path does not import typing
 from .errors import TmuxError, TmuxForeignServer, TmuxNoServer, TmuxNoSuchSession, TmuxSessionExists
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
     from typing import TypeVar
 
     import libtmux
@@ -60,6 +60,11 @@ _ERRORS = ((_DENIED, TmuxForeignServer),
 _EMPTY_SERVER = ("no current target",)
 # A start reaching a server on its way out is tried again, this often, waiting longer each time.
 _START_ATTEMPTS = 20
+# The most a tmux client sends as one command line: tmux 3.3a packs the arguments (each with
+# its NUL) into one message of at most 16384 bytes less its headers, and refuses more than
+# 16364 bytes ("command too long", or "failed to send command" at the edge). Batches of
+# starts are cut by size below that, with a margin (another version may keep more headers).
+_COMMAND_BYTES = 12 * 1024
 
 
 @dataclass(slots=True, frozen=True)
@@ -281,13 +286,86 @@ def error_for(where: str, what: str, stderr: str) -> TmuxError:
     """The typed error for tmux's ``stderr`` answer to ``what`` on server ``where``."""
     text = stderr.strip()
     kind = next((k for markers, k in _ERRORS if any(m in text for m in markers)), TmuxError)
-    return kind("%s: %s: %s" % (where, what, text))
+    error = kind("%s: %s: %s" % (where, what, text))
+    error.detail = text
+    return error
+
+
+def _starting(name: str) -> str:
+    return "cannot start session %s" % name
+
+
+def _unreachable(error: TmuxError) -> bool:
+    """Whether ``error`` is the server's (none, not ours, no tmux to run), not a command's."""
+    return isinstance(error, (TmuxNoServer, TmuxForeignServer)) or \
+        (not error.output and error.detail.startswith("cannot run "))
 
 
 def literal(arg: str) -> str:
     """``arg`` as tmux must receive it to keep it whole: tmux ends a command at any argument
     that ends with ``;`` (and keeps a ``\\;`` ending as ``;``), so that ending is escaped."""
     return arg[:-1] + "\\;" if arg.endswith(";") else arg
+
+
+def chained(commands: list[list[str]]) -> list[str]:
+    """``commands`` as the arguments of one tmux invocation: ``a ; b ; ...``, kept whole."""
+    argv: list[str] = []
+    for command in commands:
+        argv += ([";"] if argv else []) + command[:1] + [literal(a) for a in command[1:]]
+    return argv
+
+
+def command_bytes(commands: list[list[str]]) -> int:
+    """How many bytes tmux's client sends for ``commands`` chained: each argument with its NUL."""
+    return sum(len(os.fsencode(arg)) + 1 for arg in chained(commands))
+
+
+@dataclass(slots=True, frozen=True)
+class NewSession:
+    """One session to start (``TmuxServer.start`` says what each field does): the commands
+    that create it and tag it, in one tmux call."""
+
+    name: str
+    command: str
+    cwd: str
+    environment: Mapping[str, str]
+    owner: str = ""
+    width: int = 200
+    height: int = 50
+    options: Mapping[str, str] | None = None
+    window_options: Mapping[str, str] | None = None
+
+    def commands(self) -> list[list[str]]:
+        """``new-session`` (printing the new id), then its tags (``tags``) by its exact name."""
+        new = ["new-session", "-d", "-P", "-F", "#{session_id}", "-s", self.name, "-c", self.cwd,
+               "-x", str(self.width), "-y", str(self.height)]
+        new += ["-e%s=%s" % (key, self.environment[key]) for key in sorted(self.environment)]
+        return [new + [self.command]] + self.tags("=%s:" % self.name)
+
+    def tags(self, target: str) -> list[list[str]]:
+        """The ``set-option`` commands of its owner, ``options`` and ``window_options`` on
+        ``target`` (``=name:``, or ``$N:`` once it exists)."""
+        commands = []
+        if self.owner:
+            commands.append(["set-option", "-t", target, OWNER_OPTION, self.owner])
+        for option, value in sorted((self.options or {}).items()):
+            commands.append(["set-option", "-t", target, option, value])
+        for option, value in sorted((self.window_options or {}).items()):  # in the same call: before its program can end
+            commands.append(["set-option", "-w", "-t", target, option, value])
+        return commands
+
+
+def _chunk(specs: list[NewSession], todo: list[int], limit: int) -> list[int]:
+    """The first of ``todo`` (indices of ``specs``) whose commands fit in ``limit`` bytes
+    chained (at least one: a start too long alone gets tmux's own refusal)."""
+    size, out = 0, []  # type: int, list[int]
+    for index in todo:
+        more = command_bytes(specs[index].commands()) + (2 if out else 0)  # " ;" between two
+        if out and size + more > limit:
+            break
+        out.append(index)
+        size += more
+    return out
 
 
 class TmuxServer:
@@ -321,7 +399,10 @@ class TmuxServer:
         check_socket(self.socket)
 
     def _cannot_run(self, what: str, exc: OSError) -> TmuxError:
-        return TmuxError("%s: %s: cannot run %s: %s" % (self.describe(), what, self.tmux_bin, exc.strerror or exc))
+        detail = "cannot run %s: %s" % (self.tmux_bin, exc.strerror or exc)
+        error = TmuxError("%s: %s: %s" % (self.describe(), what, detail))
+        error.detail = detail
+        return error
 
     # -- reads --------------------------------------------------------------------------
 
@@ -391,37 +472,34 @@ class TmuxServer:
         nest, and a client in a pane would default to that pane's server); and, for a batch
         that creates sessions, tries again while the server is on its way out (it exits
         when its last session is killed; the next try starts a fresh one). ``what`` names
-        the operation in errors.
+        the operation in errors; a failure's ``output`` is what tmux printed before it (tmux
+        stops a chained list at its first failing command: the commands before it ran).
         """
-        argv: list[str] = []
-        for command in commands:
-            argv += ([";"] if argv else []) + command[:1] + [literal(a) for a in command[1:]]
+        argv = chained(commands)
         creates = any(command[0] == "new-session" for command in commands)
         for attempt in range(_START_ATTEMPTS):
-            try:
-                return self._call(what, lambda: self._run_argv(argv))
-            except TmuxNoServer:
-                if not creates or attempt == _START_ATTEMPTS - 1:
-                    raise
-                time.sleep(0.05 * (attempt + 1))
+            code, out, err = self._call(what, lambda: self._run_argv(argv))
+            if code == 0:
+                return out
+            error = error_for(self.describe(), what, "\n".join(err) or "exit %s" % code)
+            if not isinstance(error, TmuxNoServer) or not creates or attempt == _START_ATTEMPTS - 1:
+                error.output = tuple(out)
+                raise error
+            time.sleep(0.05 * (attempt + 1))
         raise AssertionError("unreachable")
 
-    def _run_argv(self, argv: list[str]) -> list[str]:
-        from libtmux import exc
-
+    def _run_argv(self, argv: list[str]) -> tuple[int, list[str], list[str]]:
         saved_tmux = os.environ.pop("TMUX", None)
         try:
             proc = self._server.cmd(*argv)
         finally:
             if saved_tmux is not None:
                 os.environ["TMUX"] = saved_tmux
-        if proc.returncode != 0:
-            raise exc.LibTmuxException("\n".join(proc.stderr) or "exit %s" % proc.returncode)
-        return list(proc.stdout)
+        return proc.returncode, list(proc.stdout), list(proc.stderr)
 
-    def start(self, name: str, command: str, cwd: str, environment: dict[str, str], owner: str = "",
-              width: int = 200, height: int = 50, options: dict[str, str] | None = None,
-              window_options: dict[str, str] | None = None) -> str:
+    def start(self, name: str, command: str, cwd: str, environment: Mapping[str, str], owner: str = "",
+              width: int = 200, height: int = 50, options: Mapping[str, str] | None = None,
+              window_options: Mapping[str, str] | None = None) -> str:
         """Create detached session ``name`` running ``command`` in a ``width`` x ``height``
         window (a detached session has no client to take a size from); return its id (``$N``).
 
@@ -432,24 +510,98 @@ class TmuxServer:
         as the session's ``@agentloops_config`` in the same tmux command, as are ``options``
         (the session's) and ``window_options`` (its window's: ``remain-on-exit``).
         """
+        (result,) = self.start_many([NewSession(name, command, cwd, environment, owner, width, height, options,
+                                                window_options)])
+        if isinstance(result, TmuxError):
+            raise result
+        return result
+
+    def start_many(self, specs: list[NewSession]) -> list[str | TmuxError]:
+        """Start ``specs`` in as few tmux calls as their size allows; for each, in order, its
+        id (``$N``) or the error that kept it from starting (nothing is raised).
+
+        Each session is created and tagged in one call (``NewSession.commands``); the calls
+        are cut by their size (``_COMMAND_BYTES``), whatever the count. tmux stops a chained
+        list at its first failing command: the sessions before it exist (each printed its id,
+        in order), the rest were not tried. A name taken meanwhile (``TmuxSessionExists``) is
+        that session's error, and the next call goes on after it. Another failure may have hit
+        the tags of the last session made: those are set again by its id, else the session is
+        killed (never an untagged session left); then what was not tried is started alone,
+        one by one, so each failure is its own; a server that cannot be reached fails the rest.
+        """
+        from functools import partial
+
         from libtmux.common import session_check_name
 
-        what = "cannot start session %s" % name
-        self._call(what, lambda: session_check_name(name))
-        new = ["new-session", "-d", "-P", "-F", "#{session_id}", "-s", name, "-c", cwd,
-               "-x", str(width), "-y", str(height)]
-        new += ["-e%s=%s" % (key, environment[key]) for key in sorted(environment)]
-        commands = [new + [command]]
-        if owner:
-            commands.append(["set-option", "-t", "=%s:" % name, OWNER_OPTION, owner])
-        for option, value in sorted((options or {}).items()):
-            commands.append(["set-option", "-t", "=%s:" % name, option, value])
-        for option, value in sorted((window_options or {}).items()):  # in the same call: before its program can end
-            commands.append(["set-option", "-w", "-t", "=%s:" % name, option, value])
-        out = self.run_commands(what, commands)
-        if not out or not out[0].strip():
-            raise TmuxError("%s: %s: tmux printed no session id" % (self.describe(), what))
-        return out[0].strip()
+        results: list[str | TmuxError | None] = [None] * len(specs)
+        todo: list[int] = []
+        for index, spec in enumerate(specs):
+            try:
+                self._call(_starting(spec.name), partial(session_check_name, spec.name))
+            except TmuxError as exc:
+                results[index] = exc
+            else:
+                todo.append(index)
+        alone = 0  # how many of todo go one by one (after a failure that named none of them)
+        while todo:
+            chunk = todo[:1] if alone else _chunk(specs, todo, _COMMAND_BYTES)
+            alone = max(alone - 1, 0)
+            todo = todo[len(chunk):]
+            names = [specs[i].name for i in chunk]
+            what = _starting(names[0]) if len(names) == 1 else "cannot start sessions %s" % ", ".join(names)
+            try:
+                ids, failure = self.run_commands(what, [c for i in chunk for c in specs[i].commands()]), None
+            except TmuxError as exc:
+                ids, failure = list(exc.output), exc
+            ids = [line.strip() for line in ids if line.strip()][:len(chunk)]
+            for index, sid in zip(chunk, ids):
+                results[index] = sid
+            rest = chunk[len(ids):]
+            if failure is None:
+                for index in rest:
+                    results[index] = self._named(TmuxError("tmux printed no session id"), specs[index].name)
+                continue
+            if isinstance(failure, TmuxSessionExists) and rest:  # only a new-session fails so
+                results[rest[0]] = self._named(failure, specs[rest[0]].name)
+                todo = rest[1:] + todo
+                continue
+            if ids:
+                results[chunk[len(ids) - 1]] = self._tag_again(specs[chunk[len(ids) - 1]], ids[-1], failure)
+            if _unreachable(failure):  # the server's failure, not a session's: the rest too
+                for index in rest + todo:
+                    results[index] = self._named(failure, specs[index].name)
+                todo = []
+            elif len(chunk) > 1 and rest:  # which of them failed is not known: each alone
+                todo, alone = rest + todo, len(rest)
+            elif rest:
+                results[rest[0]] = self._named(failure, specs[rest[0]].name)
+        return [r if r is not None else TmuxError("%s: %s: not tried" % (self.describe(), _starting(s.name)))
+                for r, s in zip(results, specs)]
+
+    def _named(self, error: TmuxError, name: str) -> TmuxError:
+        """``error`` (of a batch, or without a server) as the error of starting ``name``."""
+        detail = error.detail or str(error)
+        named = type(error)("%s: %s: %s" % (self.describe(), _starting(name), detail))
+        named.detail, named.output = detail, error.output
+        return named
+
+    def _tag_again(self, spec: NewSession, sid: str, failure: TmuxError) -> str | TmuxError:
+        """The tags of ``spec``'s session ``sid`` set again by its id (a batch failed after
+        it was made, maybe on them): its id, or, when they cannot be set, the failure (and the
+        session is killed: a session of the engine is never left untagged)."""
+        tags = spec.tags(sid + ":")
+        if not tags:
+            return sid
+        try:
+            self.run_commands(_starting(spec.name), tags)
+            return sid
+        except TmuxError as exc:
+            failure = exc
+        try:
+            self.kill(sid)
+        except TmuxError:
+            pass
+        return self._named(failure, spec.name)
 
     def kill(self, session_id: str) -> bool:
         """Kill a session by id; False when it was already gone (or the server with it)."""

@@ -257,6 +257,17 @@ class Watchdog:
         (``sessions.end_agent``); how many such leftovers there were is in ``self.ended``."""
         from . import sessions
 
+        if not self._end(agent, sess, live, processes):
+            return False
+        new = sessions.start_session(self.project, self.server, agent, self.engine_script)
+        self.observer.started(agent, new, self.clock())
+        return True
+
+    def _end(self, agent: Agent, sess, live: dict | None = None, processes: dict | None = None) -> bool:
+        """What ``_restart`` does before its start: ``sess`` and what the agent left ended
+        (how many leftovers in ``self.ended``), unless the session changed meanwhile (False)."""
+        from . import sessions
+
         self.ended = 0
         live = self.server.sessions() if live is None else live
         current = live.get(self.project.session_name(agent))
@@ -265,8 +276,6 @@ class Watchdog:
         self.ended = sessions.end_agent(self.project, self.server, agent, sess, processes)
         self.screens.pop(agent.name, None)
         self.screens.pop(agent.name + "\0nudge", None)
-        new = sessions.start_session(self.project, self.server, agent, self.engine_script)
-        self.observer.started(agent, new, self.clock())
         return True
 
     def _watch_pid(self, agent: Agent, pid: int) -> None:
@@ -444,20 +453,56 @@ class Watchdog:
 
     def _heal_all(self, dead: list, now: float) -> list:
         """Heal every agent found dead in one pass: one lock, one read of the server, then
-        each agent's bookkeeping and restart (a mass death heals at once, not one by one)."""
-        out = []
+        each agent's decision and the end of its dead session (``_heal``), then the starts of
+        all those to restart at once (``_start_all``: a mass death heals in a few tmux calls)."""
+        out: list = []
         try:
             with self._locked():
                 live = self.server.sessions()
                 processes = read_table() if len(dead) > 1 else None  # one read of /proc for them all
+                due: list = []
                 for agent, sess in dead:
-                    out.extend(self._guard(agent, self._heal, agent, sess, now, live, processes))
+                    try:
+                        events = self._heal(agent, sess, now, live, processes, due)
+                    except (OrchestratorError, OSError) as exc:
+                        out.extend(self._error(agent.name, str(exc).splitlines()[0]))
+                        continue
+                    if not due or due[-1][0] is not agent:  # done with (its start clears its error)
+                        self.errors.pop(agent.name, None)
+                    out.extend(events)
+                out.extend(self._start_all(due))
         except OrchestratorError as exc:
             out.extend(self._error("watchdog", str(exc).splitlines()[0]))
         return out
 
-    def _heal(self, agent: Agent, sess, now: float, live: dict, processes: dict | None = None) -> list:
-        """One dead agent; the caller holds the lock and read ``live`` under it."""
+    def _start_all(self, due: list) -> list:
+        """Start the agents ``_heal`` ended, ``(agent, sess, watch, ended)`` each, in one batch
+        (``sessions.start_sessions``); then each one's bookkeeping and event, or its error."""
+        from . import sessions
+
+        if not due:
+            return []
+        out: list = []
+        results = sessions.start_sessions(self.project, self.server, [d[0] for d in due], self.engine_script)
+        for (agent, sess, watch, ended), result in zip(due, results):
+            if isinstance(result, OrchestratorError):
+                out.extend(self._error(agent.name, str(result).splitlines()[0]))
+                continue
+            out.extend(self._guard(agent, self._healed, agent, sess, watch, ended, result))
+        return out
+
+    def _healed(self, agent: Agent, sess, watch: dict, ended: int, new: str) -> list:
+        """The bookkeeping of an agent restarted as session ``new``; its event."""
+        self.observer.started(agent, new, self.clock())
+        watch.update(state="ok", last_start=self.clock(), restarts=watch.get("restarts", 0) + 1)
+        watch.pop("next_try", None)
+        write_watch(self.project, agent, watch)
+        return [event(self.project, agent.name, "heal", "session gone" if sess is None else "process gone",
+                      "restarted", restarts=watch["restarts"], ended=ended)]
+
+    def _heal(self, agent: Agent, sess, now: float, live: dict, processes: dict | None, due: list) -> list:
+        """One dead agent; the caller holds the lock and read ``live`` under it. An agent to
+        restart is ended (``_end``) and put in ``due``, for the caller to start (``_start_all``)."""
         project = self.project
         heal = agent.healing or WatchSettings()  # every watched agent has them
         pending = self.next_try.pop(agent.name, None)
@@ -473,13 +518,9 @@ class Watchdog:
             fatal = self._unready_fatal(agent, watch, verdict.uptime)
             if fatal is not None:
                 return [fatal]
-        if not self._restart(agent, sess, live, processes):
-            return []
-        watch.update(state="ok", last_start=self.clock(), restarts=watch.get("restarts", 0) + 1)
-        watch.pop("next_try", None)
-        write_watch(project, agent, watch)
-        return [event(project, agent.name, "heal", "session gone" if sess is None else "process gone",
-                      "restarted", restarts=watch["restarts"], ended=self.ended)]
+        if self._end(agent, sess, live, processes):
+            due.append((agent, sess, watch, self.ended))
+        return []
 
     def _hold_back(self, agent: Agent, watch: dict, verdict: Verdict, now: float) -> dict:
         """Record a FATAL or BACKOFF verdict; its event."""

@@ -7,6 +7,7 @@ the CLI, the engine facade and session planning (no tmux, no git, no subprocess)
 from __future__ import annotations
 
 from ansible_collections.agentloops.orchestrator.plugins.module_utils import config
+from ansible_collections.agentloops.orchestrator.plugins.module_utils.errors import TmuxError
 from ansible_collections.agentloops.orchestrator.plugins.module_utils.tmux import Owner, Session
 
 CONFIG = """
@@ -106,6 +107,9 @@ class FakeServer:
         self.reads += 1
         return dict(self.live)
 
+    def start_many(self, specs: list) -> list:
+        return start_each(self, specs)
+
     def start(self, name, command, cwd, env, owner="", width=200, height=50, options=None,
               window_options=None) -> str:
         sid = "$%d" % (100 + len(self.started))
@@ -122,3 +126,16 @@ class FakeServer:
 
     def describe(self) -> str:
         return "tmux server -L fake"
+
+
+def start_each(server, specs: list) -> list:
+    """A fake's ``start_many``: its ``start`` for each spec, a refusal as that one's result."""
+    out = []
+    for spec in specs:
+        try:
+            out.append(server.start(spec.name, spec.command, spec.cwd, dict(spec.environment), owner=spec.owner,
+                                    width=spec.width, height=spec.height, options=spec.options,
+                                    window_options=spec.window_options))
+        except TmuxError as exc:
+            out.append(exc)
+    return out

@@ -364,3 +364,116 @@ def test_every_broken_kickoff_is_reported_one_line_per_agent(tmp_path, script):
     assert "placeholder.md:1:4: unknown placeholder {{ nobody }}" in lines[2]
     assert "latin1.md:1:1: not valid UTF-8" in lines[3] and "bom.md:1:1: starts with a byte order mark" in lines[4]
     assert [a.verb for a in sessions.plan(project, {}, project.select(["fine"]), "started", script)] == ["start"]
+
+
+class BatchServer(FakeServer):
+    """A fake whose ``start_many`` is one batch (kept), refusing the names in ``taken`` as
+    tmux refuses a duplicate, the others started."""
+
+    def __init__(self, *live, taken=()) -> None:
+        super().__init__(*live)
+        self.batches: list = []
+        self.taken = set(taken)
+
+    def start_many(self, specs: list) -> list:
+        from ansible_collections.agentloops.orchestrator.plugins.module_utils.errors import TmuxSessionExists
+
+        self.batches.append([s.name for s in specs])
+        out: list = []
+        for s in specs:
+            if s.name in self.taken:
+                out.append(TmuxSessionExists("tmux server -L fake: cannot start session %s: duplicate session: %s"
+                                             % (s.name, s.name)))
+            else:
+                out.append(self.start(s.name, s.command, s.cwd, dict(s.environment), owner=s.owner, options=s.options,
+                                      window_options=s.window_options))
+        return out
+
+
+def test_execute_starts_every_agent_in_one_batch_with_its_id(tmp_path, script):
+    text = "".join('[agents.a%02d]\nkind = "persistent"\nbackend = "demo"\n' % i for i in range(20))
+    project = make_project(tmp_path, '[project]\nsession_prefix = "u-"\n' + text)
+    server = BatchServer(own(project, "a05", "$5"))
+    reported: list = []
+    actions = sessions.plan(project, server.sessions(), list(project.agents), "restarted", script)
+    done = sessions.execute(project, server, actions, report=reported.append, desired="restarted")
+    assert server.batches == [["u-a%02d" % i for i in range(20)]] and server.killed == ["$5"]
+    assert [a.session for a in reported] == ["u-a%02d" % i for i in range(20)] == [a.session for a in done]
+    assert [a.session_id for a in done] == [server.live[a.session].id for a in done]
+    assert all(s.owner == project.config_path and s.project_id == sessions.read_project_id(project)
+               for s in server.live.values())
+
+
+def test_a_duplicate_in_the_batch_is_that_agents_error_after_the_others_started(project):
+    from ansible_collections.agentloops.orchestrator.plugins.module_utils.errors import TmuxSessionExists
+
+    server = BatchServer(taken={"u-worker"})
+    agents = [project.agent("worker"), project.agent("helper")]
+    actions = sessions.plan(project, {}, agents, "started")
+    with pytest.raises(TmuxSessionExists, match="^tmux server -L fake: cannot start session u-worker: duplicate"):
+        sessions.execute(project, server, actions, desired="started")
+    assert server.batches == [["u-worker", "u-helper"]] and list(server.live) == ["u-helper"]
+    assert [a.session_id for a in actions] == ["", server.live["u-helper"].id]
+
+
+def test_several_refused_starts_are_one_error_naming_each(project):
+    from ansible_collections.agentloops.orchestrator.plugins.module_utils.errors import TmuxSessionExists
+
+    server = BatchServer(taken={"u-worker", "u-helper"})
+    actions = sessions.plan(project, {}, [project.agent("worker"), project.agent("helper")], "started")
+    with pytest.raises(TmuxSessionExists) as caught:
+        sessions.execute(project, server, actions, desired="started")
+    assert str(caught.value).splitlines() == [
+        "2 start(s) failed:", "tmux server -L fake: cannot start session u-worker: duplicate session: u-worker",
+        "tmux server -L fake: cannot start session u-helper: duplicate session: u-helper"]
+
+
+def test_an_env_file_that_cannot_be_written_fails_only_its_agent(project, monkeypatch):
+    real = sessions.atomic_write
+
+    def refuse(path, *args, **kwargs):
+        if path.endswith("worker.env"):
+            raise sessions.OrchestratorError("cannot write %s: Read-only file system" % path)
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(sessions, "atomic_write", refuse)
+    server = BatchServer()
+    ids = sessions.start_sessions(project, server, [project.agent("worker"), project.agent("helper")])
+    assert isinstance(ids[0], sessions.OrchestratorError) and ids[1] == server.live["u-helper"].id
+    assert server.batches == [["u-helper"]]
+
+
+def test_an_unchanged_env_file_is_not_written_again_a_changed_or_loose_one_is(project):
+    server = FakeServer()
+    path = os.path.join(project.state_dir, "helper.env")
+    sessions.start_session(project, server, project.agent("helper"))
+    first = os.stat(path)
+    sessions.start_session(project, FakeServer(), project.agent("helper"))
+    assert os.stat(path).st_ino == first.st_ino, "the same text: no write (no fsync) on a restart"
+    os.chmod(path, 0o644)
+    sessions.start_session(project, FakeServer(), project.agent("helper"))
+    assert oct(os.stat(path).st_mode & 0o777) == "0o600" and os.stat(path).st_ino != first.st_ino
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write("export EXTRA=1\n")
+    sessions.start_session(project, FakeServer(), project.agent("helper"))
+    assert "EXTRA" not in open(path, encoding="utf-8").read()
+
+
+def test_starts_that_all_failed_alike_are_one_line(project):
+    from ansible_collections.agentloops.orchestrator.plugins.module_utils.errors import TmuxNoServer
+
+    class Gone(BatchServer):
+        def start_many(self, specs: list) -> list:
+            out = []
+            for s in specs:
+                error = TmuxNoServer("tmux server -L fake: cannot start session %s: no server running" % s.name)
+                error.detail = "no server running"
+                out.append(error)
+            return out
+
+    actions = sessions.plan(project, {}, [project.agent("worker"), project.agent("helper")], "started")
+    with pytest.raises(TmuxNoServer) as caught:
+        sessions.execute(project, Gone(), actions, desired="started")
+    assert str(caught.value).splitlines() == [
+        "2 start(s) failed:",
+        "tmux server -L fake: cannot start session u-worker: no server running (the same for u-helper)"]

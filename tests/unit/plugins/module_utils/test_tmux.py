@@ -386,3 +386,113 @@ def test_permission_denied_is_someone_elses_server_not_no_server(monkeypatch):
 def test_a_blank_override_is_the_configs_server_and_default_is_explicit(override, chosen):
     assert tmux.choose_socket("cfg", override) == chosen
     assert tmux.choose_socket("", override) == ("" if chosen == "cfg" else chosen)
+
+
+# -- batched starts ---------------------------------------------------------------------
+
+def spec(name: str, pad: int = 0, **kwargs) -> tmux.NewSession:
+    return tmux.NewSession(name, "sleep 1" + " " * pad, "/srv/p", {"AGENTLOOPS_AGENT": name}, "/srv/p/agents.toml",
+                           options={"@agentloops_project": "0" * 32}, **kwargs)
+
+
+def commands_of(call: list) -> list:
+    """A chained tmux argv split back into its commands."""
+    out: list = [[]]
+    for arg in call:
+        if arg == ";":
+            out.append([])
+        else:
+            out[-1].append(arg)
+    return out
+
+
+def started_names(call: list) -> list:
+    return [c[c.index("-s") + 1] for c in commands_of(call) if c[0] == "new-session"]
+
+
+def test_small_starts_go_in_one_call_each_tagged_in_it():
+    server, fake = driver(Proc(stdout=["$%d" % i for i in range(30)]))
+    names = ["a%02d" % i for i in range(30)]
+    assert server.start_many([spec(n, window_options={"remain-on-exit": "on"}) for n in names]) == \
+        ["$%d" % i for i in range(30)]
+    (call,) = fake.calls
+    assert started_names(call) == names
+    assert tmux.command_bytes(commands_of(call)) <= tmux._COMMAND_BYTES
+    first = commands_of(call)[:4]
+    assert first[1:] == [["set-option", "-t", "=a00:", "@agentloops_config", "/srv/p/agents.toml"],
+                         ["set-option", "-t", "=a00:", "@agentloops_project", "0" * 32],
+                         ["set-option", "-w", "-t", "=a00:", "remain-on-exit", "on"]]
+
+
+def test_a_batch_is_cut_by_its_size_not_by_a_count():
+    big = [spec("b%d" % i, pad=3000) for i in range(10)]  # ~3.2 KB each: three fit in 12 KiB
+    small = [spec("s%d" % i) for i in range(30)]
+    answers = [Proc(stdout=["$%d" % i for i in range(40)])] * 10
+    server, fake = driver(*answers)
+    ids = server.start_many(big + small)
+    assert all(isinstance(i, str) for i in ids)
+    sizes = [tmux.command_bytes(commands_of(call)) for call in fake.calls]
+    assert all(size <= tmux._COMMAND_BYTES for size in sizes), sizes
+    assert [len(started_names(call)) for call in fake.calls] == [3, 3, 3, 1 + 30]
+    assert [n for call in fake.calls for n in started_names(call)] == [s.name for s in big + small]
+
+
+def test_a_start_too_long_alone_is_still_tried_and_gets_tmux_s_refusal():
+    server, fake = driver(Proc(stdout=["$1"]), Proc(1, stderr=["command too long"]), Proc(stdout=["$3"]))
+    ids = server.start_many([spec("a"), spec("huge", pad=20000), spec("c")])
+    assert ids[0] == "$1" and ids[2] == "$3"
+    assert isinstance(ids[1], TmuxError) and str(ids[1]) == "%s: cannot start session huge: command too long" % WHERE
+    assert [started_names(call) for call in fake.calls] == [["a"], ["huge"], ["c"]]
+
+
+def test_a_duplicate_mid_batch_is_that_sessions_error_and_the_rest_start_after_it():
+    """tmux stops the chained list at the failing new-session: the ids printed before it are
+    the sessions made; the next call starts the ones after the duplicate."""
+    server, fake = driver(Proc(1, stdout=["$1", "$2"], stderr=["duplicate session: c"]), Proc(stdout=["$4", "$5"]))
+    ids = server.start_many([spec(n) for n in "abcde"])
+    assert ids[:2] == ["$1", "$2"] and ids[3:] == ["$4", "$5"]
+    assert isinstance(ids[2], TmuxSessionExists)
+    assert str(ids[2]) == "%s: cannot start session c: duplicate session: c" % WHERE
+    assert [started_names(call) for call in fake.calls] == [list("abcde"), ["d", "e"]]
+
+
+def test_single_start_keeps_its_errors():
+    server, _fake = driver(Proc(1, stderr=["duplicate session: w"]))
+    with pytest.raises(TmuxSessionExists, match="^%s: cannot start session w: duplicate session: w$" % WHERE):
+        server.start("w", "sleep 1", "/", {})
+
+
+def test_another_failure_mid_batch_tags_the_last_made_again_then_tries_the_rest_alone():
+    """Not a duplicate: the failing command may be a tag of the last session made (set again
+    by its id) or the next new-session (each of the rest is then started alone)."""
+    server, fake = driver(Proc(1, stdout=["$1"], stderr=["some failure"]), Proc(),
+                          Proc(1, stderr=["create window failed"]), Proc(stdout=["$3"]))
+    ids = server.start_many([spec(n) for n in "abc"])
+    assert ids[0] == "$1" and ids[2] == "$3"
+    assert str(ids[1]) == "%s: cannot start session b: create window failed" % WHERE
+    assert commands_of(fake.calls[1]) == [["set-option", "-t", "$1:", "@agentloops_config", "/srv/p/agents.toml"],
+                                          ["set-option", "-t", "$1:", "@agentloops_project", "0" * 32]]
+    assert [started_names(call) for call in fake.calls[2:]] == [["b"], ["c"]]
+
+
+def test_a_session_whose_tags_cannot_be_set_is_killed_never_left_untagged():
+    server, fake = driver(Proc(1, stdout=["$1"], stderr=["bad option"]), Proc(1, stderr=["bad option"]), Proc())
+    (result,) = server.start_many([spec("a")])
+    assert isinstance(result, TmuxError) and str(result) == "%s: cannot start session a: bad option" % WHERE
+    assert fake.calls[2][0] == "kill-session" and "$1" in fake.calls[2]
+
+
+def test_a_server_that_cannot_be_reached_fails_every_start_at_once(monkeypatch):
+    monkeypatch.setattr(tmux.time, "sleep", lambda _s: None)
+    server, fake = driver(*[Proc(1, stderr=[NO_SERVER])] * tmux._START_ATTEMPTS)
+    ids = server.start_many([spec(n) for n in "abc"])
+    assert [type(i) for i in ids] == [TmuxNoServer] * 3
+    assert str(ids[2]) == "%s: cannot start session c: %s" % (WHERE, NO_SERVER)
+    assert len(fake.calls) == tmux._START_ATTEMPTS  # one batch tried while the server exits, not one per start
+
+
+def test_a_name_tmux_would_mangle_is_its_own_error_in_a_batch():
+    server, fake = driver(Proc(stdout=["$1", "$2"]))
+    ids = server.start_many([spec("a"), spec("b.c"), spec("d")])
+    assert ids[0] == "$1" and ids[2] == "$2" and "periods" in str(ids[1])
+    assert started_names(fake.calls[0]) == ["a", "d"]

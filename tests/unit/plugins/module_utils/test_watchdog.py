@@ -11,6 +11,7 @@ import os
 from dataclasses import dataclass
 
 import pytest
+from engine_fakes import start_each
 
 from ansible_collections.agentloops.orchestrator.plugins.module_utils import (
     bookkeeping, config, fsutil, observe, status, watchdog)
@@ -94,6 +95,7 @@ class DeadServer:
 
     def __init__(self) -> None:
         self.started: list = []
+        self.batches: list = []  # the names of each start_many
 
     def sessions(self) -> dict:
         return {}
@@ -104,6 +106,10 @@ class DeadServer:
     def start(self, name: str, *args, **kwargs) -> str:
         self.started.append(name)
         return "$%d" % len(self.started)
+
+    def start_many(self, specs: list) -> list:
+        self.batches.append([s.name for s in specs])
+        return start_each(self, specs)
 
 
 class Clock:
@@ -370,3 +376,38 @@ class FakePane:
 def test_digits_alone_on_a_line_are_output_not_animation(project, before, after, same):
     dog = watchdog.Watchdog(project, ScreenServer([before, after]), clock=Clock(1000.0))
     assert (dog._screen(FakePane()) == dog._screen(FakePane())) is same
+
+
+def test_a_mass_death_restarts_every_agent_in_one_batch_each_with_its_bookkeeping(tmp_path):
+    text = "".join('[agents.a%d]\nkind = "persistent"\nbackend = "demo"\nwatch = "heal"\n' % i for i in range(6))
+    (tmp_path / "agents.toml").write_text('[project]\nsession_prefix = "m-"\n' + text)
+    project = config.load(str(tmp_path / "agents.toml"))
+    bookkeeping.set_stopped(project, project.agent("a3"), True)  # an operator's down: left alone
+    server = DeadServer()
+    dog = watchdog.Watchdog(project, server, clock=Clock(1000.0), jitter=lambda: 1.0)
+    events = dog.check(1000.0)
+    assert server.batches == [["m-a0", "m-a1", "m-a2", "m-a4", "m-a5"]]
+    assert kinds(events) == [("a%d" % i, "heal") for i in (0, 1, 2, 4, 5)]
+    for i in (0, 1, 2, 4, 5):
+        watch = bookkeeping.read_watch(project, project.agent("a%d" % i))
+        assert (watch["state"], watch["restarts"], watch["last_start"]) == ("ok", 1, 1000.0)
+    assert bookkeeping.read_watch(project, project.agent("a3")) == {}
+
+
+def test_a_refused_start_in_a_mass_heal_is_that_agents_error_the_others_heal(tmp_path):
+    from ansible_collections.agentloops.orchestrator.plugins.module_utils.errors import TmuxSessionExists
+
+    class Taken(DeadServer):
+        def start(self, name: str, *args, **kwargs) -> str:
+            if name == "m-a1":
+                raise TmuxSessionExists("cannot start session m-a1: duplicate session: m-a1")
+            return super().start(name, *args, **kwargs)
+
+    text = "".join('[agents.a%d]\nkind = "persistent"\nbackend = "demo"\nwatch = "heal"\n' % i for i in range(3))
+    (tmp_path / "agents.toml").write_text('[project]\nsession_prefix = "m-"\n' + text)
+    project = config.load(str(tmp_path / "agents.toml"))
+    server = Taken()
+    events = watchdog.Watchdog(project, server, clock=Clock(1000.0), jitter=lambda: 1.0).check(1000.0)
+    assert server.batches == [["m-a0", "m-a1", "m-a2"]] and server.started == ["m-a0", "m-a2"]
+    assert sorted(kinds(events)) == [("a0", "heal"), ("a1", "error"), ("a2", "heal")]
+    assert "duplicate session" in [e for e in events if e["agent"] == "a1"][0]["reason"]
