@@ -104,10 +104,11 @@ def read_status(project: Project, server: TmuxServer, live: dict | None = None,
     read of /proc for its watchdogs (skipped when not counted and not shown), nothing
     written. ``engine_script``: the caller's agents.py (the CLI's), which can start what the
     project's missing engine checkout cannot (a stopped agent's reason, ``status.rows``)."""
-    from .procs import watchdog_pids
-
     live = server.sessions() if live is None else live
     needed = count_watchdogs or any(a.builtin == "watchdog" for a in project.agents)
+    if needed:
+        from .procs import watchdog_pids  # only then: procs is not on the path of a status without a watchdog
+
     pids = watchdog_pids(project) if needed else None
     rows = status.rows(project, live, pids, engine_script)
     index, why = phase.read_phase_or_error(project) if project.phases else (0, None)

@@ -45,6 +45,10 @@ GUARD_LOCK = "watchdog-guard.lock"
 WRITE_ERROR = "watchdog.error"
 EVENTS = "events.jsonl"
 RESUME_SUFFIX = ".resume-id"
+# The names of an agent's records are NAME + suffix (status tests them against one listing of state/).
+RUN_SUFFIX = ".run.json"
+WATCH_SUFFIX = ".watch.json"
+STOPPED_SUFFIX = ".stopped"
 PROJECT_ID = "project-id"
 SERVER_FILE = "server"
 
@@ -99,16 +103,16 @@ class StateLayout:
         return os.path.join(self.log_dir, EVENTS)
 
     def run(self, agent: Agent | str) -> str:
-        return self._agent(agent, ".run.json")
+        return self._agent(agent, RUN_SUFFIX)
 
     def watch(self, agent: Agent | str) -> str:
-        return self._agent(agent, ".watch.json")
+        return self._agent(agent, WATCH_SUFFIX)
 
     def resume(self, agent: Agent | str) -> str:
         return self._agent(agent, RESUME_SUFFIX)
 
     def stopped(self, agent: Agent | str) -> str:
-        return self._agent(agent, ".stopped")
+        return self._agent(agent, STOPPED_SUFFIX)
 
     def paused(self, agent: Agent | str) -> str:
         return self._agent(agent, ".paused")

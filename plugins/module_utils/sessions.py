@@ -41,7 +41,6 @@ from .config import Agent, Project
 from .errors import ConfigError, OrchestratorError
 from .fsutil import atomic_write, locked, read_state_text
 from .layout import StateLayout
-from .procs import agent_processes, end_processes
 from .tmux import PROGRAM_OPTION, PROJECT_OPTION, Owner, Session, TmuxServer
 
 START, STOP, RESTART, NONE, SKIP = "start", "stop", "restart", "none", "skip"
@@ -424,6 +423,8 @@ def end_agent(project: Project, server: TmuxServer, agent: Agent, session: Sessi
     /proc (``procs.read_table``) to use for the first collection, shared by a mass heal;
     without a session to kill, that collection is the only one needed."""
     roots = [pane.pid for pane in session.panes] if session is not None else []
+    from .procs import agent_processes, end_processes  # deferred: status imports sessions for owner_of
+
     found = agent_processes(project.config_path, agent.name, roots, processes=processes)
     myself = os.environ.get("AGENTLOOPS_AGENT") == agent.name and \
         os.environ.get("AGENTLOOPS_CONFIG") == project.config_path
