@@ -87,14 +87,15 @@ class PhaseStep(enum.Enum):
 NEXT = PhaseStep.NEXT
 
 
-def open_project(config_path: str, tmux_socket: str | None = None) -> tuple[Project, TmuxServer]:
+def open_project(config_path: str, tmux_socket: str | None = None, cached: bool = False) -> tuple[Project, TmuxServer]:
     """Load and validate a config; return ``(project, server)``.
 
     ``tmux_socket`` overrides the config's ``tmux_socket`` when given (a name or a path; a
     relative path is taken from the current directory; ``default`` is the default server);
-    None or "" is not given (``tmux.choose_socket``).
+    None or "" is not given (``tmux.choose_socket``). ``cached``: through the parsed-config
+    cache (``config.load``; ``agents.py status``).
     """
-    project = config_mod.load(config_path)
+    project = config_mod.load(config_path, cached)
     return project, TmuxServer(choose_socket(project.tmux_socket, tmux_socket))
 
 

@@ -157,7 +157,7 @@ def fake(monkeypatch, tmp_path):
     server = FakeServer()
     opened = []
 
-    def open_project(config_path, tmux_socket=None):
+    def open_project(config_path, tmux_socket=None, cached=False):
         opened.append((config_path, tmux_socket))
         return engine.config_mod.load(config_path), server
 
