@@ -17,7 +17,9 @@ and ``log_dir``. Nothing here reads or writes; the modules that own each file do
 - per agent: ``NAME.run.json`` (the runner's last run), ``NAME.watch.json`` (the watchdog's
   bookkeeping), ``NAME.resume-id`` (the backend's conversation id), ``NAME.stopped`` (stopped
   by an operator), ``NAME.paused`` (a paused loop), ``NAME.kickoff.md`` (the prompt last
-  rendered), ``NAME.env`` (the environment a session sources).
+  rendered), ``NAME.env`` (the environment a session sources);
+- ``.<config name>.parsed`` (in the default ``state`` folder only): status's parsed-config
+  cache, named and owned by early.py (it is read before this module is imported).
 
 ``log_dir``: ``events.jsonl`` (the watchdog's events), ``NAME.log`` (the runner's lines) and
 ``NAME.screen`` (the agent's pane, with scrollback, when its program last ended); these
