@@ -457,6 +457,8 @@ def _globals_first(argv: list[str]) -> list[str]:
 def parse(argv: list[str]) -> argparse.Namespace:
     """The parsed command line; bad usage raises ``UsageError``, ``--help`` raises
     ``HelpRequested``."""
+    if argv == ["status"]:  # the hot path (monitors run it in a loop): what the parser makes of it, unbuilt
+        return argparse.Namespace(config=None, tmux_socket=None, command="status", run=cmd_status)
     parser = build_parser()
     args, extra = parser.parse_known_args(_globals_first(argv))
     unknown = next((a for a in extra if a.startswith("-") and a != "-"), None)

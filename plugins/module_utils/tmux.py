@@ -170,7 +170,8 @@ def parse_panes(output: str) -> dict[str, Session]:
                                _int(dead_status) if dead_status != "" else None,
                                _int(widx), _int(pidx), _int(activity), title))
     for sess in sessions.values():
-        sess.panes.sort(key=lambda p: (p.window_index, p.index))
+        if len(sess.panes) > 1:  # an agent's session has one pane: nothing to sort
+            sess.panes.sort(key=lambda p: (p.window_index, p.index))
     return sessions
 
 
