@@ -6,7 +6,8 @@
 Parsing uses the standard library's ``tomllib`` (fast: this is on the path of every
 ``agents.py status``); style-preserving edits of the same files use tomlkit elsewhere.
 Every problem is reported with the file, line, column and dotted key, and all problems of
-a file are reported at once. Loading never writes anything.
+a file are reported at once. Loading never writes anything, but for the parsed-config cache
+of ``agents.py status`` (``load(path, cached=True)``, early.py).
 
 A project is frozen data: a ``Project`` of ``Phase``, ``Backend`` and ``Agent``. What an
 agent may set depends on its kind, and the model says so: every agent but a service has
