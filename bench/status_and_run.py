@@ -84,7 +84,8 @@ def bench_status(tmp, repeat):
 def _engine():
     """The engine's light driver part (tmuxproc: the read's argv) and its cache path, through the shim."""
     sys.path.insert(0, REPO)
-    import agents  # noqa: F401  pylint: disable=import-outside-toplevel,unused-import  (registers agentloops_engine)
+    # the shim registers agentloops_engine
+    import agents  # noqa: F401  pylint: disable=import-outside-toplevel,unused-import
     from agentloops_engine import early, tmuxproc  # pylint: disable=import-outside-toplevel,import-error
 
     return early, tmuxproc
