@@ -15,8 +15,9 @@
    run takes <= 1.5x the 1-agent run (one module call acts on all agents).
 
 Everything runs on a private tmux server in a temp dir, removed at the end.
-Usage: .venv/bin/python bench/status_and_run.py [--repeat N] [--only floor] [--engine DIR]
-(``--engine DIR``: time DIR/agents.py, another checkout, the tmux argv still this one's.)
+Usage: .venv/bin/python bench/status_and_run.py [--repeat N] [--only floor] [--engine DIR] [--before DIR]
+(``--engine DIR``: time DIR/agents.py, another checkout, the tmux argv still this one's;
+``--before DIR``: in the floor bench, DIR's status too, in the same rounds.)
 """
 
 import os
@@ -30,9 +31,12 @@ import time
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PY = sys.executable
 PLAYBOOK = os.path.join(os.path.dirname(PY), "ansible-playbook")
-# The agents.py timed: this checkout's, or another's (``--engine DIR``: the code before a change).
+# The agents.py timed: this checkout's, or another's (``--engine DIR``); ``--before DIR``: also
+# time DIR's status in the same rounds of the floor bench (the code before a change).
 AGENTS = os.path.join(os.path.abspath(sys.argv[sys.argv.index("--engine") + 1]) if "--engine" in sys.argv else REPO,
                       "agents.py")
+BEFORE = os.path.join(os.path.abspath(sys.argv[sys.argv.index("--before") + 1]), "agents.py") \
+    if "--before" in sys.argv else None
 FLOOR_GOAL = 1.5
 
 
@@ -124,15 +128,20 @@ def bench_floor(tmp, repeat):
         for _warm in range(2):  # page cache, .pyc, and the parsed-config cache written by the first status
             _once(status, folder, env)
             _once(floor_tmux, folder, env)
-        ours, floor = [], []
+        ours, floor, before = [], [], []
         for _round in range(repeat):
             ours.append(_once(status, folder, env))
             floor.append(_once(floor_py, folder, env) + _once(floor_tmux, folder, env))
+            if BEFORE:
+                before.append(_once([PY, BEFORE, "status"], folder, env))
         ratio = statistics.median(ours) / statistics.median(floor)
         results[n] = ratio
         print("  %5d  %22s  %22s  %5.2fx  <= %.1fx: %s   (up of %d agents: %.1fs)"
               % (n, _spread(ours), _spread(floor), ratio, FLOOR_GOAL, "met" if ratio <= FLOOR_GOAL else "NOT met",
                  n, started))
+        if before:
+            print("  %5d  %22s  %22s  %5.2fx  (before: %s, same rounds)"
+                  % (n, _spread(before), "", statistics.median(before) / statistics.median(floor), BEFORE))
         if n == 1000:
             cache = early.cache_path(os.path.join(folder, "agents.toml"))
             cold = []
