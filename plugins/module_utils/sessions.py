@@ -31,7 +31,6 @@ import contextlib
 import os
 import re
 import shlex
-import signal
 import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -399,6 +398,8 @@ def session_command(env_file: str, command: str) -> str:
 def _hangup_ignored(ignore: bool) -> Iterator[None]:
     """SIGHUP ignored meanwhile when ``ignore``: an agent ending itself from its own pane
     gets the hangup of its terminal when its session is killed, and must finish anyway."""
+    import signal  # deferred: status imports this module (owner_of), and signal builds its enums on import
+
     previous = None
     if ignore:
         try:

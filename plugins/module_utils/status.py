@@ -285,7 +285,8 @@ def table(rows_: list) -> list:
     column is not padded (no trailing blanks)."""
     grid = [COLUMNS] + [r.cells() for r in rows_]
     widths = [max(len(line[i]) for line in grid) + 2 for i in range(len(COLUMNS) - 1)]
-    return ["".join(cell.ljust(w) for cell, w in zip(line, widths)) + line[-1] for line in grid]
+    line_format = "".join("%%-%ds" % w for w in widths) + "%s"  # "%-Ns" pads as ljust(N) does, never cuts
+    return [line_format % line for line in grid]
 
 
 def write_failure(project: Project) -> str | None:
