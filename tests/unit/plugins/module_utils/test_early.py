@@ -6,6 +6,7 @@ tmux read of ``agents.py status`` (taken only for the very same read), without t
 
 from __future__ import annotations
 
+import gc
 import marshal
 import os
 import stat
@@ -35,9 +36,12 @@ backend = "demo"
 def no_early_state():
     early._early.clear()
     early._parsed.clear()
+    collecting = gc.isenabled()
     yield
     early._early.clear()
     early._parsed.clear()
+    if collecting:  # start() turns the collector off, for a status process: not for pytest's
+        gc.enable()
 
 
 def write(folder, text=TEXT, state=True):
@@ -173,7 +177,9 @@ def test_status_starts_the_read_of_the_cached_server_and_sessions_takes_it(tmp_p
     for argv in (["up"], ["status", "a"], ["--config", path, "status"], ["status", "--tmux-socket", "x"]):
         early.start(argv, str(tmp_path / "engine"))
     assert spawned == [], "only a plain status starts early"
+    gc.enable()
     early.start(["status"], str(tmp_path / "engine"))
+    assert not gc.isenabled(), "a status process runs without the cyclic collector"
     argv = tmuxproc.list_panes_argv(project.tmux_socket)
     assert spawned == [argv] == [["tmux", "-S", str(tmp_path / "run" / "t.sock"), "list-panes", "-a", "-F", tmux._FORMAT]]
 
