@@ -19,6 +19,11 @@ if _PKG not in sys.modules:
     _pkg.__path__ = [os.path.join(_ROOT, "plugins", "module_utils")]
     sys.modules[_PKG] = _pkg
 
+if __name__ == "__main__":  # status starts its one tmux read before the engine is imported (early.py)
+    from agentloops_engine import early  # noqa: E402  (needs the package registered above)
+
+    early.start(sys.argv[1:], _ROOT)
+
 from agentloops_engine import cli  # noqa: E402  (needs the package registered above)
 
 if __name__ == "__main__":

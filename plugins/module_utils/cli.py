@@ -20,6 +20,7 @@ import argparse
 import os
 import sys
 
+from .early import default_config
 from .errors import AlreadyRunning, ConfigError, OrchestratorError
 
 TYPE_CHECKING = False  # not typing's: importing typing (or dataclasses) would slow --help down
@@ -456,6 +457,8 @@ def _globals_first(argv: list[str]) -> list[str]:
 def parse(argv: list[str]) -> argparse.Namespace:
     """The parsed command line; bad usage raises ``UsageError``, ``--help`` raises
     ``HelpRequested``."""
+    if argv == ["status"]:  # the hot path (monitors run it in a loop): what the parser makes of it, unbuilt
+        return argparse.Namespace(config=None, tmux_socket=None, command="status", run=cmd_status)
     parser = build_parser()
     args, extra = parser.parse_known_args(_globals_first(argv))
     unknown = next((a for a in extra if a.startswith("-") and a != "-"), None)
@@ -470,14 +473,6 @@ def parse(argv: list[str]) -> argparse.Namespace:
     return args
 
 
-def default_config(engine_root: str) -> str:
-    here = os.path.abspath("agents.toml")
-    if os.path.exists(here):
-        return here
-    beside = os.path.join(os.path.dirname(os.path.abspath(engine_root)), "agents.toml")
-    return beside if os.path.exists(beside) else here
-
-
 def project_agent_defaults() -> Agent:
     from .config import Agent, CleanlogsSettings
 
@@ -488,7 +483,8 @@ def run(args: argparse.Namespace, engine_root: str, out: TextIO) -> int:
     """Open the project and run the parsed command."""
     from . import engine  # after the arguments are checked: --help stays instant
 
-    project, server = engine.open_project(args.config or default_config(engine_root), args.tmux_socket)
+    project, server = engine.open_project(args.config or default_config(engine_root), args.tmux_socket,
+                                          cached=args.command == "status")
     return args.run(Invocation(project, server, args, out, os.path.join(engine_root, "agents.py")))
 
 

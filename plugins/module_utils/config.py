@@ -6,7 +6,8 @@
 Parsing uses the standard library's ``tomllib`` (fast: this is on the path of every
 ``agents.py status``); style-preserving edits of the same files use tomlkit elsewhere.
 Every problem is reported with the file, line, column and dotted key, and all problems of
-a file are reported at once. Loading never writes anything.
+a file are reported at once. Loading never writes anything, but for the parsed-config cache
+of ``agents.py status`` (``load(path, cached=True)``, early.py).
 
 A project is frozen data: a ``Project`` of ``Phase``, ``Backend`` and ``Agent``. What an
 agent may set depends on its kind, and the model says so: every agent but a service has
@@ -28,6 +29,7 @@ TYPE_CHECKING = False  # not typing's: importing typing costs every `agents.py s
 if TYPE_CHECKING:  # pragma: no cover
     from typing import Any, TypeVar
 
+from .early import DEFAULT_STATE_DIR
 from .errors import ConfigError, ConfigIssue
 from .tomlcheck import ARRAY, BOOL, INT, NUM, STR, STRLIST, STRMAP, TABLE, Checker, get_str, has_type, parse_toml, read_text
 
@@ -289,15 +291,30 @@ def resolve_path(root: str, value: str) -> str:
     return os.path.normpath(value if os.path.isabs(value) else os.path.join(root, value))
 
 
-def load(path: str) -> Project:
-    """Read and validate an agents.toml; raise ``ConfigError`` with every issue found."""
+def load(path: str, cached: bool = False) -> Project:
+    """Read and validate an agents.toml; raise ``ConfigError`` with every issue found.
+
+    ``cached`` (``agents.py status``): what tomllib makes of the text comes from the
+    parsed-config cache when it holds this very text (``early.read_cache``), and is cached
+    when it did not; validation is the same either way. Without it nothing is written."""
     path = os.path.abspath(path)
-    return parse(read_text(path), path)
+    text = read_text(path)
+    if not cached:
+        return parse(text, path)
+    from . import early
+
+    hit = early.read_cache(path, text)
+    data = hit[0] if hit is not None else parse_toml(text, path)
+    project = parse(text, path, data)
+    if hit is None and project.state_dir == os.path.dirname(early.cache_path(path)):
+        early.write_cache(path, text, data, project.tmux_socket)
+    return project
 
 
-def parse(text: str, path: str) -> Project:
-    """Validate TOML text as if read from ``path`` (the base of relative paths)."""
-    data = parse_toml(text, path)
+def parse(text: str, path: str, data: dict | None = None) -> Project:
+    """Validate TOML text as if read from ``path`` (the base of relative paths); ``data``:
+    what tomllib made of that text, when the caller has it (it is never changed here)."""
+    data = parse_toml(text, path) if data is None else data
     check = Checker(path, text)
     check.table(data, (), _TOP_KEYS)
     root = os.path.dirname(path)
@@ -575,7 +592,7 @@ def _project_keys(check: Checker, data: dict, root: str) -> dict[str, str]:
     return {"name": name, "session_prefix": prefix, "tmux_socket": socket,
             "window_size": get_str(table, "window_size"),
             "log_dir": resolve_path(root, get_str(table, "log_dir", ".ao-state")),
-            "state_dir": resolve_path(root, get_str(table, "state_dir", "state"))}
+            "state_dir": resolve_path(root, get_str(table, "state_dir", DEFAULT_STATE_DIR))}
 
 
 def _phases(check: Checker, tables: object) -> tuple[Phase, ...]:

@@ -87,14 +87,15 @@ class PhaseStep(enum.Enum):
 NEXT = PhaseStep.NEXT
 
 
-def open_project(config_path: str, tmux_socket: str | None = None) -> tuple[Project, TmuxServer]:
+def open_project(config_path: str, tmux_socket: str | None = None, cached: bool = False) -> tuple[Project, TmuxServer]:
     """Load and validate a config; return ``(project, server)``.
 
     ``tmux_socket`` overrides the config's ``tmux_socket`` when given (a name or a path; a
     relative path is taken from the current directory; ``default`` is the default server);
-    None or "" is not given (``tmux.choose_socket``).
+    None or "" is not given (``tmux.choose_socket``). ``cached``: through the parsed-config
+    cache (``config.load``; ``agents.py status``).
     """
-    project = config_mod.load(config_path)
+    project = config_mod.load(config_path, cached)
     return project, TmuxServer(choose_socket(project.tmux_socket, tmux_socket))
 
 
@@ -104,10 +105,11 @@ def read_status(project: Project, server: TmuxServer, live: dict | None = None,
     read of /proc for its watchdogs (skipped when not counted and not shown), nothing
     written. ``engine_script``: the caller's agents.py (the CLI's), which can start what the
     project's missing engine checkout cannot (a stopped agent's reason, ``status.rows``)."""
-    from .procs import watchdog_pids
-
     live = server.sessions() if live is None else live
     needed = count_watchdogs or any(a.builtin == "watchdog" for a in project.agents)
+    if needed:
+        from .procs import watchdog_pids  # only then: procs is not on the path of a status without a watchdog
+
     pids = watchdog_pids(project) if needed else None
     rows = status.rows(project, live, pids, engine_script)
     index, why = phase.read_phase_or_error(project) if project.phases else (0, None)

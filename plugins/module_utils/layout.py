@@ -17,7 +17,9 @@ and ``log_dir``. Nothing here reads or writes; the modules that own each file do
 - per agent: ``NAME.run.json`` (the runner's last run), ``NAME.watch.json`` (the watchdog's
   bookkeeping), ``NAME.resume-id`` (the backend's conversation id), ``NAME.stopped`` (stopped
   by an operator), ``NAME.paused`` (a paused loop), ``NAME.kickoff.md`` (the prompt last
-  rendered), ``NAME.env`` (the environment a session sources).
+  rendered), ``NAME.env`` (the environment a session sources);
+- ``.<config name>.parsed`` (in the default ``state`` folder only): status's parsed-config
+  cache, named and owned by early.py (it is read before this module is imported).
 
 ``log_dir``: ``events.jsonl`` (the watchdog's events), ``NAME.log`` (the runner's lines) and
 ``NAME.screen`` (the agent's pane, with scrollback, when its program last ended); these
@@ -45,6 +47,10 @@ GUARD_LOCK = "watchdog-guard.lock"
 WRITE_ERROR = "watchdog.error"
 EVENTS = "events.jsonl"
 RESUME_SUFFIX = ".resume-id"
+# The names of an agent's records are NAME + suffix (status tests them against one listing of state/).
+RUN_SUFFIX = ".run.json"
+WATCH_SUFFIX = ".watch.json"
+STOPPED_SUFFIX = ".stopped"
 PROJECT_ID = "project-id"
 SERVER_FILE = "server"
 
@@ -99,16 +105,16 @@ class StateLayout:
         return os.path.join(self.log_dir, EVENTS)
 
     def run(self, agent: Agent | str) -> str:
-        return self._agent(agent, ".run.json")
+        return self._agent(agent, RUN_SUFFIX)
 
     def watch(self, agent: Agent | str) -> str:
-        return self._agent(agent, ".watch.json")
+        return self._agent(agent, WATCH_SUFFIX)
 
     def resume(self, agent: Agent | str) -> str:
         return self._agent(agent, RESUME_SUFFIX)
 
     def stopped(self, agent: Agent | str) -> str:
-        return self._agent(agent, ".stopped")
+        return self._agent(agent, STOPPED_SUFFIX)
 
     def paused(self, agent: Agent | str) -> str:
         return self._agent(agent, ".paused")

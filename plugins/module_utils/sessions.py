@@ -31,7 +31,6 @@ import contextlib
 import os
 import re
 import shlex
-import signal
 import stat
 import sys
 from collections.abc import Iterator, Mapping
@@ -42,7 +41,6 @@ from .config import Agent, Project
 from .errors import ConfigError, OrchestratorError, TmuxError
 from .fsutil import atomic_write, locked, read_state_bytes, read_state_text
 from .layout import StateLayout
-from .procs import agent_processes, end_processes
 from .tmux import PROGRAM_OPTION, PROJECT_OPTION, NewSession, Owner, Session, TmuxServer
 
 START, STOP, RESTART, NONE, SKIP = "start", "stop", "restart", "none", "skip"
@@ -465,6 +463,8 @@ def session_command(env_file: str, command: str) -> str:
 def _hangup_ignored(ignore: bool) -> Iterator[None]:
     """SIGHUP ignored meanwhile when ``ignore``: an agent ending itself from its own pane
     gets the hangup of its terminal when its session is killed, and must finish anyway."""
+    import signal  # deferred: status imports this module (owner_of), and signal builds its enums on import
+
     previous = None
     if ignore:
         try:
@@ -489,6 +489,8 @@ def end_agent(project: Project, server: TmuxServer, agent: Agent, session: Sessi
     /proc (``procs.read_table``) to use for the first collection, shared by a mass heal;
     without a session to kill, that collection is the only one needed."""
     roots = [pane.pid for pane in session.panes] if session is not None else []
+    from .procs import agent_processes, end_processes  # deferred: status imports sessions for owner_of
+
     found = agent_processes(project.config_path, agent.name, roots, processes=processes)
     myself = os.environ.get("AGENTLOOPS_AGENT") == agent.name and \
         os.environ.get("AGENTLOOPS_CONFIG") == project.config_path

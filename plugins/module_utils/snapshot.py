@@ -10,7 +10,8 @@ compare a later one against it in the same run:
   symlink is followed and recorded with its link text and resolved target (re-pointing it,
   or changing its target, is a change);
 - projects (``configs``, agents.toml paths): of each, the config itself, every file of its
-  ``state_dir``, the engine's files in its ``log_dir`` (``events.jsonl``, ``NAME.log``,
+  ``state_dir`` (but the parsed-config cache of status, ``early.is_cache``: derived from the
+  config), the engine's files in its ``log_dir`` (``events.jsonl``, ``NAME.log``,
   ``NAME.screen``), its agents' kickoff templates, the ``agents.py`` launcher beside it (or
   in ``engine/``), and its watchdog processes (pids with start times, from /proc: a
   foreground watchdog has no session);
@@ -95,11 +96,15 @@ def _file_entry(path: str, head: int | None = None) -> tuple[dict, str | None]:
 
 
 def _walk(folder: str) -> list:
+    """Every file under ``folder`` but the parsed-config caches (``early.is_cache``)."""
+    from .early import is_cache
+
     out = []
     for base, dirs, names in os.walk(folder, followlinks=False):
         dirs.sort()
         for name in sorted(names) + [d for d in dirs if os.path.islink(os.path.join(base, d))]:
-            out.append(os.path.join(base, name))
+            if not is_cache(os.path.join(base, name)):
+                out.append(os.path.join(base, name))
     return out
 
 

@@ -70,7 +70,10 @@ def rows(project: Project, live: dict, watchdog_pids: list[int] | None = None, e
     ``stopped_reason``); one that this engine cannot start (``engine_script``: the caller's
     agents.py, as for ``sessions.plan``) shows ``stopped (no engine checkout: ...)``.
     """
-    try:  # one listing instead of two failed opens per agent (and no json import) when idle
+    from .bookkeeping import read_run, read_watch  # once, not per agent (json only when a record is read)
+    from .layout import RUN_SUFFIX, WATCH_SUFFIX
+
+    try:  # one listing of state/: only the records that exist are opened (and no json import when none does)
         present = set(os.listdir(project.state_dir))
     except OSError:
         present = set()
@@ -81,22 +84,25 @@ def rows(project: Project, live: dict, watchdog_pids: list[int] | None = None, e
     for agent in project.agents:
         name = project.session_name(agent)
         sess = live.get(name)
+        service = agent.is_service
         if sess is not None and sess.tagged:
-            from .sessions import described_owner, owner_of
+            if owner is None:
+                from .sessions import owner_of
 
-            owner = owner_of(project) if owner is None else owner
+                owner = owner_of(project)
             if sess.foreign_to(owner):
-                out.append(Row(agent=agent.name, kind=agent.kind, backend="-" if agent.is_service else agent.backend,
-                               model="-" if agent.is_service else (agent.model or "-"),
-                               watch="-" if agent.is_service else agent.watch,
+                from .sessions import described_owner
+
+                out.append(Row(agent=agent.name, kind=agent.kind, backend="-" if service else agent.backend,
+                               model="-" if service else (agent.model or "-"), watch="-" if service else agent.watch,
                                state="conflict (owned by %s)" % described_owner(sess), enabled=agent.enabled,
                                session=name, running=False, builtin=agent.builtin or None))
                 continue
         pane = sess.first_pane if sess else None
-        service = agent.is_service
-        run = _run(project, agent, present)
+        run = read_run(project, agent) if agent.kind in _RUN_KINDS and agent.name + RUN_SUFFIX in present else None
+        watch = read_watch(project, agent) if agent.watch in _HEALED and agent.name + WATCH_SUFFIX in present else {}
         seen = observed(sess, now) if sess is not None and sess.state else None
-        state = _state(project, agent, sess, present, pids, run, seen, now)
+        state = _state(agent, sess, pane, pids, run, watch, seen, now)
         why = stopped_reason(project, agent, present, engine_script) if state == "stopped" or \
             state == "stopped (disabled)" else None
         if why and why[0]:
@@ -114,11 +120,15 @@ def rows(project: Project, live: dict, watchdog_pids: list[int] | None = None, e
     return out
 
 
+_RUN_KINDS = ("loop", "task")  # the kinds the runner keeps a record of (``NAME.run.json``)
+_HEALED = ("heal", "heal+stall")  # the watch policies the watchdog keeps a record of (``NAME.watch.json``)
+
+
 def stopped_reason(project: Project, agent: Agent, present: set, engine_script: str = "") -> tuple[str, str] | None:
     """Why a stopped agent is stopped, as ``(short, reason)``: ``short`` goes into its STATE
     (only for a problem: "" for an intent, whose STATE stays the seed's), ``reason`` into
     ``Row.reason``. None when nothing says why (never started, or it ended by itself)."""
-    from .layout import StateLayout
+    from .layout import STOPPED_SUFFIX
 
     if not agent.enabled:
         return "", "disabled in config"
@@ -127,7 +137,7 @@ def stopped_reason(project: Project, agent: Agent, present: set, engine_script: 
     why = unsupported_reason(project, agent, engine_script)
     if why:
         return NO_ENGINE, "cannot start: " + why
-    if os.path.basename(StateLayout.of(project).stopped(agent)) in present:
+    if agent.name + STOPPED_SUFFIX in present:
         return "", "stopped by an operator (down, state=stopped)"
     return None
 
@@ -191,16 +201,6 @@ class _Pids:
         return self.pids
 
 
-def _run(project: Project, agent: Agent, present: set) -> dict | None:
-    """The runner's record of a loop or task (None for other kinds, or when there is none)."""
-    from .bookkeeping import read_run
-    from .layout import StateLayout
-
-    if agent.kind not in ("loop", "task") or os.path.basename(StateLayout.of(project).run(agent)) not in present:
-        return None
-    return read_run(project, agent)
-
-
 def _backoff_left(run: dict | None) -> float:
     """The seconds a failing loop still waits before its next iteration (0 when it does not)."""
     backoff = run.get("backoff") if run else None
@@ -210,16 +210,10 @@ def _backoff_left(run: dict | None) -> float:
     return max(0.0, until - time.time())
 
 
-def _state(project: Project, agent: Agent, sess, present: set, pids: _Pids, run: dict | None,
+def _state(agent: Agent, sess, pane, pids: _Pids, run: dict | None, watch: dict,
            seen: tuple[str, float, str] | None = None, now: float = 0.0) -> str:
-    """The STATE cell of one agent (``run``: its runner's record, see ``_run``)."""
-    from .bookkeeping import read_watch
-    from .layout import StateLayout
-
-    layout = StateLayout.of(project)
-    pane = sess.first_pane if sess else None
-    watch = read_watch(project, agent) if agent.watch in ("heal", "heal+stall") and \
-        os.path.basename(layout.watch(agent)) in present else {}
+    """The STATE cell of one agent: its session and first pane (None when not running), its
+    runner's record (``run``, loops and tasks) and the watchdog's (``watch``, {} when none)."""
     restarts = " restarts=%d" % watch["restarts"] if watch.get("restarts") else ""
     if sess:
         backoff = _backoff_left(run) if agent.kind == "loop" else 0.0
@@ -291,7 +285,8 @@ def table(rows_: list) -> list:
     column is not padded (no trailing blanks)."""
     grid = [COLUMNS] + [r.cells() for r in rows_]
     widths = [max(len(line[i]) for line in grid) + 2 for i in range(len(COLUMNS) - 1)]
-    return ["".join(cell.ljust(w) for cell, w in zip(line, widths)) + line[-1] for line in grid]
+    line_format = "".join("%%-%ds" % w for w in widths) + "%s"  # "%-Ns" pads as ljust(N) does, never cuts
+    return [line_format % line for line in grid]
 
 
 def write_failure(project: Project) -> str | None:

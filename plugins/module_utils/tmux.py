@@ -16,11 +16,11 @@ can never hit ``foobar``; the names the driver targets are exact (``=name``).
 from __future__ import annotations
 
 import os
-import stat
 import time
 from dataclasses import dataclass
 TYPE_CHECKING = False  # not typing's: the status path does not import typing
 
+from . import tmuxproc
 from .errors import TmuxError, TmuxForeignServer, TmuxNoServer, TmuxNoSuchSession, TmuxSessionExists
 
 if TYPE_CHECKING:
@@ -30,11 +30,14 @@ if TYPE_CHECKING:
     import libtmux
 
     _T = TypeVar("_T")
-_FIELDS = ("session_name", "session_id", "session_created", "window_index", "pane_index",
-           "pane_id", "pane_pid", "pane_current_command", "pane_dead", "pane_dead_status",
-           "window_activity", "@agentloops_config", "@agentloops_program", "@agentloops_state",
-           "@agentloops_project", "pane_title")  # the title last: a program sets it, and it may hold a tab
-_FORMAT = "\t".join("#{%s}" % f for f in _FIELDS)
+# The light part of the driver lives in tmuxproc.py (early.py uses it before this module is
+# imported); its names are the driver's too.
+_FIELDS = tmuxproc.FIELDS
+_FORMAT = tmuxproc.FORMAT
+capture = tmuxproc.capture
+check_socket = tmuxproc.check_socket
+list_panes_argv = tmuxproc.list_panes_argv
+socket_path = tmuxproc.socket_path
 # The session option naming the agents.toml whose engine started a session: an engine acts
 # only on sessions it owns (or that no engine tagged, such as a hand-run system's).
 OWNER_OPTION = "@agentloops_config"
@@ -172,36 +175,9 @@ def parse_panes(output: str) -> dict[str, Session]:
                                _int(dead_status) if dead_status != "" else None,
                                _int(widx), _int(pidx), _int(activity), title))
     for sess in sessions.values():
-        sess.panes.sort(key=lambda p: (p.window_index, p.index))
+        if len(sess.panes) > 1:  # an agent's session has one pane: nothing to sort
+            sess.panes.sort(key=lambda p: (p.window_index, p.index))
     return sessions
-
-
-def capture(argv: list[str]) -> tuple[int, str, str]:
-    """Run ``argv`` with stdin from /dev/null; return ``(exit code, stdout, stderr)``.
-
-    The read path's own runner: ``subprocess`` costs more to import than the tmux call
-    it would make, and ``status`` is run often (by operators, and by monitors in a loop).
-    Output beyond a pipe's buffer on stderr is not expected from the commands run here.
-    """
-    out_r, out_w = os.pipe()
-    err_r, err_w = os.pipe()
-    devnull = os.open(os.devnull, os.O_RDONLY)
-    try:
-        pid = os.posix_spawnp(argv[0], argv, os.environ, file_actions=[
-            (os.POSIX_SPAWN_DUP2, devnull, 0), (os.POSIX_SPAWN_DUP2, out_w, 1), (os.POSIX_SPAWN_DUP2, err_w, 2)])
-    except OSError:
-        for fd in (out_r, err_r):
-            os.close(fd)
-        raise
-    finally:
-        for fd in (out_w, err_w, devnull):
-            os.close(fd)
-    chunks = []
-    for fd in (out_r, err_r):
-        with open(fd, "rb") as handle:
-            chunks.append(handle.read().decode("utf-8", "replace"))
-    _pid, status = os.waitpid(pid, 0)
-    return os.waitstatus_to_exitcode(status), chunks[0], chunks[1]
 
 
 def resolve_socket(socket: str) -> str:
@@ -217,69 +193,6 @@ def choose_socket(configured: str, override: str | None) -> str:
     empty ``-e``) is not given, so the config's ``configured`` socket applies; anything else
     is resolved (``default`` is tmux's own name for the default server, ``tmux -L default``)."""
     return configured if override is None or not override.strip() else resolve_socket(override.strip())
-
-
-def socket_path(socket: str) -> str:
-    """The socket file of a server: the path itself for ``-S``; for a name (and the default
-    server, ``default``) the file tmux uses, ``$TMUX_TMPDIR`` (else /tmp) ``/tmux-UID/NAME``."""
-    if "/" in socket:
-        return socket
-    folder = os.path.realpath(os.environ.get("TMUX_TMPDIR") or "/tmp")
-    return os.path.join(folder, "tmux-%d" % os.geteuid(), socket or "default")
-
-
-def _owner(uid: int) -> str:
-    try:
-        import pwd
-
-        return "uid %d (%s)" % (uid, pwd.getpwuid(uid).pw_name)
-    except (ImportError, KeyError):
-        return "uid %d" % uid
-
-
-def check_socket(socket: str) -> None:
-    """Refuse (``TmuxForeignServer``) a server the caller does not safely own, before the
-    engine reads from it or starts anything in it (whoever owns a server reads and types
-    into every pane of it). The rule, for the socket file (``socket_path``):
-
-    - a path that exists and is not a socket (a regular file, a folder, a symlink) is refused:
-      tmux would replace it, or connect through it;
-    - a socket owned by another uid than the caller's is refused (tmux's own rule for the
-      sockets it creates);
-    - the socket's folder, when it is a folder, must be owned by the caller or root, and not
-      writable by group or others unless it has the sticky bit (as /tmp has): in such a
-      folder anyone may put a socket, so only one the caller owns is used.
-
-    A path whose folder does not exist (or is not a folder) has no server: nothing to check.
-    """
-    path = socket_path(socket)
-    uid = os.geteuid()
-    try:
-        info = os.lstat(path)
-    except OSError:
-        info = None
-    if info is not None:
-        if not stat.S_ISSOCK(info.st_mode):
-            raise TmuxForeignServer("refusing tmux socket %s: it exists and is not a socket (%s)"
-                                    % (path, "a symlink" if stat.S_ISLNK(info.st_mode) else
-                                       "a folder" if stat.S_ISDIR(info.st_mode) else "a file"))
-        if info.st_uid != uid:
-            raise TmuxForeignServer("refusing tmux socket %s: it is owned by %s, not by the caller (%s): "
-                                    "its server is someone else's" % (path, _owner(info.st_uid), _owner(uid)))
-    folder = os.path.dirname(path) or "."
-    try:
-        where = os.stat(folder)
-    except OSError:
-        return
-    if not stat.S_ISDIR(where.st_mode):
-        return
-    if where.st_uid not in (uid, 0):
-        raise TmuxForeignServer("refusing tmux socket %s: its folder %s is owned by %s, not by the caller (%s) "
-                                "or root" % (path, folder, _owner(where.st_uid), _owner(uid)))
-    if where.st_mode & (stat.S_IWGRP | stat.S_IWOTH) and not where.st_mode & stat.S_ISVTX:
-        raise TmuxForeignServer("refusing tmux socket %s: its folder %s (mode %04o) is writable by others "
-                                "without the sticky bit: anyone could put a server there"
-                                % (path, folder, stat.S_IMODE(where.st_mode)))
 
 
 def error_for(where: str, what: str, stderr: str) -> TmuxError:
@@ -384,9 +297,7 @@ class TmuxServer:
 
     @property
     def socket_args(self) -> list[str]:
-        if not self.socket:
-            return []
-        return ["-S", self.socket] if "/" in self.socket else ["-L", self.socket]
+        return tmuxproc.socket_args(self.socket)
 
     def describe(self) -> str:
         if not self.socket:
@@ -412,9 +323,13 @@ class TmuxServer:
         A server that is not running has no sessions (that is not an error); a socket that is
         not safely ours is (``check_socket``).
         """
+        from .early import take  # the same read, when agents.py started it before the engine was imported
+
         self.check()
+        argv = list_panes_argv(self.socket, self.tmux_bin)
+        started = take(argv)
         try:
-            code, out, err = capture([self.tmux_bin] + self.socket_args + ["list-panes", "-a", "-F", _FORMAT])
+            code, out, err = started.wait() if started is not None else capture(argv)
         except OSError as exc:
             raise self._cannot_run("list-panes failed", exc) from None
         if code == 0:

@@ -157,7 +157,7 @@ def fake(monkeypatch, tmp_path):
     server = FakeServer()
     opened = []
 
-    def open_project(config_path, tmux_socket=None):
+    def open_project(config_path, tmux_socket=None, cached=False):
         opened.append((config_path, tmux_socket))
         return engine.config_mod.load(config_path), server
 
@@ -346,3 +346,9 @@ def test_the_default_config_is_here_else_beside_the_engine(tmp_path, monkeypatch
     assert cli.default_config(str(engine_root)) == str(tmp_path / "project" / "agents.toml")
     (tmp_path / "agents.toml").write_text("")
     assert cli.default_config(str(engine_root)) == str(tmp_path / "agents.toml")
+
+
+def test_a_plain_status_is_parsed_as_the_parser_would():
+    """``status`` alone skips building every command's parser, with the same result."""
+    full = cli.build_parser().parse_known_args(["status"])
+    assert full[1] == [] and vars(cli.parse(["status"])) == vars(full[0])

@@ -9,7 +9,7 @@ import copy
 import json
 import os
 
-from ansible_collections.agentloops.orchestrator.plugins.module_utils import snapshot
+from ansible_collections.agentloops.orchestrator.plugins.module_utils import config, snapshot
 
 BEFORE = {
     "files": {"/p/agents.toml": {"sha256": "a" * 64, "size": 10, "mode": "644"},
@@ -155,6 +155,18 @@ def test_a_project_is_covered_whole(tmp_path):
     assert snap["watchdogs"] == {str(live / "agents.toml"): 0}
     json.dumps(snap)
     assert snapshot.judge(snap, cover(live, since=snap)) == {"touched": [], "live": []}
+
+
+def test_the_parsed_config_cache_of_status_is_not_recorded(tmp_path):
+    """status (``config.load(cached=True)``) writes the cache in the state folder: derived
+    from agents.toml, it is no touch of the live system."""
+    live = live_project(tmp_path)
+    before = cover(live)
+    config.load(str(live / "agents.toml"), cached=True)
+    assert (live / "state" / ".agents.toml.parsed").exists()
+    after = cover(live, since=before)
+    assert str(live / "state" / ".agents.toml.parsed") not in after["files"]
+    assert snapshot.judge(before, after) == {"touched": [], "live": []}
 
 
 def test_each_touch_without_an_event_is_touched(tmp_path):

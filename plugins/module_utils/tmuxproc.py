@@ -1,0 +1,151 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, agentloops.orchestrator contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The tmux driver's light part: the one read's format and argv, the socket check, and the
+process runner of the read path. It imports only os and stat (errors.py when it refuses),
+so ``agents.py status`` can start its read before the engine is imported (early.py);
+tmux.py builds on it and re-exports its names.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+
+# The fields of the one read, ``list-panes -a -F FORMAT`` (tmux.parse_panes reads them).
+FIELDS = ("session_name", "session_id", "session_created", "window_index", "pane_index",
+          "pane_id", "pane_pid", "pane_current_command", "pane_dead", "pane_dead_status",
+          "window_activity", "@agentloops_config", "@agentloops_program", "@agentloops_state",
+          "@agentloops_project", "pane_title")  # the title last: a program sets it, and it may hold a tab
+FORMAT = "\t".join("#{%s}" % f for f in FIELDS)
+_PIPE_SIZE = 1 << 20  # the most a user may ask by default (/proc/sys/fs/pipe-max-size)
+
+
+def socket_args(socket: str) -> list[str]:
+    """tmux's arguments for a server: [] the default one, ``-S PATH`` (any ``/``), ``-L NAME``."""
+    if not socket:
+        return []
+    return ["-S", socket] if "/" in socket else ["-L", socket]
+
+
+def list_panes_argv(socket: str, tmux_bin: str = "tmux") -> list[str]:
+    """The argv of the one read of a server: every session and pane, in FORMAT."""
+    return [tmux_bin] + socket_args(socket) + ["list-panes", "-a", "-F", FORMAT]
+
+
+class Spawned:
+    """A command started with stdin from /dev/null and its output in pipes; ``wait`` reads
+    them and reaps it. Its stdout pipe is made as large as a user may (1 MB by default), so
+    a read of a thousand panes fits and tmux finishes while its caller does something else."""
+
+    __slots__ = ("pid", "_out", "_err")
+
+    def __init__(self, argv: list[str]) -> None:
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        try:
+            import fcntl
+
+            fcntl.fcntl(out_w, fcntl.F_SETPIPE_SZ, _PIPE_SIZE)
+        except (ImportError, AttributeError, OSError):  # F_SETPIPE_SZ is Linux's; elsewhere the default size stays
+            pass
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        try:
+            self.pid = os.posix_spawnp(argv[0], argv, os.environ, file_actions=[
+                (os.POSIX_SPAWN_DUP2, devnull, 0), (os.POSIX_SPAWN_DUP2, out_w, 1), (os.POSIX_SPAWN_DUP2, err_w, 2)])
+        except OSError:
+            for fd in (out_r, err_r):
+                os.close(fd)
+            raise
+        finally:
+            for fd in (out_w, err_w, devnull):
+                os.close(fd)
+        self._out, self._err = out_r, err_r
+
+    def wait(self) -> tuple[int, str, str]:
+        """``(exit code, stdout, stderr)``, once the command has ended."""
+        chunks = []
+        for fd in (self._out, self._err):
+            with open(fd, "rb") as handle:
+                chunks.append(handle.read().decode("utf-8", "replace"))
+        _pid, status = os.waitpid(self.pid, 0)
+        return os.waitstatus_to_exitcode(status), chunks[0], chunks[1]
+
+
+def capture(argv: list[str]) -> tuple[int, str, str]:
+    """Run ``argv`` with stdin from /dev/null; return ``(exit code, stdout, stderr)``.
+
+    The read path's own runner: ``subprocess`` costs more to import than the tmux call
+    it would make, and ``status`` is run often (by operators, and by monitors in a loop).
+    Output beyond a pipe's buffer on stderr is not expected from the commands run here.
+    """
+    return Spawned(argv).wait()
+
+
+def socket_path(socket: str) -> str:
+    """The socket file of a server: the path itself for ``-S``; for a name (and the default
+    server, ``default``) the file tmux uses, ``$TMUX_TMPDIR`` (else /tmp) ``/tmux-UID/NAME``."""
+    if "/" in socket:
+        return socket
+    folder = os.path.realpath(os.environ.get("TMUX_TMPDIR") or "/tmp")
+    return os.path.join(folder, "tmux-%d" % os.geteuid(), socket or "default")
+
+
+def _owner(uid: int) -> str:
+    try:
+        import pwd
+
+        return "uid %d (%s)" % (uid, pwd.getpwuid(uid).pw_name)
+    except (ImportError, KeyError):
+        return "uid %d" % uid
+
+
+def _refuse(message: str) -> Exception:
+    from .errors import TmuxForeignServer  # only when refusing: errors.py imports dataclasses
+
+    return TmuxForeignServer(message)
+
+
+def check_socket(socket: str) -> None:
+    """Refuse (``TmuxForeignServer``) a server the caller does not safely own, before the
+    engine reads from it or starts anything in it (whoever owns a server reads and types
+    into every pane of it). The rule, for the socket file (``socket_path``):
+
+    - a path that exists and is not a socket (a regular file, a folder, a symlink) is refused:
+      tmux would replace it, or connect through it;
+    - a socket owned by another uid than the caller's is refused (tmux's own rule for the
+      sockets it creates);
+    - the socket's folder, when it is a folder, must be owned by the caller or root, and not
+      writable by group or others unless it has the sticky bit (as /tmp has): in such a
+      folder anyone may put a socket, so only one the caller owns is used.
+
+    A path whose folder does not exist (or is not a folder) has no server: nothing to check.
+    """
+    path = socket_path(socket)
+    uid = os.geteuid()
+    try:
+        info = os.lstat(path)
+    except OSError:
+        info = None
+    if info is not None:
+        if not stat.S_ISSOCK(info.st_mode):
+            raise _refuse("refusing tmux socket %s: it exists and is not a socket (%s)"
+                          % (path, "a symlink" if stat.S_ISLNK(info.st_mode) else
+                             "a folder" if stat.S_ISDIR(info.st_mode) else "a file"))
+        if info.st_uid != uid:
+            raise _refuse("refusing tmux socket %s: it is owned by %s, not by the caller (%s): "
+                          "its server is someone else's" % (path, _owner(info.st_uid), _owner(uid)))
+    folder = os.path.dirname(path) or "."
+    try:
+        where = os.stat(folder)
+    except OSError:
+        return
+    if not stat.S_ISDIR(where.st_mode):
+        return
+    if where.st_uid not in (uid, 0):
+        raise _refuse("refusing tmux socket %s: its folder %s is owned by %s, not by the caller (%s) "
+                      "or root" % (path, folder, _owner(where.st_uid), _owner(uid)))
+    if where.st_mode & (stat.S_IWGRP | stat.S_IWOTH) and not where.st_mode & stat.S_ISVTX:
+        raise _refuse("refusing tmux socket %s: its folder %s (mode %04o) is writable by others "
+                      "without the sticky bit: anyone could put a server there"
+                      % (path, folder, stat.S_IMODE(where.st_mode)))
