@@ -106,12 +106,18 @@ def read_cache(config_path: str, text: str) -> tuple[dict, str] | None:
 def write_cache(config_path: str, text: str, data: dict, socket: str) -> bool:
     """Cache what tomllib made of ``text`` (``data``) and the socket its validated project
     names; False when it is not written: the default state folder does not exist, the data
-    holds what marshal does not keep exactly (TOML dates and times), or the write failed."""
+    holds what marshal does not keep exactly (TOML dates and times), the folder is not the
+    caller's own (another user's project read by root), or the write failed."""
     from .errors import OrchestratorError
     from .fsutil import atomic_write
 
     path = cache_path(config_path)
-    if not os.path.isdir(os.path.dirname(path)) or not _plain(data):
+    try:  # only into a state folder of the caller's own: root looking at a user's project leaves nothing there
+        if os.stat(os.path.dirname(path)).st_uid != os.geteuid() or not os.path.isdir(os.path.dirname(path)):
+            return False
+    except OSError:
+        return False
+    if not _plain(data):
         return False
     try:
         atomic_write(path, marshal.dumps(_key(config_path) + (text, data, socket)), 0o600)

@@ -212,3 +212,11 @@ def test_the_early_parse_is_reused_only_for_the_same_text(tmp_path, monkeypatch,
     os.unlink(tmp_path / "state" / ".agents.toml.parsed")
     assert early.read_cache(path, TEXT) is not None, "what start read is kept for the load that follows"
     assert early.read_cache(path, TEXT + "\n") is None
+
+
+def test_no_cache_is_written_into_a_state_folder_of_another_user(tmp_path, monkeypatch):
+    path = write(tmp_path, TEXT)
+    owner = os.stat(tmp_path / "state").st_uid
+    monkeypatch.setattr(early.os, "geteuid", lambda: owner + 1)  # the caller is not the folder's owner (root reading)
+    assert not early.write_cache(path, TEXT, config.parse_toml(TEXT, path), "")
+    assert os.listdir(tmp_path / "state") == []
