@@ -166,7 +166,7 @@ def read_watch(project: Project, agent: Agent) -> dict:
 def write_watch(project: Project, agent: Agent, data: dict) -> None:
     import json
 
-    atomic_write(StateLayout.of(project).watch(agent), json.dumps(data, sort_keys=True) + "\n")
+    atomic_write(StateLayout.of(project).watch(agent), json.dumps(data, sort_keys=True) + "\n", durable=False)
 
 
 def clear_watch(project: Project, agent: Agent) -> bool:

@@ -23,6 +23,8 @@ from .errors import OrchestratorError, StateError
 
 _NOFOLLOW = os.O_NOFOLLOW | os.O_CLOEXEC
 STALE_TMP_SECONDS = 60.0  # a temp file of a killed write older than this is removed at the next write
+_ANY_TMP = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp")  # any atomic_write temp file name
+_temp_names: dict[str, tuple[float, list[str]]] = {}  # folder -> (when listed, the temp names in it)
 
 
 def inside(path: str, folder: str) -> bool:
@@ -115,13 +117,16 @@ def _take(fd: int, lock_path: str, wait: bool) -> None:
             raise _failed("write", lock_path, exc) from None
 
 
-def atomic_write(path: str, data: str | bytes, mode: int | None = None, follow_symlinks: bool = False) -> None:
+def atomic_write(path: str, data: str | bytes, mode: int | None = None, follow_symlinks: bool = False,
+                 durable: bool = True) -> None:
     """Replace ``path`` with ``data`` so that readers see the old or the new file, never half.
 
     ``mode`` None is an ordinary file's (0666 less the umask); pass 0600 for secrets. A
     symlinked ``path`` is refused (the engine's own files) unless ``follow_symlinks``
     (an operator's file: its target is replaced and the symlink stays). Temp files of
     earlier writes of the same file killed midway, older than a minute, are removed.
+    ``durable`` False skips the fsync: for bookkeeping that may be lost with a power cut
+    but never seen half (the watchdog's watch files, rewritten at every heal).
     """
     import tempfile  # deferred: only writers need it
 
@@ -138,7 +143,8 @@ def atomic_write(path: str, data: str | bytes, mode: int | None = None, follow_s
             with os.fdopen(fd, "wb") as handle:
                 handle.write(raw)
                 handle.flush()
-                os.fsync(handle.fileno())
+                if durable:
+                    os.fsync(handle.fileno())
             os.chmod(tmp, 0o666 & ~umask() if mode is None else mode)
             os.replace(tmp, path)  # a symlink put there meanwhile is replaced, never followed
         except BaseException:
@@ -157,17 +163,25 @@ def _tmp_prefix(path: str) -> str:
 def remove_stale_temps(path: str, older_than: float = STALE_TMP_SECONDS) -> list[str]:
     """Delete what writes of ``path`` killed midway left: regular files named as
     ``atomic_write`` names its temp files (``.NAME.XXXXXXXX.tmp``) beside it, older than
-    ``older_than`` seconds (a running write's temp file is younger). Returns their paths."""
+    ``older_than`` seconds (a running write's temp file is younger). Returns their paths.
+
+    A folder is listed at most once every ``older_than`` seconds per process (``up`` of a
+    thousand agents writes a thousand files into ``state/``): a temp file left after that
+    listing is younger than ``older_than`` then, and the next listing finds it."""
     import time
 
     directory = os.path.dirname(path) or "."
     pattern = re.compile(re.escape(_tmp_prefix(path)) + r"[a-z0-9_]{8}\.tmp")
     removed: list[str] = []
-    try:
-        names = [n for n in os.listdir(directory) if pattern.fullmatch(n)]
-    except OSError:
-        return removed
-    limit = time.time() - older_than
+    now = time.time()
+    listed = _temp_names.get(directory)
+    if listed is None or now - listed[0] >= older_than:
+        try:
+            listed = _temp_names[directory] = (now, [n for n in os.listdir(directory) if _ANY_TMP.fullmatch(n)])
+        except OSError:
+            return removed
+    names = [n for n in listed[1] if pattern.fullmatch(n)]
+    limit = now - older_than
     for name in names:
         stale = os.path.join(directory, name)
         with contextlib.suppress(OSError):

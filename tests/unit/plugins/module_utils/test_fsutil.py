@@ -152,6 +152,31 @@ def test_stale_temp_files_of_killed_writes_go_at_the_next_write(tmp_path):
     assert sorted(os.listdir(tmp_path)) == sorted(p.name for p in (target, fresh_tmp, other, foreign))
 
 
+
+def test_a_folder_is_listed_for_stale_temps_once_a_minute_and_their_files_still_go(tmp_path, monkeypatch):
+    import time
+
+    listed = []
+    real = os.listdir
+    monkeypatch.setattr(fsutil.os, "listdir", lambda folder: listed.append(folder) or real(folder))
+    stale = tmp_path / ".b.env.abcd_123.tmp"
+    stale.write_text("half")
+    hour_ago = time.time() - 3600
+    os.utime(stale, (hour_ago, hour_ago))
+    for name in ("a.env", "b.env", "c.env"):  # up of many agents: one listing of state/, not one per file
+        fsutil.atomic_write(str(tmp_path / name), "x\n")
+    assert listed.count(str(tmp_path)) == 1
+    assert not stale.exists()  # b.env's write still removed its own stale temp from that listing
+
+
+def test_a_write_that_need_not_survive_a_power_cut_skips_the_fsync(tmp_path, monkeypatch):
+    synced = []
+    monkeypatch.setattr(fsutil.os, "fsync", synced.append)
+    fsutil.atomic_write(str(tmp_path / "w.watch.json"), "{}\n", durable=False)
+    assert synced == [] and (tmp_path / "w.watch.json").read_text() == "{}\n"
+    fsutil.atomic_write(str(tmp_path / "w.run.json"), "{}\n")
+    assert len(synced) == 1
+
 def _pread_counter(monkeypatch):
     read = []
     real = os.pread
