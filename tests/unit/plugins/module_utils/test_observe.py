@@ -71,8 +71,11 @@ def test_a_dialog_is_blocked_published_evented_once_and_never_answered(tmp_path)
     assert server.captured == [["%1"]], "unchanged output is not captured again (the demo agent never)"
     assert server.published == [("$1", "@agentloops_state", "blocked:trust 2000 2000")]
     assert events == [("a", "blocked", "waiting for an operator")] and server.pressed == []
-    obs.observe(live(), OURS, 2000.0 + observe.RECHECK + 31)
+    obs.observe(live(), OURS, 2041.0)
     assert server.published[-1] == ("$1", "@agentloops_state", "blocked:trust 2000 2041"), "confirmed while stale"
+    assert server.captured == [["%1"]], "and not captured again before RECHECK"
+    obs.observe(live(), OURS, 2000.0 + observe.RECHECK)
+    assert server.captured == [["%1"], ["%1"]], "RECHECK: looked at again without new output"
 
 
 def test_a_configured_answer_is_given_once_after_the_dialog_settled(tmp_path):
