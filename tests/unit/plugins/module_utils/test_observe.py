@@ -152,3 +152,19 @@ def test_a_bad_published_state_is_ignored(tmp_path):
     sessions["p-a"] = Session("p-a", "$1", 1000, sessions["p-a"].panes, owner=OURS, state="idle nan inf")
     obs.observe(sessions, OURS, 2000.0)
     assert server.published == [("$1", "@agentloops_state", "idle 2000 2000")]
+
+
+def test_output_in_the_second_of_a_look_is_looked_at_once_more_and_an_idle_agent_settles(tmp_path):
+    server = Server({"%1": text("claude-idle")})
+    obs, _events = observer(tmp_path, server)
+    obs.observe(live(activity=2000), OURS, 2000.5)  # output at 2000.x: maybe after the look
+    assert server.captured == [["%1"]] and not obs.settled
+    obs.observe(live(activity=2000), OURS, 2002.5)
+    assert server.captured == [["%1"], ["%1"]] and obs.settled, "looked once more, then settled"
+    obs.observe(live(activity=2000), OURS, 2004.5)
+    assert len(server.captured) == 2 and obs.settled, "nothing new: not captured again"
+    obs.observe(live(activity=2005), OURS, 2006.5)
+    assert len(server.captured) == 3 and obs.settled, "new output: looked at, idle still"
+    server.screens["%1"] = text("claude-working")
+    obs.observe(live(activity=2007), OURS, 2008.5)
+    assert obs.current(obs.project.agent("a")).state == "working" and not obs.settled, "working: never settled"
