@@ -135,7 +135,7 @@ class Observer:
             if self.batch(agent):
                 running = pane.current_command in self.profile(agent).commands
                 out += self._update(agent, seen, Observation(WORKING if running else ""), now)
-            elif unseen(seen, pane, now):
+            elif unseen(seen, pane, now) or self._answer_due(agent, seen, now):
                 look.append((agent, seen, pane))
         screens = self.server.capture_panes([pane.id for _agent, _seen, pane in look]) if look else {}
         for agent, seen, pane in look:
@@ -175,6 +175,13 @@ class Observer:
         return [self.event(self.project, agent.name, "blocked", "%s: %s" % (
             observation.dialog, dialog.description if dialog else ""),
             "will answer %r (configured)" % answer if answer else "waiting for an operator", dialog=observation.dialog)]
+
+    def _answer_due(self, agent: Agent, seen: Seen, now: float) -> bool:
+        """A configured answer not given yet to a dialog on screen for ``SETTLE`` seconds: the
+        pane is looked at again (a dialog shows no new output) and answered from that screen."""
+        state, _sep, dialog_name = seen.label.partition(":")
+        return state == BLOCKED and bool(agent.answers.get(dialog_name)) and seen.answered != dialog_name and \
+            now - seen.since >= SETTLE
 
     def _answer(self, agent: Agent, seen: Seen, pane_id: str, now: float) -> list:
         """Answer the dialog on screen if, and only if, the operator configured an answer."""

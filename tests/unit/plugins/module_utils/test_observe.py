@@ -93,6 +93,18 @@ def test_a_configured_answer_is_given_once_after_the_dialog_settled(tmp_path):
     assert events[-1] == ("a", "unblocked", "idle")
 
 
+def test_a_dialog_without_new_output_is_looked_at_again_to_be_answered_once_it_settled(tmp_path):
+    server = Server({"%1": text("claude-trust")})
+    obs, events = observer(tmp_path, server, agent_extra='answers = { trust = "accept" }')
+    obs.observe(live(activity=1), OURS, 2000.0)
+    obs.observe(live(activity=1), OURS, 2000.5)
+    assert server.pressed == [] and server.captured == [["%1"]], "not before it settled, and nothing new to look at"
+    obs.observe(live(activity=1), OURS, 2001.5)
+    assert server.captured == [["%1"], ["%1"]] and server.pressed == [("%1", ["Down", "Enter"])]
+    obs.observe(live(activity=1), OURS, 2005.0)
+    assert len(server.pressed) == 1 and [e[1] for e in events] == ["blocked", "answer"], "answered once"
+
+
 def test_working_then_idle_and_a_new_session_starts_over(tmp_path):
     server = Server({"%1": text("claude-working")})
     obs, _events = observer(tmp_path, server)
