@@ -463,3 +463,16 @@ def test_the_guard_sleeps_on_the_watchdogs_pidfd_while_its_lock_is_held(project)
         guard.rest()  # waits on this process's pidfd for ``quiet`` seconds
     assert slept == [0.01], "held: waited on the holder's pidfd, not slept"
     assert fsutil.lock_holder(StateLayout.of(project).watchdog_lock) is None, "free again"
+
+
+def test_the_guards_death_wakes_the_watchdog_which_looks_at_its_guard_at_once(project):
+    import subprocess
+    import sys
+
+    dog = watchdog.Watchdog(project, DeadServer(), poll=5.0, clock=Clock(1000.0))
+    dog.guard_seen = 1e18  # it just looked
+    child = subprocess.Popen([sys.executable, "-c", ""])
+    assert dog._hold(watchdog._GUARD, child.pid)
+    child.wait()
+    dog.wait()  # returns at once: the guard's pidfd fired
+    assert watchdog._GUARD not in dog.pidfds and dog.guard_seen < 1e18, "its next look at its guard is now"
