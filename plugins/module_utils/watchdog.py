@@ -303,11 +303,11 @@ class Watchdog:
             self.poller.unregister(current[1])
             os.close(current[1])
 
-    def _lives(self, agent: Agent, pid: int) -> bool:
+    def _lives(self, agent: Agent, pid: int, fresh: set) -> bool:
         """Whether the pane process ``pid`` lives: known without a syscall when its pidfd did
-        not fire in the wait just before this pass."""
+        not fire in the wait just before this pass (``fresh``)."""
         held = self.pidfds.get(agent.name)
-        return (held is not None and held[0] == pid and agent.name in self.fresh) or _alive(pid)
+        return (held is not None and held[0] == pid and agent.name in fresh) or _alive(pid)
 
     def reload(self) -> list:
         """Read agents.toml again if it changed since it was last read (its stat). A valid
@@ -357,7 +357,7 @@ class Watchdog:
         """One pass over the watched agents (agents.toml read again first if it changed);
         heals what needs healing. Returns the events."""
         now = self.clock() if now is None else now
-        fresh, self.fresh = self.fresh, set()
+        fresh, self.fresh = self.fresh, set()  # only the wait just before this pass vouches for a process
         self.quiet = False
         try:
             out = self.reload()
@@ -374,7 +374,6 @@ class Watchdog:
         out += self._observe(live, owner, now)
         quiet = self.observer.settled
         dead = []
-        self.fresh = fresh
         for agent in watched(self.project):
             name = self.project.session_name(agent)
             sess = live.get(name)
@@ -384,7 +383,7 @@ class Watchdog:
                 self._unwatch(agent.name)
                 continue
             pane = sess.first_pane if sess else None
-            if pane is not None and not pane.dead and self._lives(agent, pane.pid):
+            if pane is not None and not pane.dead and self._lives(agent, pane.pid, fresh):
                 quiet = self._watch_pid(agent, pane.pid) and quiet  # no pidfd: only a read tells its death
                 if agent.watch == "heal+stall" and self._may_stall(agent) and \
                         not leave_alone(self.project, agent) and not self._between_iterations(agent):
@@ -394,7 +393,6 @@ class Watchdog:
             self._unwatch(agent.name)
             if not leave_alone(self.project, agent) and self.next_try.get(agent.name, 0) <= now:
                 dead.append((agent, sess))
-        self.fresh = set()
         if dead:
             out.extend(self._heal_all(dead, now))
         self.quiet = quiet and not dead and not self.errors
