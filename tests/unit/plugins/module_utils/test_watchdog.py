@@ -410,8 +410,7 @@ class Poller:
         return [(fd, 1) for fd in self.ready]
 
 
-def test_a_quiet_pass_sleeps_longer_and_the_next_asks_nothing_of_a_process_whose_pidfd_did_not_fire(project,
-                                                                                                 monkeypatch):
+def test_a_quiet_pass_sleeps_longer_and_the_next_does_not_ask_after_a_pidfd_that_did_not_fire(project, monkeypatch):
     server = LiveServer(project, ["crasher"])
     dog = watchdog.Watchdog(project, server, poll=2.0, quiet_poll=10.0, clock=Clock(1000.0))
     dog.poller = Poller(dog.poller)
