@@ -8,13 +8,15 @@ For each supervisor, with 50 agents running ``sleep``:
   (median and worst over --trials kills);
 - mass kill: kill -9 all 50 at once, time until all 50 run again;
 - idle cost: CPU time of the supervisor (with its children) over --idle seconds, as a
-  percentage of one core;
+  percentage of one core (its own time from /proc/PID/schedstat, in ns; its reaped children's
+  from /proc/PID/stat, in clock ticks); the watchdog's guard's on a line of its own;
 - the same idle cost of the watchdog when it also classifies all 50 agents by the claude
   profile (each pane shows a real claude idle screen, tests/agentcli/screens/claude-idle.txt,
   then sleeps: the watchdog captures and classifies what changed, publishes every state).
-Goals (watchdog): median <= 0.3 s, worst <= 1 s, idle <= 0.5 % of one core, and <= 1 % of one
-core with 50 classified agents; the mass kill healed faster than supervisord heals it in the
-same run (the watchdog starts all the agents to restart in one batch of tmux calls).
+Goals (watchdog): median <= 0.3 s, worst <= 1 s, idle <= 2x supervisord's, and <= 2x
+supervisord's with 50 classified agents (same run); the mass kill healed faster than
+supervisord heals it in the same run (the watchdog starts all the agents to restart in one
+batch of tmux calls).
 
 Everything runs in a temp dir on a private tmux server and is removed at the end.
 Usage: .venv/bin/python bench/heal.py [--trials 20] [--idle 20] [--agents 50]
@@ -39,10 +41,17 @@ def arg(name, default):
 
 
 def cpu_seconds(pid):
-    """utime+stime of a process and of its reaped children."""
+    """utime+stime of a process (its threads' run time, ns) and of its reaped children (ticks)."""
     with open("/proc/%d/stat" % pid) as handle:
         fields = handle.read().rsplit(")", 1)[1].split()
-    return sum(int(f) for f in fields[11:15]) / TICK
+    own = 0
+    for task in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/schedstat" % (pid, task)) as handle:
+                own += int(handle.read().split()[0])
+        except OSError:  # a thread that ended meanwhile
+            continue
+    return own / 1e9 + sum(int(f) for f in fields[13:15]) / TICK
 
 
 def wait_until(predicate, timeout=30.0, step=0.002):
@@ -92,6 +101,15 @@ class TmuxAgents:
         proc = subprocess.run(["tmux", "-S", self.socket, "list-panes", "-t", "=h-watchdog", "-F", "#{pane_pid}"],
                               capture_output=True, text=True, check=False)
         return int(proc.stdout.split()[0]) if proc.returncode == 0 and proc.stdout.strip() else None
+
+    def guard_pid(self):
+        """The watchdog's guard (the pid in its lock), once it runs."""
+        try:
+            with open(os.path.join(self.dir, "state", "watchdog-guard.lock")) as handle:
+                text = handle.read().strip()
+        except OSError:
+            return None
+        return int(text) if text.isdigit() and os.path.exists("/proc/%s" % text) else None
 
     def backends(self):
         return ""
@@ -195,18 +213,21 @@ def mass_kill(sup, count):
     return time.perf_counter() - start
 
 
-def idle_cost(sup, seconds):
-    pid = sup.supervisor_pid()
-    cpu0, t0 = cpu_seconds(pid), time.monotonic()
+def idle_cost(sup, seconds, pids=()):
+    """The supervisor's idle CPU (% of one core) over ``seconds``, and that of ``pids``."""
+    pids = [sup.supervisor_pid()] + list(pids)
+    cpu0, t0 = [cpu_seconds(pid) for pid in pids], time.monotonic()
     time.sleep(seconds)
-    return 100.0 * (cpu_seconds(pid) - cpu0) / (time.monotonic() - t0)
+    elapsed = time.monotonic() - t0
+    costs = [100.0 * (cpu_seconds(pid) - before) / elapsed for pid, before in zip(pids, cpu0)]
+    return costs[0] if len(costs) == 1 else costs
 
 
 def main():
     trials, idle, count = arg("--trials", 20), arg("--idle", 20.0), arg("--agents", 50)
     tmp = tempfile.mkdtemp(prefix="agentloops-heal-")
     results = {}
-    classified = None
+    classified = guard = None
     try:
         sup = ClassifiedAgents(os.path.join(tmp, "ClassifiedAgents"), count)
         try:
@@ -223,7 +244,12 @@ def main():
                 continue
             try:
                 time.sleep(1.0)
-                cost = idle_cost(sup, idle)
+                if isinstance(sup, TmuxAgents):
+                    wait_until(lambda: sup.guard_pid() is not None, timeout=30, step=0.1)
+                    time.sleep(1.0)
+                    cost, guard = idle_cost(sup, idle, [sup.guard_pid()])
+                else:
+                    cost = idle_cost(sup, idle)
                 samples = single_kills(sup, trials)
                 mass = mass_kill(sup, count)
                 results[kind.name] = (statistics.median(samples), max(samples), mass, cost)
@@ -238,16 +264,17 @@ def main():
         print("  %-20s %9.3fs %9.3fs %11.3fs %11.3f%%" % (name, median, worst, mass, cost))
     if classified is not None:
         print("  %-20s %10s %10s %12s %11.3f%%" % (ClassifiedAgents.name, "-", "-", "-", classified))
-    ours = results.get("agentloops watchdog")
-    theirs = results.get("supervisord")
-    ok = ours is not None and ours[0] <= 0.3 and ours[1] <= 1.0 and ours[3] <= 0.5
-    ok = ok and classified is not None and classified <= 1.0
-    mass = "skipped (no supervisord)"
-    if ours is not None and theirs is not None:
-        mass = "%.3fs vs %.3fs: %s" % (ours[2], theirs[2], "met" if ours[2] < theirs[2] else "NOT met")
-        ok = ok and ours[2] < theirs[2]
-    print("goals: median <= 0.3s, worst <= 1s, idle <= 0.5%%, classified idle <= 1%% of one core, all %d healed "
-          "faster than supervisord (%s): %s" % (count, mass, "met" if ok else "NOT met"))
+    if guard is not None:
+        print("  %-20s %10s %10s %12s %11.3f%%" % ("its guard", "-", "-", "-", guard))
+    ours, theirs = results.get("agentloops watchdog"), results.get("supervisord")
+    ok = ours is not None and theirs is not None and ours[0] <= 0.3 and ours[1] <= 1.0
+    ok = ok and ours[3] <= 2 * theirs[3] and classified is not None and classified <= 2 * theirs[3]
+    ok = ok and ours[2] < theirs[2]
+    if ours is not None and theirs is not None and classified is not None:
+        print("idle CPU against supervisord's: %.1fx, classified %.1fx; all %d healed in %.3fs vs %.3fs" % (
+            ours[3] / max(theirs[3], 1e-9), classified / max(theirs[3], 1e-9), count, ours[2], theirs[2]))
+    print("goals: median <= 0.3s, worst <= 1s, idle and classified idle <= 2x supervisord's, all %d healed faster "
+          "than supervisord: %s" % (count, "met" if ok else "NOT met"))
     return 0 if ok else 1
 
 

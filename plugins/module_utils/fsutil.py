@@ -210,6 +210,26 @@ def lock_free(path: str) -> bool:
     return True
 
 
+def lock_holder(path: str) -> int | None:
+    """The pid the holder of the lock ``path`` wrote in it (``locked(wait=False)``), while
+    a process holds it; None when it is free, unreadable or names no pid yet."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | _NOFOLLOW)
+    except OSError:
+        return None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError:
+            text = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+            return int(text) if text.isdigit() and int(text) > 0 else None
+        return None  # free: nobody holds it
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
 def read_state_text(path: str) -> str | None:
     """The text of one of the engine's own files (None when there is none); what
     ``read_state_bytes`` refuses, or a file that is not UTF-8, raises ``StateError``."""

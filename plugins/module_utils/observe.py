@@ -5,7 +5,9 @@
 
 Every pass, the ``Observer`` classifies the panes of the project's agents whose profile
 knows states (profiles.py): it captures, in ONE tmux call, only the panes whose output or
-title changed since it last looked (or that it has not looked at for ``RECHECK`` seconds),
+title changed since it last looked (tmux's activity is in whole seconds: output in the
+second of the last look is looked at once more; and every pane at least every ``RECHECK``
+seconds),
 classifies each as working, idle, blocked on a named dialog, or starting, and publishes
 the result on the session (``@agentloops_state``: ``<state> <since> <seen>``), where status
 reads it with its one ``list-panes`` call. Publishing is one tmux call for every change,
@@ -28,7 +30,7 @@ from .profiles import BLOCKED, IDLE, STARTING, UNKNOWN, WORKING, Observation, Pr
 from .status import PUBLISH_EVERY, parse_state
 from .tmux import STATE_OPTION, Owner, TmuxServer
 
-RECHECK = 10.0  # look again at a pane this often even without new output
+RECHECK = 60.0  # look again at a pane this often even without new output (a safety net: see unseen)
 SETTLE = 1.0  # a dialog on screen this long may be answered (keys sent sooner can be lost)
 
 
@@ -56,11 +58,14 @@ class Observer:
         self.seen: dict[str, Seen] = {}
         self.gone: dict[str, bool] = {}  # agents whose session went away: whether it had got ready
         self._profiles: dict[str, Profile] = {}
+        self._batch: dict[str, bool] = {}
         self._broken: set[str] = set()  # profile files reported as broken
+        self.settled = False  # the last pass saw every observed agent idle, with nothing left to look at
 
     def reload(self, project: Project) -> None:
         self.project = project
         self._profiles.clear()
+        self._batch.clear()
         names = {a.name for a in project.agents}
         for name in [n for n in self.seen if n not in names]:
             del self.seen[name]
@@ -75,7 +80,9 @@ class Observer:
 
     def batch(self, agent: Agent) -> bool:
         """Whether the agent's CLI runs in batch mode (no screen: working while it lives)."""
-        return runs_batch(self.project, agent, self.profile(agent))
+        if agent.name not in self._batch:
+            self._batch[agent.name] = runs_batch(self.project, agent, self.profile(agent))
+        return self._batch[agent.name]
 
     def current(self, agent: Agent) -> Observation | None:
         """The agent's state as last classified (None when it is not classified)."""
@@ -128,8 +135,7 @@ class Observer:
             if self.batch(agent):
                 running = pane.current_command in self.profile(agent).commands
                 out += self._update(agent, seen, Observation(WORKING if running else ""), now)
-            elif not seen.label or pane.activity != seen.activity or pane.title != seen.title \
-                    or now - seen.looked >= RECHECK:
+            elif unseen(seen, pane, now) or self._answer_due(agent, seen, now):
                 look.append((agent, seen, pane))
         screens = self.server.capture_panes([pane.id for _agent, _seen, pane in look]) if look else {}
         for agent, seen, pane in look:
@@ -141,7 +147,16 @@ class Observer:
         for name in [n for n in self.seen if n not in here]:
             self._forget(name)  # no longer classified (a reload changed its backend)
         self._publish(here, now)
+        self.settled = all(self._settled(agent, live) for agent in candidates if agent.name in here)
         return out
+
+    def _settled(self, agent: Agent, live: dict) -> bool:
+        """Idle at its prompt, its screen seen since its last output: only new output (or
+        its death) can change what it does, so the watchdog may look less often."""
+        seen = self.seen[agent.name]
+        pane = live[self.project.session_name(agent)].first_pane
+        return seen.label.partition(":")[0] == IDLE and not self.batch(agent) and \
+            pane.activity < int(seen.looked) and pane.activity == seen.activity and pane.title == seen.title
 
     def _update(self, agent: Agent, seen: Seen, observation: Observation, now: float) -> list:
         if observation.state in (WORKING, IDLE):
@@ -160,6 +175,13 @@ class Observer:
         return [self.event(self.project, agent.name, "blocked", "%s: %s" % (
             observation.dialog, dialog.description if dialog else ""),
             "will answer %r (configured)" % answer if answer else "waiting for an operator", dialog=observation.dialog)]
+
+    def _answer_due(self, agent: Agent, seen: Seen, now: float) -> bool:
+        """A configured answer not given yet to a dialog on screen for ``SETTLE`` seconds: the
+        pane is looked at again (a dialog shows no new output) and answered from that screen."""
+        state, _sep, dialog_name = seen.label.partition(":")
+        return state == BLOCKED and bool(agent.answers.get(dialog_name)) and seen.answered != dialog_name and \
+            now - seen.since >= SETTLE
 
     def _answer(self, agent: Agent, seen: Seen, pane_id: str, now: float) -> list:
         """Answer the dialog on screen if, and only if, the operator configured an answer."""
@@ -191,6 +213,15 @@ class Observer:
                 values.append((session_id, STATE_OPTION, "%s %d %d" % (seen.label, seen.since, now)))
         if values:
             self.server.set_session_options(values)
+
+
+def unseen(seen: Seen, pane, now: float) -> bool:
+    """Whether the pane may show what the observer has not seen: never classified, new
+    output or title since its last look, output in the second of that look (tmux's
+    ``window_activity`` is in whole seconds: it may have come just after it), or not looked
+    at for ``RECHECK`` seconds."""
+    return not seen.label or pane.activity != seen.activity or pane.title != seen.title or \
+        pane.activity >= int(seen.looked) or now - seen.looked >= RECHECK
 
 
 def runs_batch(project: Project, agent: Agent, profile: Profile | None = None) -> bool:

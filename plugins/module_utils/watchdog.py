@@ -7,7 +7,10 @@
 - Fast: it holds a pidfd for every watched agent's pane process and sleeps in ``poll()`` on
   them, so a death wakes it at once; between deaths it reads the server with one
   ``list-panes`` call every ``poll`` seconds (sessions killed without a process death, new
-  sessions, backoff deadlines).
+  sessions, backoff deadlines), or every ``quiet_poll`` seconds while a pass finds it quiet
+  (``Watchdog.quiet``: every live agent's death would wake it, none is under stall watch, every
+  classified one is idle): then a session killed without a death, a new session or an edited
+  agents.toml is seen within ``quiet_poll`` seconds.
 - Never fights an operator: agents that are disabled, stopped on purpose (``down``,
   ``agent_session state=stopped`` leave a marker in ``state/``), finished tasks and loops
   that ran out of iterations are left alone.
@@ -37,7 +40,7 @@ from .bookkeeping import (clear_fatal, clear_watch, is_paused, is_stopped, read_
                           write_watch)
 from .config import Agent, Project, WatchSettings, load
 from .errors import AlreadyRunning, OrchestratorError
-from .fsutil import LockBusy, append_line, atomic_write, lines_from_end, lock_free, locked, remove
+from .fsutil import LockBusy, append_line, atomic_write, lines_from_end, lock_free, lock_holder, locked, remove
 from .layout import StateLayout
 from .observe import Observer
 from .procs import read_table
@@ -205,6 +208,10 @@ def leave_alone(project: Project, agent: Agent) -> str:
     return ""
 
 
+QUIET_POLL = 10.0  # seconds between reads of the server while a pass found nothing but a death could need it
+_GUARD = "\0guard"  # the key of the guard's pidfd among the agents'
+
+
 class Watchdog:
     """The watchdog of one project. ``engine_script`` is the agents.py a heal starts runners
     with (see sessions); ``clock`` and ``jitter`` (a backoff's random factor) are there for
@@ -212,10 +219,14 @@ class Watchdog:
 
     def __init__(self, project: Project, server: TmuxServer, poll: float = 2.0, engine_script: str = "",
                  clock: Callable[[], float] = time.time,
-                 jitter: Callable[[], float] = lambda: random.uniform(0.8, 1.2)) -> None:
+                 jitter: Callable[[], float] = lambda: random.uniform(0.8, 1.2), quiet_poll: float = QUIET_POLL) -> None:
         self.project = project
         self.server = server
         self.poll = poll
+        self.quiet_poll = max(poll, quiet_poll)
+        self.quiet = False  # the last pass found nothing that a death would not wake it for (see wait)
+        self.poller = select.poll()  # the pidfds below (and the guard's), registered while held
+        self.fresh: set = set()  # agents whose pidfd the last wait found not readable: alive, no need to ask
         self.engine_script = engine_script
         self.clock = clock
         self.jitter = jitter
@@ -278,20 +289,34 @@ class Watchdog:
         self.screens.pop(agent.name + "\0nudge", None)
         return True
 
-    def _watch_pid(self, agent: Agent, pid: int) -> None:
-        current = self.pidfds.get(agent.name)
+    def _watch_pid(self, agent: Agent, pid: int) -> bool:
+        """Hold a pidfd for the agent's pane process; False when none could be opened."""
+        return self._hold(agent.name, pid)
+
+    def _hold(self, name: str, pid: int) -> bool:
+        current = self.pidfds.get(name)
         if current and current[0] == pid:
-            return
-        self._unwatch(agent.name)
+            return True
+        self._unwatch(name)
         try:
-            self.pidfds[agent.name] = (pid, os.pidfd_open(pid))
+            fd = os.pidfd_open(pid)
         except OSError:
-            pass
+            return False
+        self.pidfds[name] = (pid, fd)
+        self.poller.register(fd, select.POLLIN)
+        return True
 
     def _unwatch(self, name: str) -> None:
         current = self.pidfds.pop(name, None)
         if current:
+            self.poller.unregister(current[1])
             os.close(current[1])
+
+    def _lives(self, agent: Agent, pid: int, fresh: set) -> bool:
+        """Whether the pane process ``pid`` lives: known without a syscall when its pidfd did
+        not fire in the wait just before this pass (``fresh``)."""
+        held = self.pidfds.get(agent.name)
+        return (held is not None and held[0] == pid and agent.name in fresh) or _alive(pid)
 
     def reload(self) -> list:
         """Read agents.toml again if it changed since it was last read (its stat). A valid
@@ -326,7 +351,7 @@ class Watchdog:
         self.project = new
         self.observer.reload(new)
         keep = {a.name for a in watched(new)}
-        for name in [n for n in self.pidfds if n not in keep]:
+        for name in [n for n in self.pidfds if n not in keep and n != _GUARD]:
             self._unwatch(name)
         for name in removed:
             self.next_try.pop(name, None)
@@ -341,6 +366,8 @@ class Watchdog:
         """One pass over the watched agents (agents.toml read again first if it changed);
         heals what needs healing. Returns the events."""
         now = self.clock() if now is None else now
+        fresh, self.fresh = self.fresh, set()  # only the wait just before this pass vouches for a process
+        self.quiet = False
         try:
             out = self.reload()
         except (OrchestratorError, OSError):  # not even the event log is writable: watch on
@@ -354,6 +381,7 @@ class Watchdog:
 
         owner = owner_of(self.project)
         out += self._observe(live, owner, now)
+        quiet = self.observer.settled
         dead = []
         for agent in watched(self.project):
             name = self.project.session_name(agent)
@@ -364,10 +392,11 @@ class Watchdog:
                 self._unwatch(agent.name)
                 continue
             pane = sess.first_pane if sess else None
-            if pane is not None and not pane.dead and _alive(pane.pid):
-                self._watch_pid(agent, pane.pid)
+            if pane is not None and not pane.dead and self._lives(agent, pane.pid, fresh):
+                quiet = self._watch_pid(agent, pane.pid) and quiet  # no pidfd: only a read tells its death
                 if agent.watch == "heal+stall" and self._may_stall(agent) and \
                         not leave_alone(self.project, agent) and not self._between_iterations(agent):
+                    quiet = False  # stalls are judged by reading its pane
                     out.extend(self._guard(agent, self._stall, agent, sess, pane, now))
                 continue
             self._unwatch(agent.name)
@@ -375,6 +404,7 @@ class Watchdog:
                 dead.append((agent, sess))
         if dead:
             out.extend(self._heal_all(dead, now))
+        self.quiet = quiet and not dead and not self.errors
         return out
 
     def _observe(self, live: dict, owner: Owner, now: float) -> list:
@@ -633,15 +663,23 @@ class Watchdog:
                 event(self.project, "watchdog", "guard", "no guard running", "started its guard, pid %d" % pid)
         except OSError as exc:
             self._error("watchdog", "cannot start its guard: %s" % (exc.strerror or exc))
+            return
+        pid = pid or lock_holder(StateLayout.of(self.project).guard_lock)
+        if pid:  # its death wakes the watchdog, which starts it again at once
+            self._hold(_GUARD, pid)
 
     def wait(self) -> None:
-        timeout = self.poll
+        """Sleep until a pidfd fires (a death), a backoff's deadline, or ``poll`` seconds
+        (``quiet_poll`` after a quiet pass). The agents whose pidfd did not fire are alive:
+        the next pass need not ask (``fresh``)."""
+        timeout = self.quiet_poll if self.quiet else self.poll
         if self.next_try:
             timeout = max(0.0, min(timeout, min(self.next_try.values()) - self.clock()))
-        poller = select.poll()
-        for _pid, fd in self.pidfds.values():
-            poller.register(fd, select.POLLIN)
-        poller.poll(timeout * 1000)
+        ready = {fd for fd, _event in self.poller.poll(timeout * 1000)}
+        self.fresh = {name for name, (_pid, fd) in self.pidfds.items() if fd not in ready}
+        if _GUARD in self.pidfds and _GUARD not in self.fresh:  # the guard died: look at it now
+            self._unwatch(_GUARD)
+            self.guard_seen = min(self.guard_seen, time.monotonic() - GUARD_EVERY)
 
     def run(self, iterations: int = 0) -> None:
         """Watch until killed (or for ``iterations`` passes, for tests)."""
@@ -692,6 +730,7 @@ def main(project: Project, server: TmuxServer, poll: float = 2.0, engine_script:
 # has no guard.
 GUARD_VERB = "watchdog-guard"
 GUARD_EVERY = 5.0  # seconds between the watchdog's looks at its guard
+GUARD_QUIET = 5.0  # seconds between the guard's looks while the watchdog's death would wake it
 
 
 def watchdog_agent(project: Project) -> Agent | None:
@@ -736,11 +775,13 @@ class Guard:
     """The watchdog's guard (see above); ``clock`` and ``sleep`` are there for tests."""
 
     def __init__(self, project: Project, server: TmuxServer, engine_script: str = "", poll: float = 0.5,
-                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> None:
+                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
+                 quiet: float = GUARD_QUIET) -> None:
         self.project = project
         self.server = server
         self.engine_script = engine_script
         self.poll = poll
+        self.quiet = max(poll, quiet)
         self.clock = clock
         self.sleep = sleep
         self.stamp = config_stamp(project.config_path)
@@ -804,6 +845,26 @@ class Guard:
             "no session" if sess is None else "its pane dead"), "restarted by its guard", restarts=len(self.restarts))
         return True
 
+    def rest(self) -> None:
+        """Until the next look. While a watchdog holds its lock: until that process dies (a
+        pidfd on the pid it wrote in the lock) or ``quiet`` seconds pass (the exit rules:
+        agents.toml gone, the watchdog agent stopped, disabled or removed, are seen within
+        that); otherwise ``poll`` seconds (the lock free, or its holder not known yet)."""
+        pid = lock_holder(StateLayout.of(self.project).watchdog_lock) if self.free_since is None else None
+        try:
+            fd = os.pidfd_open(pid) if pid else None
+        except OSError:
+            fd = None
+        if fd is None:
+            self.sleep(self.poll)
+            return
+        try:
+            poller = select.poll()
+            poller.register(fd, select.POLLIN)
+            poller.poll(self.quiet * 1000)
+        finally:
+            os.close(fd)
+
     def run(self) -> None:
         while True:
             try:
@@ -812,7 +873,7 @@ class Guard:
             except (OrchestratorError, OSError) as exc:
                 with contextlib.suppress(OrchestratorError):
                     event(self.project, "watchdog", "error", "guard: %s" % str(exc).splitlines()[0], "will retry")
-            self.sleep(self.poll)
+            self.rest()
 
 
 def guard_main(project: Project, server: TmuxServer, engine_script: str = "") -> int:

@@ -71,8 +71,11 @@ def test_a_dialog_is_blocked_published_evented_once_and_never_answered(tmp_path)
     assert server.captured == [["%1"]], "unchanged output is not captured again (the demo agent never)"
     assert server.published == [("$1", "@agentloops_state", "blocked:trust 2000 2000")]
     assert events == [("a", "blocked", "waiting for an operator")] and server.pressed == []
-    obs.observe(live(), OURS, 2000.0 + observe.RECHECK + 31)
+    obs.observe(live(), OURS, 2041.0)
     assert server.published[-1] == ("$1", "@agentloops_state", "blocked:trust 2000 2041"), "confirmed while stale"
+    assert server.captured == [["%1"]], "and not captured again before RECHECK"
+    obs.observe(live(), OURS, 2000.0 + observe.RECHECK)
+    assert server.captured == [["%1"], ["%1"]], "RECHECK: looked at again without new output"
 
 
 def test_a_configured_answer_is_given_once_after_the_dialog_settled(tmp_path):
@@ -88,6 +91,18 @@ def test_a_configured_answer_is_given_once_after_the_dialog_settled(tmp_path):
     obs.observe(live(activity=4), OURS, 2004.0)
     assert obs.current(obs.project.agent("a")).label == "idle" and obs.was_ready(obs.project.agent("a"))
     assert events[-1] == ("a", "unblocked", "idle")
+
+
+def test_a_dialog_without_new_output_is_looked_at_again_to_be_answered_once_it_settled(tmp_path):
+    server = Server({"%1": text("claude-trust")})
+    obs, events = observer(tmp_path, server, agent_extra='answers = { trust = "accept" }')
+    obs.observe(live(activity=1), OURS, 2000.0)
+    obs.observe(live(activity=1), OURS, 2000.5)
+    assert server.pressed == [] and server.captured == [["%1"]], "not before it settled, and nothing new to look at"
+    obs.observe(live(activity=1), OURS, 2001.5)
+    assert server.captured == [["%1"], ["%1"]] and server.pressed == [("%1", ["Down", "Enter"])]
+    obs.observe(live(activity=1), OURS, 2005.0)
+    assert len(server.pressed) == 1 and [e[1] for e in events] == ["blocked", "answer"], "answered once"
 
 
 def test_working_then_idle_and_a_new_session_starts_over(tmp_path):
@@ -149,3 +164,19 @@ def test_a_bad_published_state_is_ignored(tmp_path):
     sessions["p-a"] = Session("p-a", "$1", 1000, sessions["p-a"].panes, owner=OURS, state="idle nan inf")
     obs.observe(sessions, OURS, 2000.0)
     assert server.published == [("$1", "@agentloops_state", "idle 2000 2000")]
+
+
+def test_output_in_the_second_of_a_look_is_looked_at_once_more_and_an_idle_agent_settles(tmp_path):
+    server = Server({"%1": text("claude-idle")})
+    obs, _events = observer(tmp_path, server)
+    obs.observe(live(activity=2000), OURS, 2000.5)  # output at 2000.x: maybe after the look
+    assert server.captured == [["%1"]] and not obs.settled
+    obs.observe(live(activity=2000), OURS, 2002.5)
+    assert server.captured == [["%1"], ["%1"]] and obs.settled, "looked once more, then settled"
+    obs.observe(live(activity=2000), OURS, 2004.5)
+    assert len(server.captured) == 2 and obs.settled, "nothing new: not captured again"
+    obs.observe(live(activity=2005), OURS, 2006.5)
+    assert len(server.captured) == 3 and obs.settled, "new output: looked at, idle still"
+    server.screens["%1"] = text("claude-working")
+    obs.observe(live(activity=2007), OURS, 2008.5)
+    assert obs.current(obs.project.agent("a")).state == "working" and not obs.settled, "working: never settled"

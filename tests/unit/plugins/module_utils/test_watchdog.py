@@ -411,3 +411,108 @@ def test_a_refused_start_in_a_mass_heal_is_that_agents_error_the_others_heal(tmp
     assert server.batches == [["m-a0", "m-a1", "m-a2"]] and server.started == ["m-a0", "m-a2"]
     assert sorted(kinds(events)) == [("a0", "heal"), ("a1", "error"), ("a2", "heal")]
     assert "duplicate session" in [e for e in events if e["agent"] == "a1"][0]["reason"]
+
+
+class LiveServer(DeadServer):
+    """A server on which every agent named runs, as this test's own process (so its pidfd
+    never fires)."""
+
+    def __init__(self, project, names) -> None:
+        super().__init__()
+        from ansible_collections.agentloops.orchestrator.plugins.module_utils import sessions
+        from ansible_collections.agentloops.orchestrator.plugins.module_utils.tmux import Pane, Session
+
+        owner = sessions.owner_of(project).config
+        self.live = {project.session_name(n): Session(project.session_name(n), "$%d" % i, 900, [
+            Pane("%%%d" % i, os.getpid(), "sleep", False, None, 0, 0, 900)], owner=owner) for i, n in enumerate(names)}
+        self.reads = 0
+
+    def sessions(self) -> dict:
+        self.reads += 1
+        return self.live
+
+
+class Poller:
+    """select.poll's stand-in: records the timeouts, reports the fds given as ready."""
+
+    def __init__(self, real) -> None:
+        self.real = real
+        self.timeouts: list = []
+        self.ready: list = []
+
+    def register(self, fd, mask) -> None:
+        self.real.register(fd, mask)
+
+    def unregister(self, fd) -> None:
+        self.real.unregister(fd)
+
+    def poll(self, timeout):
+        self.timeouts.append(timeout)
+        return [(fd, 1) for fd in self.ready]
+
+
+def test_a_quiet_pass_sleeps_longer_and_the_next_does_not_ask_after_a_pidfd_that_did_not_fire(project, monkeypatch):
+    server = LiveServer(project, ["crasher"])
+    dog = watchdog.Watchdog(project, server, poll=2.0, quiet_poll=10.0, clock=Clock(1000.0))
+    dog.poller = Poller(dog.poller)
+    asked: list = []
+    monkeypatch.setattr(watchdog, "_alive", lambda pid: asked.append(pid) or True)
+    assert dog.check(1000.0) == [] and dog.quiet and asked == [os.getpid()], "no pidfd yet: asked once"
+    dog.wait()
+    assert dog.poller.timeouts == [10000.0], "quiet: its death wakes it, else a read every quiet_poll"
+    assert dog.check(1010.0) == [] and asked == [os.getpid()], "its pidfd did not fire: alive, not asked"
+    dog.check(1011.0)
+    assert len(asked) == 2, "a pass without a wait before it asks again"
+    dog.poller.ready = [dog.pidfds["crasher"][1]]
+    dog.wait()
+    dog.check(1012.0)
+    assert len(asked) == 3, "its pidfd fired: asked"
+    dog.next_try["other"] = 1003.0
+    dog.wait()
+    assert dog.poller.timeouts[-1] == pytest.approx(3000.0), "a backoff's deadline comes first"
+
+
+def test_a_pass_is_not_quiet_while_an_agent_is_under_stall_watch_or_dead_or_the_read_failed(tmp_path, project):
+    (tmp_path / "s").mkdir()
+    (tmp_path / "s" / "agents.toml").write_text(
+        '[agents.w]\nkind = "persistent"\nbackend = "demo"\nwatch = "heal+stall"\nstall_after = 1000\n')
+    stall = config.load(str(tmp_path / "s" / "agents.toml"))
+    dog = watchdog.Watchdog(stall, LiveServer(stall, ["w"]), clock=Clock(1000.0))
+    dog.check(1000.0)
+    assert not dog.quiet, "no profile: its stalls are judged by reading its pane"
+    dead = watchdog.Watchdog(project, DeadServer(), clock=Clock(1000.0))
+    dead.check(1000.0)
+    assert not dead.quiet, "a heal this pass"
+
+    class Broken(DeadServer):
+        def sessions(self) -> dict:
+            raise watchdog.OrchestratorError("list-panes failed")
+
+    broken = watchdog.Watchdog(project, Broken(), clock=Clock(1000.0))
+    broken.check(1000.0)
+    assert not broken.quiet
+
+
+def test_the_guard_sleeps_on_the_watchdogs_pidfd_while_its_lock_is_held(project):
+    slept: list = []
+    guard = watchdog.Guard(project, DeadServer(), poll=0.01, quiet=0.02, sleep=slept.append)
+    guard.rest()
+    assert slept == [0.01], "no watchdog holds the lock: the short poll"
+    with fsutil.locked(StateLayout.of(project).watchdog_lock, wait=False):
+        assert fsutil.lock_holder(StateLayout.of(project).watchdog_lock) == os.getpid()
+        guard.rest()  # waits on this process's pidfd for ``quiet`` seconds
+    assert slept == [0.01], "held: waited on the holder's pidfd, not slept"
+    assert fsutil.lock_holder(StateLayout.of(project).watchdog_lock) is None, "free again"
+
+
+def test_the_guards_death_wakes_the_watchdog_which_looks_at_its_guard_at_once(project):
+    import subprocess
+    import sys
+
+    dog = watchdog.Watchdog(project, DeadServer(), poll=5.0, clock=Clock(1000.0))
+    dog.guard_seen = 1e18  # it just looked
+    child = subprocess.Popen([sys.executable, "-c", ""])
+    assert dog._hold(watchdog._GUARD, child.pid)
+    child.wait()
+    dog.wait()  # returns at once: the guard's pidfd fired
+    assert watchdog._GUARD not in dog.pidfds and dog.guard_seen < 1e18, "its next look at its guard is now"
