@@ -152,7 +152,6 @@ def test_stale_temp_files_of_killed_writes_go_at_the_next_write(tmp_path):
     assert sorted(os.listdir(tmp_path)) == sorted(p.name for p in (target, fresh_tmp, other, foreign))
 
 
-
 def test_a_folder_is_listed_for_stale_temps_once_a_minute_and_their_files_still_go(tmp_path, monkeypatch):
     import time
 
@@ -176,6 +175,7 @@ def test_a_write_that_need_not_survive_a_power_cut_skips_the_fsync(tmp_path, mon
     assert synced == [] and (tmp_path / "w.watch.json").read_text() == "{}\n"
     fsutil.atomic_write(str(tmp_path / "w.run.json"), "{}\n")
     assert len(synced) == 1
+
 
 def _pread_counter(monkeypatch):
     read = []
