@@ -68,7 +68,7 @@ test-molecule: setup
 
 bench: setup
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-bench.txt
-	rc=0; $(BIN)/python bench/status_and_run.py || rc=1; $(BIN)/python bench/heal.py || rc=1; $(BIN)/python bench/hosts.py || rc=1; $(BIN)/python bench/starts.py || rc=1; exit $$rc
+	$(BIN)/python bench/all.py
 
 clean:
 	rm -rf .build tests/output

@@ -31,6 +31,8 @@ import sys
 import tempfile
 import time
 
+from report import result
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PY = sys.executable
 TICK = os.sysconf("SC_CLK_TCK")
@@ -270,6 +272,18 @@ def main():
     ok = ours is not None and theirs is not None and ours[0] <= 0.3 and ours[1] <= 1.0
     ok = ok and ours[3] <= 2 * theirs[3] and classified is not None and classified <= 2 * theirs[3]
     ok = ok and ours[2] < theirs[2]
+    if ours is not None and theirs is not None:
+        result("heal of one kill -9, median (worst)", "%.3fs (%.3fs)" % (ours[0], ours[1]),
+               "%.3fs (%.3fs) supervisord" % (theirs[0], theirs[1]), "-", "<= 0.3s (<= 1s)",
+               ours[0] <= 0.3 and ours[1] <= 1.0)
+        result("heal of all %d killed at once" % count, "%.3fs" % ours[2], "%.3fs supervisord" % theirs[2],
+               "%.2fx" % (ours[2] / theirs[2]), "< 1x", ours[2] < theirs[2])
+        result("watchdog idle CPU, %d agents" % count, "%.3f%%" % ours[3], "%.3f%% supervisord" % theirs[3],
+               "%.2fx" % (ours[3] / max(theirs[3], 1e-9)), "<= 2x", ours[3] <= 2 * theirs[3])
+        if classified is not None:
+            result("watchdog idle CPU, %d classified agents" % count, "%.3f%%" % classified,
+                   "%.3f%% supervisord" % theirs[3], "%.2fx" % (classified / max(theirs[3], 1e-9)), "<= 2x",
+                   classified <= 2 * theirs[3])
     if ours is not None and theirs is not None and classified is not None:
         print("idle CPU against supervisord's: %.1fx, classified %.1fx; all %d healed in %.3fs vs %.3fs" % (
             ours[3] / max(theirs[3], 1e-9), classified / max(theirs[3], 1e-9), count, ours[2], theirs[2]))

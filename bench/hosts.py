@@ -21,6 +21,8 @@ import sys
 import tempfile
 import time
 
+from report import result, spread
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PY = sys.executable
 PLAYBOOK = os.path.join(os.path.dirname(PY), "ansible-playbook")
@@ -93,6 +95,9 @@ def main():
         goal = GOALS.get(n)
         met = goal is None or ratio <= goal
         ok = ok and met
+        if goal:
+            result("run.yml over %d hosts vs 1" % n, spread(samples[n]), spread(samples[1]), "%.2fx" % ratio,
+                   "<= %.0fx" % goal, met)
         print("  %5d  %7.2fs  %5.2f-%5.2fs  %5.2fx  %s" % (
             n, median[n], min(samples[n]), max(samples[n]), ratio,
             "<= %.0fx %s" % (goal, "met" if met else "NOT met") if goal else "baseline"))

@@ -22,6 +22,8 @@ import sys
 import tempfile
 import time
 
+from report import result, spread
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PY = sys.executable
 GOAL = 3.0
@@ -109,6 +111,8 @@ def main():
     ok = ratio <= GOAL
     print("goal: up(200) <= %gx up(10) (baseline up(10) %.2fs): %.2fx: %s"
           % (GOAL, medians["up(10)"], ratio, "met" if ok else "NOT met"))
+    result("agents.py up of 200 agents vs 10", spread(samples["up(200)"]), spread(samples["up(10)"]),
+           "%.2fx" % ratio, "<= %gx" % GOAL, ok)
     return 0 if ok else 1
 
 

@@ -28,6 +28,8 @@ import sys
 import tempfile
 import time
 
+from report import result, spread
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PY = sys.executable
 PLAYBOOK = os.path.join(os.path.dirname(PY), "ansible-playbook")
@@ -80,6 +82,9 @@ def bench_status(tmp, repeat):
         ours = timed([PY, AGENTS, "status"], folder, repeat, env)
         base = timed(["bash", "-c", loop], folder, repeat)
         results[n] = (ours, base)
+        if n == 200:
+            result("agents.py status, 200 running agents, vs a has-session loop", "%.1fms" % (ours * 1000),
+                   "%.1fms" % (base * 1000), "%.1fx faster" % (base / ours), ">= 10x faster", base / ours >= 10)
         print("  %5d  %10.1fms  %10.1fms  %6.1fx" % (n, ours * 1000, base * 1000, base / ours))
         subprocess.run(["tmux", "-S", socket, "kill-server"], capture_output=True, check=False)
     return results
@@ -93,10 +98,6 @@ def _engine():
     from agentloops_engine import early, tmuxproc  # pylint: disable=import-outside-toplevel,import-error
 
     return early, tmuxproc
-
-
-def _spread(samples):
-    return "%.1f [%.1f..%.1f]" % (statistics.median(samples) * 1000, min(samples) * 1000, max(samples) * 1000)
 
 
 def _once(cmd, cwd, env):
@@ -113,8 +114,8 @@ def bench_floor(tmp, repeat):
     early, tmuxproc = _engine()
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     print("status vs its floor: `python -c pass` then `tmux -S SOCK list-panes -a -F FORMAT` (the engine's argv), "
-          "two processes summed per round; median [min..max] of %d rounds, ms" % repeat)
-    print("  %5s  %22s  %22s  %6s  %s" % ("N", "status", "floor", "ratio", "goal"))
+          "two processes summed per round; median (min-max, n) of %d rounds" % repeat)
+    print("  %5s  %28s  %28s  %6s  %s" % ("N", "status", "floor", "ratio", "goal"))
     results = {}
     for n in (8, 1000):
         folder = os.path.join(tmp, "floor-%d" % n)
@@ -136,12 +137,15 @@ def bench_floor(tmp, repeat):
                 before.append(_once([PY, BEFORE, "status"], folder, env))
         ratio = statistics.median(ours) / statistics.median(floor)
         results[n] = ratio
-        print("  %5d  %22s  %22s  %5.2fx  <= %.1fx: %s   (up of %d agents: %.1fs)"
-              % (n, _spread(ours), _spread(floor), ratio, FLOOR_GOAL, "met" if ratio <= FLOOR_GOAL else "NOT met",
+        result("agents.py status, %d running agents, vs its floor" % n, spread(ours, "ms", 1000),
+               spread(floor, "ms", 1000), "%.2fx" % ratio, "<= %.1fx" % FLOOR_GOAL, ratio <= FLOOR_GOAL)
+        print("  %5d  %28s  %28s  %5.2fx  <= %.1fx: %s   (up of %d agents: %.1fs)"
+              % (n, spread(ours, "ms", 1000), spread(floor, "ms", 1000), ratio, FLOOR_GOAL,
+                 "met" if ratio <= FLOOR_GOAL else "NOT met",
                  n, started))
         if before:
-            print("  %5d  %22s  %22s  %5.2fx  (before: %s, same rounds)"
-                  % (n, _spread(before), "", statistics.median(before) / statistics.median(floor), BEFORE))
+            print("  %5d  %28s  %28s  %5.2fx  (before: %s, same rounds)"
+                  % (n, spread(before, "ms", 1000), "", statistics.median(before) / statistics.median(floor), BEFORE))
         if n == 1000:
             cache = early.cache_path(os.path.join(folder, "agents.toml"))
             cold = []
@@ -149,8 +153,8 @@ def bench_floor(tmp, repeat):
                 if os.path.exists(cache):  # (an engine from before the cache has none)
                     os.unlink(cache)
                 cold.append(_once(status, folder, env))
-            print("  %5d  %22s  (status after an edit of agents.toml: no parsed-config cache yet; information)"
-                  % (n, _spread(cold)))
+            print("  %5d  %28s  (status after an edit of agents.toml: no parsed-config cache yet; information)"
+                  % (n, spread(cold, "ms", 1000)))
         subprocess.run(["tmux", "-S", socket, "kill-server"], capture_output=True, check=False)
     return results
 
@@ -175,6 +179,8 @@ def bench_run(tmp, repeat):
         times[n] = statistics.median(samples)
         print("  %3d agent(s): %.2fs" % (n, times[n]))
     print("  ratio run(50)/run(1): %.2f (goal <= 1.5)" % (times[50] / times[1]))
+    result("run.yml starting 50 agents vs 1", "%.2fs" % times[50], "%.2fs" % times[1], "%.2fx" % (times[50] / times[1]),
+           "<= 1.5x", times[50] / times[1] <= 1.5)
     return times
 
 
