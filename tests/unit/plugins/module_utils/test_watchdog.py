@@ -394,6 +394,22 @@ def test_a_mass_death_restarts_every_agent_in_one_batch_each_with_its_bookkeepin
     assert bookkeeping.read_watch(project, project.agent("a3")) == {}
 
 
+def test_the_pass_after_a_heal_comes_at_once_so_the_new_processes_are_watched(tmp_path):
+    text = "".join('[agents.a%d]\nkind = "persistent"\nbackend = "demo"\nwatch = "heal"\n' % i for i in range(2))
+    (tmp_path / "agents.toml").write_text('[project]\nsession_prefix = "m-"\n' + text)
+    project = config.load(str(tmp_path / "agents.toml"))
+    dog = watchdog.Watchdog(project, DeadServer(), poll=2.0, quiet_poll=10.0, clock=Clock(1000.0), jitter=lambda: 1.0)
+    dog.poller = Poller(dog.poller)
+    assert kinds(dog.check(1000.0)) == [("a0", "heal"), ("a1", "heal")] and dog.restarted
+    dog.wait()
+    assert dog.poller.timeouts == [0.0], "a death right after a restart is not left a poll unseen"
+    dog.next_try["a0"] = 1001.0  # not due yet: this pass starts nothing
+    dog.next_try["a1"] = 1001.0
+    assert dog.check(1000.5) == [] and not dog.restarted
+    dog.wait()
+    assert dog.poller.timeouts[-1] == pytest.approx(1000.0), "nothing started: the usual wait (here a deadline)"
+
+
 def test_a_refused_start_in_a_mass_heal_is_that_agents_error_the_others_heal(tmp_path):
     from ansible_collections.agentloops.orchestrator.plugins.module_utils.errors import TmuxSessionExists
 
