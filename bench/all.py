@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 
-from report import parse, table
+from report import MARKER, parse, table
 
 BENCH = os.path.dirname(os.path.abspath(__file__))
 SCRIPTS = ("starts.py", "status_and_run.py", "heal.py", "hosts.py")
@@ -29,7 +29,7 @@ def main():
         lines = []
         for line in proc.stdout:
             lines.append(line)
-            if not line.startswith("bench-result\t"):
+            if not line.startswith(MARKER):
                 sys.stdout.write(line)
                 sys.stdout.flush()
         found = parse("".join(lines))
