@@ -11,7 +11,7 @@
   (``Watchdog.quiet``: every live agent's death would wake it, none is under stall watch, every
   classified one is idle): then a session killed without a death, a new session or an edited
   agents.toml is seen within ``quiet_poll`` seconds. A pass that restarted agents is followed
-  at once by another, which holds pidfds on their new processes.
+  at once by another, which holds pidfds on their new processes (see ``wait``).
 - Never fights an operator: agents that are disabled, stopped on purpose (``down``,
   ``agent_session state=stopped`` leave a marker in ``state/``), finished tasks and loops
   that ran out of iterations are left alone.
@@ -226,7 +226,10 @@ class Watchdog:
         self.poll = poll
         self.quiet_poll = max(poll, quiet_poll)
         self.quiet = False  # the last pass found nothing that a death would not wake it for (see wait)
-        self.restarted = False  # the last pass started agents: the next one comes at once (see wait)
+        # The last pass started agents: the next one comes at once (see wait), unless the last
+        # pass was itself such a one (an agent that dies as it starts is not restarted in a tight loop).
+        self.restarted = False
+        self.relook = False
         self.poller = select.poll()  # the pidfds below (and the guard's), registered while held
         self.fresh: set = set()  # agents whose pidfd the last wait found not readable: alive, no need to ask
         self.engine_script = engine_script
@@ -369,7 +372,8 @@ class Watchdog:
         heals what needs healing. Returns the events."""
         now = self.clock() if now is None else now
         fresh, self.fresh = self.fresh, set()  # only the wait just before this pass vouches for a process
-        self.quiet = self.restarted = False
+        self.relook, self.restarted = self.restarted, False
+        self.quiet = False
         try:
             out = self.reload()
         except (OrchestratorError, OSError):  # not even the event log is writable: watch on
@@ -516,7 +520,7 @@ class Watchdog:
             return []
         out: list = []
         results = sessions.start_sessions(self.project, self.server, [d[0] for d in due], self.engine_script)
-        self.restarted = any(not isinstance(r, OrchestratorError) for r in results)
+        self.restarted = not self.relook and any(not isinstance(r, OrchestratorError) for r in results)
         for (agent, sess, watch, ended), result in zip(due, results):
             if isinstance(result, OrchestratorError):
                 out.extend(self._error(agent.name, str(result).splitlines()[0]))
@@ -675,8 +679,10 @@ class Watchdog:
         """Sleep until a pidfd fires (a death), a backoff's deadline, or ``poll`` seconds
         (``quiet_poll`` after a quiet pass; not at all after a pass that started agents: the
         next one reads their new pane processes and holds pidfds on them, so one that dies
-        right after its restart is seen at once, not a ``poll`` later). The agents whose
-        pidfd did not fire are alive: the next pass need not ask (``fresh``)."""
+        right after its restart is seen at once, not a ``poll`` later; that next pass is
+        followed by the usual wait, whatever it starts, so an agent that dies as it starts
+        is restarted at most twice a ``poll``). The agents whose pidfd did not fire are
+        alive: the next pass need not ask (``fresh``)."""
         timeout = 0.0 if self.restarted else self.quiet_poll if self.quiet else self.poll
         if self.next_try:
             timeout = max(0.0, min(timeout, min(self.next_try.values()) - self.clock()))

@@ -403,6 +403,9 @@ def test_the_pass_after_a_heal_comes_at_once_so_the_new_processes_are_watched(tm
     assert kinds(dog.check(1000.0)) == [("a0", "heal"), ("a1", "heal")] and dog.restarted
     dog.wait()
     assert dog.poller.timeouts == [0.0], "a death right after a restart is not left a poll unseen"
+    assert kinds(dog.check(1000.1)) == [("a0", "heal"), ("a1", "heal")], "they died again as they started"
+    dog.wait()
+    assert dog.poller.timeouts == [0.0, 2000.0], "then the usual poll: no tight loop of restarts"
     dog.next_try["a0"] = 1001.0  # not due yet: this pass starts nothing
     dog.next_try["a1"] = 1001.0
     assert dog.check(1000.5) == [] and not dog.restarted
