@@ -8,7 +8,9 @@ For each supervisor, with 50 agents running ``sleep``:
   (median and worst over --trials kills);
 - mass kill: kill -9 all 50 at once, time until all 50 run again, as /proc shows them (new
   children named sleep of the tmux server, or of supervisord: nothing polls the server being
-  timed); the median of --mass kills;
+  timed); the median of --mass kills; for information, tmux's own floor for the same
+  (``tmux_floor``: the deaths read, then the sessions started again exec'ing ``sleep``
+  directly, no engine);
 - idle cost: CPU time of the supervisor (with its children) over --idle seconds, as a
   percentage of one core (its own time from /proc/PID/schedstat, in ns; its reaped children's
   from /proc/PID/stat, in clock ticks); the watchdog's guard's on a line of its own;
@@ -236,6 +238,49 @@ def mass_kill(sup, count):
     return time.perf_counter() - start
 
 
+def tmux_floor(tmp, count, repeats):
+    """What any healer in tmux pays for a mass kill, without the engine: on a private server,
+    kill -9 the ``count`` panes' processes (sessions running ``sleep`` directly), read the
+    server (one ``list-panes`` at a time) until none of their sessions is left, then start them
+    again in one tmux call, each session exec'ing ``sleep`` directly (no shell, no ``env -i``),
+    until /proc shows all ``count`` new ones. The median of ``repeats`` kills, in seconds."""
+    socket = os.path.join(tmp, "floor.sock")
+    tmux = ["tmux", "-S", socket]
+    names = ["f%02d" % i for i in range(count)]
+
+    def start_all():
+        argv = list(tmux)
+        for name in names:
+            argv += ["new-session", "-d", "-s", name, "sleep", "1000000", ";"]
+        subprocess.run(argv[:-1], check=True, capture_output=True)
+
+    def listed():
+        out = subprocess.run(tmux + ["list-sessions", "-F", "#{session_name}"], capture_output=True, text=True,
+                             check=False).stdout.split()
+        return set(out) & set(names)
+
+    samples = []
+    try:
+        subprocess.run(tmux + ["new-session", "-d", "-s", "keep", "cat"], check=True, capture_output=True)
+        server = int(subprocess.run(tmux + ["display-message", "-p", "#{pid}"], capture_output=True, text=True,
+                                    check=True).stdout)
+        start_all()
+        for _kill in range(repeats):
+            wait_until(lambda: len(children(server, "sleep")) == count)
+            time.sleep(1.0)
+            old = set(children(server, "sleep"))
+            start = time.perf_counter()
+            for pid in old:  # the processes this function started, on its own server
+                os.kill(pid, signal.SIGKILL)
+            wait_until(lambda: not listed())
+            start_all()
+            wait_until(lambda: len(set(children(server, "sleep")) - old) == count, step=0.002)
+            samples.append(time.perf_counter() - start)
+    finally:
+        subprocess.run(tmux + ["kill-server"], capture_output=True, check=False)
+    return samples
+
+
 def idle_cost(sup, seconds, pids=()):
     """The supervisor's idle CPU (% of one core) over ``seconds``, and that of ``pids``."""
     pids = [sup.supervisor_pid()] + list(pids)
@@ -283,6 +328,7 @@ def main():
                 spreads[kind.name] = spread(mass)
             finally:
                 sup.close()
+        floor = tmux_floor(tmp, count, masses)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print("heal latency with %d agents: %d single kill -9s, then all %d at once %d times (median); idle over %.0fs"
@@ -294,6 +340,8 @@ def main():
         print("  %-20s %10s %10s %12s %11.3f%%" % (ClassifiedAgents.name, "-", "-", "-", classified))
     if guard is not None:
         print("  %-20s %10s %10s %12s %11.3f%%" % ("its guard", "-", "-", "-", guard))
+    print("  %-20s %10s %10s %11.3fs %12s   (no engine: %d deaths read, %d sessions exec'ing sleep directly)"
+          % ("tmux alone", "-", "-", statistics.median(floor), "-", count, count))
     ours, theirs = results.get("agentloops watchdog"), results.get("supervisord")
     ok = ours is not None and theirs is not None and ours[0] <= 0.3 and ours[1] <= 1.0
     ok = ok and ours[3] <= 2 * theirs[3] and classified is not None and classified <= 2 * theirs[3]
@@ -303,7 +351,7 @@ def main():
                "%.3fs (%.3fs) supervisord" % (theirs[0], theirs[1]), "-", "<= 0.3s (<= 1s)",
                ours[0] <= 0.3 and ours[1] <= 1.0)
         result("heal of all %d killed at once" % count, spreads["agentloops watchdog"],
-               "%s supervisord" % spreads["supervisord"],
+               "%s supervisord; tmux alone %s" % (spreads["supervisord"], spread(floor)),
                "%.2fx" % (ours[2] / theirs[2]), "< 1x", ours[2] < theirs[2])
         result("watchdog idle CPU, %d agents" % count, "%.3f%%" % ours[3], "%.3f%% supervisord" % theirs[3],
                "%.2fx" % (ours[3] / max(theirs[3], 1e-9)), "<= 2x", ours[3] <= 2 * theirs[3])
