@@ -11,7 +11,8 @@
   (``Watchdog.quiet``: every live agent's death would wake it, none is under stall watch, every
   classified one is idle): then a session killed without a death, a new session or an edited
   agents.toml is seen within ``quiet_poll`` seconds. A pass that restarted agents is followed
-  at once by another, which holds pidfds on their new processes (see ``wait``).
+  at once by another, which holds pidfds on their new processes (see ``wait``); an agent is
+  restarted at most once every ``RESTART_SPACING`` seconds.
 - Never fights an operator: agents that are disabled, stopped on purpose (``down``,
   ``agent_session state=stopped`` leave a marker in ``state/``), finished tasks and loops
   that ran out of iterations are left alone.
@@ -66,6 +67,11 @@ def without_animation(text: str) -> str:
 
 
 RESTART, BACKOFF, FATAL = "restart", "backoff", "fatal"
+# A death this soon after the agent's last start is restarted no sooner than this long after
+# that start, whatever ``start_seconds`` says (runit's rule): an agent that dies as it starts
+# is restarted at most once a second, not as fast as tmux can start it (with start_seconds = 0
+# no death is a failure, so no backoff would ever slow it down).
+RESTART_SPACING = 1.0
 
 
 def event(project: Project, agent: str, kind: str, reason: str, outcome: str, **extra) -> dict:
@@ -226,10 +232,7 @@ class Watchdog:
         self.poll = poll
         self.quiet_poll = max(poll, quiet_poll)
         self.quiet = False  # the last pass found nothing that a death would not wake it for (see wait)
-        # The last pass started agents: the next one comes at once (see wait), unless the last
-        # pass was itself such a one (an agent that dies as it starts is not restarted in a tight loop).
-        self.restarted = False
-        self.relook = False
+        self.restarted = False  # the last pass started agents: the next one comes at once (see wait)
         self.poller = select.poll()  # the pidfds below (and the guard's), registered while held
         self.fresh: set = set()  # agents whose pidfd the last wait found not readable: alive, no need to ask
         self.engine_script = engine_script
@@ -277,6 +280,7 @@ class Watchdog:
             return False
         new = sessions.start_session(self.project, self.server, agent, self.engine_script)
         self.observer.started(agent, new, self.clock())
+        self.restarted = True
         return True
 
     def _end(self, agent: Agent, sess, live: dict | None = None, processes: dict | None = None) -> bool:
@@ -372,8 +376,7 @@ class Watchdog:
         heals what needs healing. Returns the events."""
         now = self.clock() if now is None else now
         fresh, self.fresh = self.fresh, set()  # only the wait just before this pass vouches for a process
-        self.relook, self.restarted = self.restarted, False
-        self.quiet = False
+        self.quiet = self.restarted = False
         try:
             out = self.reload()
         except (OrchestratorError, OSError):  # not even the event log is writable: watch on
@@ -520,7 +523,7 @@ class Watchdog:
             return []
         out: list = []
         results = sessions.start_sessions(self.project, self.server, [d[0] for d in due], self.engine_script)
-        self.restarted = not self.relook and any(not isinstance(r, OrchestratorError) for r in results)
+        self.restarted = any(not isinstance(r, OrchestratorError) for r in results)
         for (agent, sess, watch, ended), result in zip(due, results):
             if isinstance(result, OrchestratorError):
                 out.extend(self._error(agent.name, str(result).splitlines()[0]))
@@ -555,6 +558,10 @@ class Watchdog:
             fatal = self._unready_fatal(agent, watch, verdict.uptime)
             if fatal is not None:
                 return [fatal]
+            if started and now - started < RESTART_SPACING:  # it died as it started: its restart waits
+                self.next_try[agent.name] = started + RESTART_SPACING
+                write_watch(project, agent, watch)
+                return []
         if self._end(agent, sess, live, processes):
             due.append((agent, sess, watch, self.ended))
         return []
@@ -679,10 +686,9 @@ class Watchdog:
         """Sleep until a pidfd fires (a death), a backoff's deadline, or ``poll`` seconds
         (``quiet_poll`` after a quiet pass; not at all after a pass that started agents: the
         next one reads their new pane processes and holds pidfds on them, so one that dies
-        right after its restart is seen at once, not a ``poll`` later; that next pass is
-        followed by the usual wait, whatever it starts, so an agent that dies as it starts
-        is restarted at most twice a ``poll``). The agents whose pidfd did not fire are
-        alive: the next pass need not ask (``fresh``)."""
+        right after its restart is seen at once, not a ``poll`` later; ``RESTART_SPACING``
+        keeps one that dies as it starts from a tight loop). The agents whose pidfd did not
+        fire are alive: the next pass need not ask (``fresh``)."""
         timeout = 0.0 if self.restarted else self.quiet_poll if self.quiet else self.poll
         if self.next_try:
             timeout = max(0.0, min(timeout, min(self.next_try.values()) - self.clock()))

@@ -394,23 +394,25 @@ def test_a_mass_death_restarts_every_agent_in_one_batch_each_with_its_bookkeepin
     assert bookkeeping.read_watch(project, project.agent("a3")) == {}
 
 
-def test_the_pass_after_a_heal_comes_at_once_so_the_new_processes_are_watched(tmp_path):
+def test_the_pass_after_a_heal_comes_at_once_and_one_that_dies_as_it_starts_waits_its_spacing(tmp_path):
     text = "".join('[agents.a%d]\nkind = "persistent"\nbackend = "demo"\nwatch = "heal"\n' % i for i in range(2))
     (tmp_path / "agents.toml").write_text('[project]\nsession_prefix = "m-"\n' + text)
     project = config.load(str(tmp_path / "agents.toml"))
-    dog = watchdog.Watchdog(project, DeadServer(), poll=2.0, quiet_poll=10.0, clock=Clock(1000.0), jitter=lambda: 1.0)
+    server = DeadServer()  # every session started dies at once
+    dog = watchdog.Watchdog(project, server, poll=2.0, quiet_poll=10.0, clock=Clock(1000.0), jitter=lambda: 1.0)
     dog.poller = Poller(dog.poller)
     assert kinds(dog.check(1000.0)) == [("a0", "heal"), ("a1", "heal")] and dog.restarted
     dog.wait()
-    assert dog.poller.timeouts == [0.0], "a death right after a restart is not left a poll unseen"
-    assert kinds(dog.check(1000.1)) == [("a0", "heal"), ("a1", "heal")], "they died again as they started"
+    assert dog.poller.timeouts == [0.0], "the next pass comes at once: it watches the new processes"
+    assert dog.check(1000.1) == [] and not dog.restarted, "dead again 0.1 s after the start: not restarted yet"
+    assert dog.next_try == {"a0": 1001.0, "a1": 1001.0}
+    assert len(bookkeeping.read_watch(project, project.agent("a0"))["failures"]) == 1, "the quick death is counted"
     dog.wait()
-    assert dog.poller.timeouts == [0.0, 2000.0], "then the usual poll: no tight loop of restarts"
-    dog.next_try["a0"] = 1001.0  # not due yet: this pass starts nothing
-    dog.next_try["a1"] = 1001.0
-    assert dog.check(1000.5) == [] and not dog.restarted
-    dog.wait()
-    assert dog.poller.timeouts[-1] == pytest.approx(1000.0), "nothing started: the usual wait (here a deadline)"
+    assert dog.poller.timeouts[-1] == pytest.approx(1000.0), "it wakes when the spacing is over"
+    assert kinds(dog.check(1001.0)) == [("a0", "heal"), ("a1", "heal")] and dog.restarted
+    assert server.started == ["m-a0", "m-a1"] * 2, "two starts each in a second, not a tight loop"
+    watch = bookkeeping.read_watch(project, project.agent("a0"))
+    assert (watch["restarts"], len(watch["failures"])) == (2, 1), "judged once, when it died"
 
 
 def test_a_refused_start_in_a_mass_heal_is_that_agents_error_the_others_heal(tmp_path):
