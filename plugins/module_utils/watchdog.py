@@ -392,6 +392,7 @@ class Watchdog:
         out += self._observe(live, owner, now)
         quiet = self.observer.settled
         dead = []
+        waiting = set()  # dead agents whose restart is due later (a backoff, RESTART_SPACING)
         for agent in watched(self.project):
             name = self.project.session_name(agent)
             sess = live.get(name)
@@ -409,8 +410,16 @@ class Watchdog:
                     out.extend(self._guard(agent, self._stall, agent, sess, pane, now))
                 continue
             self._unwatch(agent.name)
-            if not leave_alone(self.project, agent) and self.next_try.get(agent.name, 0) <= now:
+            if leave_alone(self.project, agent):
+                continue
+            if self.next_try.get(agent.name, 0) <= now:
                 dead.append((agent, sess))
+            else:
+                waiting.add(agent.name)
+        # A restart still to come is dropped once its agent runs again, is left alone (down,
+        # disabled) or is no longer watched: a deadline left behind would make every wait 0.
+        keep = waiting | {agent.name for agent, _sess in dead}
+        self.next_try = {n: t for n, t in self.next_try.items() if n in keep}
         if dead:
             out.extend(self._heal_all(dead, now))
         self.quiet = quiet and not dead and not self.errors
@@ -523,7 +532,7 @@ class Watchdog:
             return []
         out: list = []
         results = sessions.start_sessions(self.project, self.server, [d[0] for d in due], self.engine_script)
-        self.restarted = any(not isinstance(r, OrchestratorError) for r in results)
+        self.restarted = self.restarted or any(not isinstance(r, OrchestratorError) for r in results)
         for (agent, sess, watch, ended), result in zip(due, results):
             if isinstance(result, OrchestratorError):
                 out.extend(self._error(agent.name, str(result).splitlines()[0]))
@@ -558,7 +567,7 @@ class Watchdog:
             fatal = self._unready_fatal(agent, watch, verdict.uptime)
             if fatal is not None:
                 return [fatal]
-            if started and now - started < RESTART_SPACING:  # it died as it started: its restart waits
+            if started and 0 <= now - started < RESTART_SPACING:  # it died as it started: its restart waits
                 self.next_try[agent.name] = started + RESTART_SPACING
                 write_watch(project, agent, watch)
                 return []

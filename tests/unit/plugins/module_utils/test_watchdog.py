@@ -413,6 +413,10 @@ def test_the_pass_after_a_heal_comes_at_once_and_one_that_dies_as_it_starts_wait
     assert server.started == ["m-a0", "m-a1"] * 2, "two starts each in a second, not a tight loop"
     watch = bookkeeping.read_watch(project, project.agent("a0"))
     assert (watch["restarts"], len(watch["failures"])) == (2, 1), "judged once, when it died"
+    assert kinds(dog.check(1001.5)) == [("a0", "backoff"), ("a1", "backoff")] and set(dog.next_try) == {"a0", "a1"}
+    bookkeeping.set_stopped(project, project.agent("a0"), True)  # an operator's down meanwhile
+    dog.check(1001.6)
+    assert set(dog.next_try) == {"a1"}, "a restart left behind would make every wait 0"
 
 
 def test_a_refused_start_in_a_mass_heal_is_that_agents_error_the_others_heal(tmp_path):
