@@ -78,6 +78,13 @@ def children(ppid, comm):
     return out
 
 
+def tmux_server_pid(socket):
+    """The pid of the tmux server on ``socket``: every pane's process is its child."""
+    proc = subprocess.run(["tmux", "-S", socket, "display-message", "-p", "#{pid}"],
+                          capture_output=True, text=True, check=True)
+    return int(proc.stdout)
+
+
 def wait_until(predicate, timeout=30.0, step=0.002):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -122,10 +129,7 @@ class TmuxAgents:
         return out
 
     def server_pid(self):
-        """The tmux server's pid: every pane's process is its child."""
-        proc = subprocess.run(["tmux", "-S", self.socket, "display-message", "-p", "#{pid}"],
-                              capture_output=True, text=True, check=True)
-        return int(proc.stdout)
+        return tmux_server_pid(self.socket)
 
     def supervisor_pid(self):
         proc = subprocess.run(["tmux", "-S", self.socket, "list-panes", "-t", "=h-watchdog", "-F", "#{pane_pid}"],
@@ -262,8 +266,7 @@ def tmux_floor(tmp, count, repeats):
     samples = []
     try:
         subprocess.run(tmux + ["new-session", "-d", "-s", "keep", "cat"], check=True, capture_output=True)
-        server = int(subprocess.run(tmux + ["display-message", "-p", "#{pid}"], capture_output=True, text=True,
-                                    check=True).stdout)
+        server = tmux_server_pid(socket)
         start_all()
         for _kill in range(repeats):
             wait_until(lambda: len(children(server, "sleep")) == count)

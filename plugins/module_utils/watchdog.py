@@ -392,7 +392,7 @@ class Watchdog:
         out += self._observe(live, owner, now)
         quiet = self.observer.settled
         dead = []
-        waiting = set()  # dead agents whose restart is due later (a backoff, RESTART_SPACING)
+        down = set()  # the dead agents to restart, now or at their deadline (a backoff, RESTART_SPACING)
         for agent in watched(self.project):
             name = self.project.session_name(agent)
             sess = live.get(name)
@@ -412,14 +412,12 @@ class Watchdog:
             self._unwatch(agent.name)
             if leave_alone(self.project, agent):
                 continue
+            down.add(agent.name)
             if self.next_try.get(agent.name, 0) <= now:
                 dead.append((agent, sess))
-            else:
-                waiting.add(agent.name)
         # A restart still to come is dropped once its agent runs again, is left alone (down,
         # disabled) or is no longer watched: a deadline left behind would make every wait 0.
-        keep = waiting | {agent.name for agent, _sess in dead}
-        self.next_try = {n: t for n, t in self.next_try.items() if n in keep}
+        self.next_try = {n: t for n, t in self.next_try.items() if n in down}
         if dead:
             out.extend(self._heal_all(dead, now))
         self.quiet = quiet and not dead and not self.errors
