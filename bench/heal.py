@@ -10,7 +10,8 @@ For each supervisor, with 50 agents running ``sleep``:
   children named sleep of the tmux server, or of supervisord: nothing polls the server being
   timed); the median of --mass kills; for information, tmux's own floor for the same
   (``tmux_floor``: the deaths read, then the sessions started again exec'ing ``sleep``
-  directly, no engine);
+  directly, no engine), and, when tmux links libutempter, what its utmp helper alone costs
+  (``utmp_helper``: tmux runs it, and waits for it, for every pane it opens or closes);
 - idle cost: CPU time of the supervisor (with its children) over --idle seconds, as a
   percentage of one core (its own time from /proc/PID/schedstat, in ns; its reaped children's
   from /proc/PID/stat, in clock ticks); the watchdog's guard's on a line of its own;
@@ -27,6 +28,8 @@ Usage: .venv/bin/python bench/heal.py [--trials 20] [--idle 20] [--agents 50] [-
 """
 
 import os
+import pty
+import re
 import shutil
 import signal
 import statistics
@@ -284,6 +287,42 @@ def tmux_floor(tmp, count, repeats):
     return samples
 
 
+def utmp_helper():
+    """The utmp helper tmux runs for every pane it opens (``add``) and closes (``del``), and
+    waits for, when it is built with libutempter (Debian's is); None when it is not."""
+    tmux = shutil.which("tmux")
+    if tmux is None:
+        return None
+    libs = subprocess.run(["ldd", tmux], capture_output=True, text=True, check=False).stdout
+    lib = re.search(r"libutempter\S* => (\S+)", libs)
+    if lib is None:
+        return None
+    with open(lib.group(1), "rb") as handle:  # the helper's path is compiled into the library
+        helper = re.search(rb"/[\w/.+-]*/utempter", handle.read())
+    return helper.group(0).decode() if helper and os.access(helper.group(0), os.X_OK) else None
+
+
+def utmp_helper_cost(helper, count, repeats):
+    """What tmux's utmp helper alone costs a mass heal of ``count``: ``count`` runs of
+    ``helper del`` then ``count`` of ``helper add``, one after the other (as the tmux server
+    runs them), each on a pty as tmux passes it; the median of ``repeats``, in seconds."""
+    master, slave = pty.openpty()
+    samples = []
+    try:
+        for _repeat in range(repeats):
+            start = time.perf_counter()
+            for verb in ("del", "add"):
+                for _pane in range(count):
+                    pid = os.posix_spawn(helper, [helper, verb], os.environ,
+                                         file_actions=[(os.POSIX_SPAWN_DUP2, master, 0)])
+                    os.waitpid(pid, 0)
+            samples.append(time.perf_counter() - start)
+    finally:
+        os.close(master)
+        os.close(slave)
+    return samples
+
+
 def idle_cost(sup, seconds, pids=()):
     """The supervisor's idle CPU (% of one core) over ``seconds``, and that of ``pids``."""
     pids = [sup.supervisor_pid()] + list(pids)
@@ -332,6 +371,8 @@ def main():
             finally:
                 sup.close()
         floor = tmux_floor(tmp, count, masses)
+        helper = utmp_helper()
+        utmp = utmp_helper_cost(helper, count, masses) if helper else None
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print("heal latency with %d agents: %d single kill -9s, then all %d at once %d times (median); idle over %.0fs"
@@ -345,6 +386,10 @@ def main():
         print("  %-20s %10s %10s %12s %11.3f%%" % ("its guard", "-", "-", "-", guard))
     print("  %-20s %10s %10s %11.3fs %12s   (no engine: %d deaths read, %d sessions exec'ing sleep directly)"
           % ("tmux alone", "-", "-", statistics.median(floor), "-", count, count))
+    if utmp is not None:
+        print("  %-20s %10s %10s %11.3fs %12s   (tmux links libutempter: %s del, then add, %d times each, "
+              "as the server runs it for every pane it closes and opens)"
+              % ("its utmp helper", "-", "-", statistics.median(utmp), "-", helper, count))
     ours, theirs = results.get("agentloops watchdog"), results.get("supervisord")
     ok = ours is not None and theirs is not None and ours[0] <= 0.3 and ours[1] <= 1.0
     ok = ok and ours[3] <= 2 * theirs[3] and classified is not None and classified <= 2 * theirs[3]
@@ -354,7 +399,8 @@ def main():
                "%.3fs (%.3fs) supervisord" % (theirs[0], theirs[1]), "-", "<= 0.3s (<= 1s)",
                ours[0] <= 0.3 and ours[1] <= 1.0)
         result("heal of all %d killed at once" % count, spreads["agentloops watchdog"],
-               "%s supervisord; tmux alone %s" % (spreads["supervisord"], spread(floor)),
+               "%s supervisord; tmux alone %s%s" % (spreads["supervisord"], spread(floor),
+                                                    ", of which its utmp helper %s" % spread(utmp) if utmp else ""),
                "%.2fx" % (ours[2] / theirs[2]), "< 1x", ours[2] < theirs[2])
         result("watchdog idle CPU, %d agents" % count, "%.3f%%" % ours[3], "%.3f%% supervisord" % theirs[3],
                "%.2fx" % (ours[3] / max(theirs[3], 1e-9)), "<= 2x", ours[3] <= 2 * theirs[3])
