@@ -144,8 +144,9 @@ class HealLimits(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
-    """What to do about one new death: RESTART now, BACKOFF for ``delay`` seconds, or go
-    FATAL; ``failures`` are the quick deaths on record afterwards."""
+    """What to do about one new death: RESTART in ``delay`` seconds (0: now; more only
+    under ``RESTART_SPACING``), BACKOFF for ``delay`` seconds, or go FATAL; ``failures`` are
+    the quick deaths on record afterwards."""
 
     action: str
     failures: tuple[float, ...]
@@ -159,8 +160,11 @@ def judge_death(limits: HealLimits, failures: Sequence[float], started: float, n
     unknown) given the quick deaths on record. A start that dies within ``start_seconds``
     is a failure; failures older than ``fatal_window`` are forgotten; ``fatal_after`` of them
     make the agent FATAL; from the second on, the restart waits 1 s, 2 s, 4 s ... up to
-    ``backoff_max``, times ``jitter``."""
+    ``backoff_max``, times ``jitter``. Whatever that says, a restart comes no sooner than
+    ``RESTART_SPACING`` after ``started`` (a start that is not in the past, as after a
+    clock stepped back, defers nothing)."""
     uptime = now - started if started else None
+    spacing = started + RESTART_SPACING - now if uptime is not None and 0 <= uptime < RESTART_SPACING else 0.0
     recent = [t for t in failures if now - t <= limits.fatal_window]
     if uptime is not None and uptime < limits.start_seconds:
         recent.append(now)
@@ -168,8 +172,8 @@ def judge_death(limits: HealLimits, failures: Sequence[float], started: float, n
         return Verdict(FATAL, tuple(recent), uptime)
     if len(recent) >= 2:
         delay = min(limits.backoff_max, 2.0 ** (len(recent) - 2)) * jitter
-        return Verdict(BACKOFF, tuple(recent), uptime, delay)
-    return Verdict(RESTART, tuple(recent), uptime)
+        return Verdict(BACKOFF, tuple(recent), uptime, max(delay, spacing))
+    return Verdict(RESTART, tuple(recent), uptime, spacing)
 
 
 def _alive(pid: int) -> bool:
@@ -240,6 +244,9 @@ class Watchdog:
         self.jitter = jitter
         self.pidfds: dict = {}
         self.next_try: dict = {}
+        # agent -> when this watchdog last started it (its clock): the start a death is judged
+        # against even when the watch file could not record it
+        self.started: dict = {}
         self.screens: dict = {}  # agent -> (normalised screen, when it last changed, when read)
         self.observer = Observer(project, server, event)
         self.calm: set = set()  # classified agents seen not working since the last stall check
@@ -364,6 +371,7 @@ class Watchdog:
             self._unwatch(name)
         for name in removed:
             self.next_try.pop(name, None)
+            self.started.pop(name, None)
             self.screens.pop(name, None)
             self.screens.pop(name + "\0nudge", None)
         what = "; ".join("%s %s" % (verb, ", ".join(names)) for verb, names in
@@ -543,6 +551,7 @@ class Watchdog:
         self.observer.started(agent, new, self.clock())
         watch.update(state="ok", last_start=self.clock(), restarts=watch.get("restarts", 0) + 1)
         watch.pop("next_try", None)
+        self.started[agent.name] = watch["last_start"]
         write_watch(self.project, agent, watch)
         return [event(self.project, agent.name, "heal", "session gone" if sess is None else "process gone",
                       "restarted", restarts=watch["restarts"], ended=ended)]
@@ -557,7 +566,9 @@ class Watchdog:
             return []
         watch = read_watch(project, agent)
         if pending is None:  # a new death: account for it
-            started = watch.get("last_start") or (sess.created if sess else 0)
+            # its last start: this watchdog's (also when the watch file could not keep it), the
+            # one on record, or its session's (an up clears the record)
+            started = max(self.started.get(agent.name, 0), watch.get("last_start") or 0, sess.created if sess else 0)
             verdict = judge_death(heal, watch.get("failures", []), started, now, self.jitter())
             watch["failures"] = list(verdict.failures)
             if verdict.action != RESTART:
@@ -565,9 +576,8 @@ class Watchdog:
             fatal = self._unready_fatal(agent, watch, verdict.uptime)
             if fatal is not None:
                 return [fatal]
-            if started and 0 <= now - started < RESTART_SPACING:  # it died as it started: its restart waits
-                self.next_try[agent.name] = started + RESTART_SPACING
-                write_watch(project, agent, watch)
+            if verdict.delay:  # it died as it started (RESTART_SPACING): its restart waits, status says BACKOFF
+                self._defer(agent, watch, now + verdict.delay)
                 return []
         if self._end(agent, sess, live, processes):
             due.append((agent, sess, watch, self.ended))
@@ -583,12 +593,18 @@ class Watchdog:
             window = (agent.healing or WatchSettings()).fatal_window
             return event(project, agent.name, "fatal", "%d quick deaths within %ss" % (count, window),
                          "not restarted until reset")
-        self.next_try[agent.name] = now + verdict.delay
-        watch["state"] = "BACKOFF"
-        watch["next_try"] = now + verdict.delay
-        write_watch(project, agent, watch)
+        self._defer(agent, watch, now + verdict.delay)
         return event(project, agent.name, "backoff", "died %.1fs after start (%d quick deaths)"
                      % (verdict.uptime or 0, count), "restart in %.1fs" % verdict.delay)
+
+    def _defer(self, agent: Agent, watch: dict, until: float) -> None:
+        """Restart ``agent`` at ``until`` (the watchdog's clock), not now: kept in memory
+        first (the deadline holds even when the watch file cannot be written), then on record
+        as BACKOFF, which status shows."""
+        self.next_try[agent.name] = until
+        watch["state"] = "BACKOFF"
+        watch["next_try"] = until
+        write_watch(self.project, agent, watch)
 
     def _screen(self, pane, agent: Agent | None = None) -> str:
         """The pane's text with what merely animates (spinner glyphs, counters) taken out,
@@ -665,6 +681,7 @@ class Watchdog:
                 return []
             watch.update(state="ok", last_start=self.clock(), restarts=watch.get("restarts", 0) + 1)
             watch.pop("nudged", None)
+            self.started[agent.name] = watch["last_start"]
             write_watch(project, agent, watch)
         return [event(project, agent.name, "stall", "no new output %.0fs after the nudge" % waited, "restarted",
                       restarts=watch["restarts"])]

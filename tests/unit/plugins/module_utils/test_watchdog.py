@@ -70,6 +70,17 @@ def test_old_failures_leave_the_window():
     assert judge_death(Limits(), [900.0, 930.0], started=500.0, now=1000.0) == Verdict(RESTART, (), 500.0)
 
 
+
+def test_a_restart_comes_no_sooner_than_its_spacing_after_the_start_whatever_the_limits_say():
+    no_failures = Limits(start_seconds=0)
+    assert judge_death(no_failures, [], started=1000.0, now=1000.25) == Verdict(RESTART, (), 0.25, 0.75)
+    assert judge_death(no_failures, [], started=1000.0, now=1001.0) == Verdict(RESTART, (), 1.0), "spaced enough"
+    assert judge_death(no_failures, [], started=1000.0, now=999.0).delay == 0.0, "a clock stepped back defers nothing"
+    assert judge_death(no_failures, [], started=0, now=1000.0).delay == 0.0, "start unknown"
+    verdict = judge_death(Limits(), [999.5], started=999.9, now=1000.0, jitter=0.5)
+    assert verdict.action == BACKOFF and verdict.delay == pytest.approx(0.9), "a backoff shorter than the spacing"
+
+
 CONFIG = """
 [agents.crasher]
 kind = "persistent"
@@ -417,6 +428,71 @@ def test_the_pass_after_a_heal_comes_at_once_and_one_that_dies_as_it_starts_wait
     bookkeeping.set_stopped(project, project.agent("a0"), True)  # an operator's down meanwhile
     dog.check(1001.6)
     assert set(dog.next_try) == {"a1"}, "a restart left behind would make every wait 0"
+
+
+def _no_failure_project(tmp_path):
+    (tmp_path / "agents.toml").write_text('[agents.a0]\nkind = "persistent"\nbackend = "demo"\nwatch = "heal"\n'
+                                          'start_seconds = 0\n')
+    return config.load(str(tmp_path / "agents.toml"))
+
+
+def test_an_agent_that_dies_as_it_starts_with_no_failures_counted_restarts_once_a_second(tmp_path):
+    """start_seconds = 0: no death is a failure, so no backoff; the spacing alone bounds it,
+    pass after pass, as the clock goes on."""
+    project = _no_failure_project(tmp_path)
+    server = DeadServer()
+    clock = Clock(1000.0)
+    dog = watchdog.Watchdog(project, server, poll=2.0, clock=clock, jitter=lambda: 1.0)
+    dog.poller = Poller(dog.poller)
+    agent = project.agent("a0")
+    for _pass in range(60):  # 6 s of passes 0.1 s apart, each right after the one before
+        dog.check(clock.now)
+        if dog.next_try:
+            assert bookkeeping.read_watch(project, agent)["state"] == "BACKOFF", "status shows the wait"
+        clock.now = round(clock.now + 0.1, 3)
+    assert len(server.started) == 6, "one start a second, not one a pass"
+    watch = bookkeeping.read_watch(project, agent)
+    assert watch["restarts"] == 6 and watch.get("failures", []) == [], "no failure counted"
+    assert [e["event"] for e in watchdog.read_events(project, 0)] == ["heal"] * 6
+
+
+def test_the_spacing_holds_when_the_watch_file_cannot_be_written(tmp_path, monkeypatch):
+    project = _no_failure_project(tmp_path)
+
+    def refuse(*args, **kwargs):
+        raise fsutil.OrchestratorError("cannot write the watch file: Read-only file system")
+
+    monkeypatch.setattr(watchdog, "write_watch", refuse)
+    server = DeadServer()
+    clock = Clock(1000.0)
+    dog = watchdog.Watchdog(project, server, clock=clock, jitter=lambda: 1.0)
+    for _pass in range(30):
+        dog.check(clock.now)
+        clock.now = round(clock.now + 0.1, 3)
+    assert len(server.started) == 3, "the start kept in memory spaces them"
+
+
+def test_an_up_during_a_deferred_restart_drops_it_and_a_reload_keeps_it(tmp_path):
+    project = _no_failure_project(tmp_path)
+    server = DeadServer()
+    clock = Clock(1000.0)
+    dog = watchdog.Watchdog(project, server, clock=clock, jitter=lambda: 1.0)
+    dog.check(1000.0)
+    clock.now = 1000.2
+    dog.check(1000.2)
+    assert dog.next_try == {"a0": 1001.0}
+    with open(project.config_path, "a") as handle:  # an edit that leaves the agent as it is
+        handle.write("# edited\n")
+    dog.stamp = ("edited",)  # as if agents.toml's stamp changed
+    clock.now = 1000.4
+    dog.check(1000.4)
+    assert dog.next_try == {"a0": 1001.0}, "a reload that keeps the agent keeps its deadline"
+    live = LiveServer(project, ["a0"])  # an operator's up: it runs
+    dog.server = live
+    clock.now = 1000.6
+    dog.check(1000.6)
+    assert dog.next_try == {}, "it runs again: the restart still to come is dropped"
+    assert len(server.started) == 1, "the first start only"
 
 
 def test_a_refused_start_in_a_mass_heal_is_that_agents_error_the_others_heal(tmp_path):
