@@ -289,38 +289,44 @@ def tmux_floor(tmp, count, repeats):
 
 def utmp_helper():
     """The utmp helper tmux runs for every pane it opens (``add``) and closes (``del``), and
-    waits for, when it is built with libutempter (Debian's is); None when it is not."""
-    tmux = shutil.which("tmux")
-    if tmux is None:
+    waits for, when it is built with libutempter (Debian's is); None when it is not, or
+    when that cannot be told (no ldd, the library not found)."""
+    tmux, ldd = shutil.which("tmux"), shutil.which("ldd")
+    if tmux is None or ldd is None:
         return None
-    libs = subprocess.run(["ldd", tmux], capture_output=True, text=True, check=False).stdout
-    lib = re.search(r"libutempter\S* => (\S+)", libs)
-    if lib is None:
+    try:
+        libs = subprocess.run([ldd, tmux], capture_output=True, text=True, check=False).stdout
+        lib = re.search(r"libutempter\S* => (/\S+)", libs)
+        if lib is None:
+            return None
+        with open(lib.group(1), "rb") as handle:  # the helper's path is compiled into the library
+            helper = re.search(rb"/[\w/.+-]*/utempter", handle.read())
+    except OSError:
         return None
-    with open(lib.group(1), "rb") as handle:  # the helper's path is compiled into the library
-        helper = re.search(rb"/[\w/.+-]*/utempter", handle.read())
     return helper.group(0).decode() if helper and os.access(helper.group(0), os.X_OK) else None
 
 
 def utmp_helper_cost(helper, count, repeats):
-    """What tmux's utmp helper alone costs a mass heal of ``count``: ``count`` runs of
-    ``helper del`` then ``count`` of ``helper add``, one after the other (as the tmux server
-    runs them), each on a pty as tmux passes it; the median of ``repeats``, in seconds."""
+    """What tmux's utmp helper alone costs a mass heal of ``count``: ``count`` pairs of
+    ``helper add`` and ``helper del`` (a heal's close and open, ending with the record
+    removed), one after the other as the tmux server runs them, each on a pty as tmux passes
+    it. The seconds of each of ``repeats`` rounds, and the exit codes seen (not 0 where the
+    helper cannot write utmp: tmux runs it all the same)."""
     master, slave = pty.openpty()
-    samples = []
+    samples, codes = [], set()
     try:
         for _repeat in range(repeats):
             start = time.perf_counter()
-            for verb in ("del", "add"):
-                for _pane in range(count):
+            for _pane in range(count):
+                for verb in ("add", "del"):
                     pid = os.posix_spawn(helper, [helper, verb], os.environ,
                                          file_actions=[(os.POSIX_SPAWN_DUP2, master, 0)])
-                    os.waitpid(pid, 0)
+                    codes.add(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
             samples.append(time.perf_counter() - start)
     finally:
         os.close(master)
         os.close(slave)
-    return samples
+    return samples, codes
 
 
 def idle_cost(sup, seconds, pids=()):
@@ -372,7 +378,7 @@ def main():
                 sup.close()
         floor = tmux_floor(tmp, count, masses)
         helper = utmp_helper()
-        utmp = utmp_helper_cost(helper, count, masses) if helper else None
+        utmp, codes = utmp_helper_cost(helper, count, masses) if helper else (None, set())
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print("heal latency with %d agents: %d single kill -9s, then all %d at once %d times (median); idle over %.0fs"
@@ -387,9 +393,10 @@ def main():
     print("  %-20s %10s %10s %11.3fs %12s   (no engine: %d deaths read, %d sessions exec'ing sleep directly)"
           % ("tmux alone", "-", "-", statistics.median(floor), "-", count, count))
     if utmp is not None:
-        print("  %-20s %10s %10s %11.3fs %12s   (tmux links libutempter: %s del, then add, %d times each, "
-              "as the server runs it for every pane it closes and opens)"
-              % ("its utmp helper", "-", "-", statistics.median(utmp), "-", helper, count))
+        print("  %-20s %10s %10s %11.3fs %12s   (tmux links libutempter: %s add and del, %d times each, "
+              "one after the other, as the server runs it for every pane it opens and closes; exit %s)"
+              % ("its utmp helper", "-", "-", statistics.median(utmp), "-", helper, count,
+                 ", ".join(str(c) for c in sorted(codes))))
     ours, theirs = results.get("agentloops watchdog"), results.get("supervisord")
     ok = ours is not None and theirs is not None and ours[0] <= 0.3 and ours[1] <= 1.0
     ok = ok and ours[3] <= 2 * theirs[3] and classified is not None and classified <= 2 * theirs[3]

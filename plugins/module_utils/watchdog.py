@@ -161,10 +161,10 @@ def judge_death(limits: HealLimits, failures: Sequence[float], started: float, n
     is a failure; failures older than ``fatal_window`` are forgotten; ``fatal_after`` of them
     make the agent FATAL; from the second on, the restart waits 1 s, 2 s, 4 s ... up to
     ``backoff_max``, times ``jitter``. Whatever that says, a restart comes no sooner than
-    ``RESTART_SPACING`` after ``started`` (a start that is not in the past, as after a
-    clock stepped back, defers nothing)."""
-    uptime = now - started if started else None
-    spacing = started + RESTART_SPACING - now if uptime is not None and 0 <= uptime < RESTART_SPACING else 0.0
+    ``RESTART_SPACING`` after ``started``. A start that is not in the past (a clock stepped
+    back) counts as unknown: no failure, no spacing."""
+    uptime = now - started if started and started <= now else None
+    spacing = started + RESTART_SPACING - now if uptime is not None and uptime < RESTART_SPACING else 0.0
     recent = [t for t in failures if now - t <= limits.fatal_window]
     if uptime is not None and uptime < limits.start_seconds:
         recent.append(now)
@@ -244,6 +244,7 @@ class Watchdog:
         self.jitter = jitter
         self.pidfds: dict = {}
         self.next_try: dict = {}
+        self.checked = float("-inf")  # when the last pass began (its now)
         # agent -> when this watchdog last started it (its clock): the start a death is judged
         # against even when the watch file could not record it
         self.started: dict = {}
@@ -383,6 +384,7 @@ class Watchdog:
         """One pass over the watched agents (agents.toml read again first if it changed);
         heals what needs healing. Returns the events."""
         now = self.clock() if now is None else now
+        self.checked = now
         fresh, self.fresh = self.fresh, set()  # only the wait just before this pass vouches for a process
         self.quiet = self.restarted = False
         try:
@@ -566,9 +568,11 @@ class Watchdog:
             return []
         watch = read_watch(project, agent)
         if pending is None:  # a new death: account for it
-            # its last start: this watchdog's (also when the watch file could not keep it), the
-            # one on record, or its session's (an up clears the record)
-            started = max(self.started.get(agent.name, 0), watch.get("last_start") or 0, sess.created if sess else 0)
+            # its last start: the latest not after now (a clock stepped back) of this watchdog's
+            # (also when the watch file could not keep it), the one on record and its session's
+            # (an up clears the record; tmux's is whole seconds)
+            starts = (self.started.get(agent.name, 0), watch.get("last_start") or 0, sess.created if sess else 0)
+            started = max((t for t in starts if t <= now), default=0)
             verdict = judge_death(heal, watch.get("failures", []), started, now, self.jitter())
             watch["failures"] = list(verdict.failures)
             if verdict.action != RESTART:
@@ -711,11 +715,15 @@ class Watchdog:
         (``quiet_poll`` after a quiet pass; not at all after a pass that started agents: the
         next one reads their new pane processes and holds pidfds on them, so one that dies
         right after its restart is seen at once, not a ``poll`` later; ``RESTART_SPACING``
-        keeps one that dies as it starts from a tight loop). The agents whose pidfd did not
-        fire are alive: the next pass need not ask (``fresh``)."""
+        keeps one that dies as it starts from a tight loop). A deadline that was already due
+        when the last pass began, and is still here, was not served (the server could not be
+        read, the lock not taken): it is tried again ``poll`` seconds after that pass, not in a
+        spin. The agents whose pidfd did not fire are alive: the next pass need not ask
+        (``fresh``)."""
         timeout = 0.0 if self.restarted else self.quiet_poll if self.quiet else self.poll
         if self.next_try:
-            timeout = max(0.0, min(timeout, min(self.next_try.values()) - self.clock()))
+            soonest = min(t if t > self.checked else self.checked + self.poll for t in self.next_try.values())
+            timeout = max(0.0, min(timeout, soonest - self.clock()))
         ready = {fd for fd, _event in self.poller.poll(timeout * 1000)}
         self.fresh = {name for name, (_pid, fd) in self.pidfds.items() if fd not in ready}
         if _GUARD in self.pidfds and _GUARD not in self.fresh:  # the guard died: look at it now

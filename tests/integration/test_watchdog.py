@@ -15,6 +15,7 @@ import time
 from helpers import end_spawned, running, spawned, wait_for, write_spawner
 
 from ansible_collections.agentloops.orchestrator.plugins.module_utils import config, procs
+from ansible_collections.agentloops.orchestrator.plugins.module_utils.watchdog import QUIET_POLL
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -299,9 +300,10 @@ def test_an_agent_added_to_agents_toml_while_the_watchdog_runs_is_healed(tmp_pat
     cli(project, "up")
     assert wait_for(lambda: any(e["event"] == "start" for e in events(project)))
     cfg.write_text(cfg.read_text() + "\n[agents.newbie\n")  # a slip first: reported once, the old config kept
-    assert wait_for(lambda: any(e["event"] == "error" for e in events(project)), timeout=10)
+    # a quiet watchdog reads the server (and agents.toml's stamp) every QUIET_POLL seconds
+    assert wait_for(lambda: any(e["event"] == "error" for e in events(project)), timeout=QUIET_POLL + 5)
     cfg.write_text(cfg.read_text().replace("[agents.newbie\n", NEWBIE))
-    assert wait_for(lambda: any(e["event"] == "reload" for e in events(project)), timeout=10)
+    assert wait_for(lambda: any(e["event"] == "reload" for e in events(project)), timeout=QUIET_POLL + 5)
     (reload,) = [e for e in events(project) if e["event"] == "reload"]
     assert (reload["added"], reload["removed"], reload["outcome"]) == (["newbie"], [], "added newbie")
     errors = [e for e in events(project) if e["event"] == "error"]

@@ -70,7 +70,6 @@ def test_old_failures_leave_the_window():
     assert judge_death(Limits(), [900.0, 930.0], started=500.0, now=1000.0) == Verdict(RESTART, (), 500.0)
 
 
-
 def test_a_restart_comes_no_sooner_than_its_spacing_after_the_start_whatever_the_limits_say():
     no_failures = Limits(start_seconds=0)
     assert judge_death(no_failures, [], started=1000.0, now=1000.25) == Verdict(RESTART, (), 0.25, 0.75)
@@ -495,6 +494,59 @@ def test_an_up_during_a_deferred_restart_drops_it_and_a_reload_keeps_it(tmp_path
     assert len(server.started) == 1, "the first start only"
 
 
+def test_a_down_during_a_deferred_restart_shows_stopped_not_backoff(tmp_path):
+    project = _no_failure_project(tmp_path)
+    dog = watchdog.Watchdog(project, DeadServer(), clock=Clock(1000.0), jitter=lambda: 1.0)
+    dog.check(1000.0)
+    dog.clock.now = 1000.2
+    dog.check(1000.2)
+    assert [r.state for r in status.rows(project, {}, [])] == ["BACKOFF restarts=1"], "its restart waits"
+    bookkeeping.set_stopped(project, project.agent("a0"), True)  # an operator's down
+    dog.check(1000.4)
+    assert dog.next_try == {}
+    assert [r.state for r in status.rows(project, {}, [])] == ["stopped"]
+
+
+def test_a_deadline_a_pass_could_not_serve_is_tried_again_a_poll_later_not_in_a_spin(tmp_path):
+    project = _no_failure_project(tmp_path)
+
+    class Failing(DeadServer):
+        fail = False
+
+        def sessions(self) -> dict:
+            if self.fail:
+                raise watchdog.OrchestratorError("list-panes failed")
+            return {}
+
+    server = Failing()
+    clock = Clock(1000.0)
+    dog = watchdog.Watchdog(project, server, poll=2.0, clock=clock, jitter=lambda: 1.0)
+    dog.poller = Poller(dog.poller)
+    dog.check(1000.0)
+    clock.now = 1000.2
+    dog.check(1000.2)
+    dog.wait()
+    assert dog.poller.timeouts[-1] == pytest.approx(800.0), "it wakes at the deadline"
+    server.fail = True
+    clock.now = 1001.0
+    assert kinds(dog.check(1001.0)) == [("watchdog", "error")] and dog.next_try == {"a0": 1001.0}
+    for _wait in range(3):
+        dog.wait()
+        assert dog.poller.timeouts[-1] == pytest.approx(2000.0), "a poll later, not at once"
+    server.fail = False
+    clock.now = 1003.0
+    assert kinds(dog.check(1003.0)) == [("a0", "heal")] and dog.next_try == {}
+
+
+def test_a_clock_stepped_back_makes_a_start_unknown_neither_a_failure_nor_a_wait(project):
+    server = DeadServer()
+    dog = watchdog.Watchdog(project, server, clock=Clock(1000.0), jitter=lambda: 1.0)
+    dog.check(1000.0)
+    dog.clock.now = 900.0  # stepped back 100 s: the start on record is in its future
+    assert kinds(dog.check(900.0)) == [("crasher", "heal")], "restarted at once"
+    assert bookkeeping.read_watch(project, project.agent("crasher")).get("failures", []) == [], "no quick death"
+
+
 def test_a_refused_start_in_a_mass_heal_is_that_agents_error_the_others_heal(tmp_path):
     from ansible_collections.agentloops.orchestrator.plugins.module_utils.errors import TmuxSessionExists
 
@@ -568,7 +620,8 @@ def test_a_quiet_pass_sleeps_longer_and_the_next_does_not_ask_after_a_pidfd_that
     dog.wait()
     dog.check(1012.0)
     assert len(asked) == 3, "its pidfd fired: asked"
-    dog.next_try["other"] = 1003.0
+    dog.clock.now = 1012.0
+    dog.next_try["other"] = 1015.0
     dog.wait()
     assert dog.poller.timeouts[-1] == pytest.approx(3000.0), "a backoff's deadline comes first"
 
