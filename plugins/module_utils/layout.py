@@ -51,6 +51,7 @@ RESUME_SUFFIX = ".resume-id"
 RUN_SUFFIX = ".run.json"
 WATCH_SUFFIX = ".watch.json"
 STOPPED_SUFFIX = ".stopped"
+PAUSED_SUFFIX = ".paused"
 PROJECT_ID = "project-id"
 SERVER_FILE = "server"
 
@@ -117,7 +118,7 @@ class StateLayout:
         return self._agent(agent, STOPPED_SUFFIX)
 
     def paused(self, agent: Agent | str) -> str:
-        return self._agent(agent, ".paused")
+        return self._agent(agent, PAUSED_SUFFIX)
 
     def kickoff(self, agent: Agent | str) -> str:
         return self._agent(agent, ".kickoff.md")

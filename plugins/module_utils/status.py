@@ -71,7 +71,7 @@ def rows(project: Project, live: dict, watchdog_pids: list[int] | None = None, e
     agents.py, as for ``sessions.plan``) shows ``stopped (no engine checkout: ...)``.
     """
     from .bookkeeping import read_run, read_watch  # once, not per agent (json only when a record is read)
-    from .layout import RUN_SUFFIX, STOPPED_SUFFIX, WATCH_SUFFIX
+    from .layout import PAUSED_SUFFIX, RUN_SUFFIX, STOPPED_SUFFIX, WATCH_SUFFIX
 
     try:  # one listing of state/: only the records that exist are opened (and no json import when none does)
         present = set(os.listdir(project.state_dir))
@@ -101,8 +101,9 @@ def rows(project: Project, live: dict, watchdog_pids: list[int] | None = None, e
         pane = sess.first_pane if sess else None
         run = read_run(project, agent) if agent.kind in _RUN_KINDS and agent.name + RUN_SUFFIX in present else None
         watch = read_watch(project, agent) if agent.watch in _HEALED and agent.name + WATCH_SUFFIX in present else {}
-        if watch.get("state") == "BACKOFF" and agent.name + STOPPED_SUFFIX in present:
-            watch = dict(watch, state="ok")  # stopped on purpose since: no restart is coming
+        if watch.get("state") == "BACKOFF" and (agent.name + STOPPED_SUFFIX in present or (
+                agent.kind == "loop" and agent.name + PAUSED_SUFFIX in present)):
+            watch = dict(watch, state="ok")  # stopped or paused on purpose since: no restart is coming
         seen = observed(sess, now) if sess is not None and sess.state else None
         state = _state(agent, sess, pane, pids, run, watch, seen, now)
         why = stopped_reason(project, agent, present, engine_script) if state == "stopped" or \

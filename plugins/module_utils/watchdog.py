@@ -161,8 +161,8 @@ def judge_death(limits: HealLimits, failures: Sequence[float], started: float, n
     is a failure; failures older than ``fatal_window`` are forgotten; ``fatal_after`` of them
     make the agent FATAL; from the second on, the restart waits 1 s, 2 s, 4 s ... up to
     ``backoff_max``, times ``jitter``. Whatever that says, a restart comes no sooner than
-    ``RESTART_SPACING`` after ``started``. A start that is not in the past (a clock stepped
-    back) counts as unknown: no failure, no spacing."""
+    ``RESTART_SPACING`` after ``started``. A start after ``now`` (a clock stepped back)
+    counts as unknown: no failure, no spacing."""
     uptime = now - started if started and started <= now else None
     spacing = started + RESTART_SPACING - now if uptime is not None and uptime < RESTART_SPACING else 0.0
     recent = [t for t in failures if now - t <= limits.fatal_window]
@@ -245,6 +245,7 @@ class Watchdog:
         self.pidfds: dict = {}
         self.next_try: dict = {}
         self.checked = float("-inf")  # when the last pass began (its now)
+        self.overdue: dict = {}  # the restart deadlines already due when the last pass began (see wait)
         # agent -> when this watchdog last started it (its clock): the start a death is judged
         # against even when the watch file could not record it
         self.started: dict = {}
@@ -385,6 +386,7 @@ class Watchdog:
         heals what needs healing. Returns the events."""
         now = self.clock() if now is None else now
         self.checked = now
+        self.overdue = {n: t for n, t in self.next_try.items() if t <= now}
         fresh, self.fresh = self.fresh, set()  # only the wait just before this pass vouches for a process
         self.quiet = self.restarted = False
         try:
@@ -421,12 +423,14 @@ class Watchdog:
                 continue
             self._unwatch(agent.name)
             if leave_alone(self.project, agent):
+                # the operator's now: a reset or up starts afresh, not judged against our last start
+                self.started.pop(agent.name, None)
                 continue
             down.add(agent.name)
             if self.next_try.get(agent.name, 0) <= now:
                 dead.append((agent, sess))
         # A restart still to come is dropped once its agent runs again, is left alone (down,
-        # disabled) or is no longer watched: a deadline left behind would make every wait 0.
+        # disabled) or is no longer watched: a deadline left behind would shorten every wait.
         self.next_try = {n: t for n, t in self.next_try.items() if n in down}
         if dead:
             out.extend(self._heal_all(dead, now))
@@ -486,10 +490,15 @@ class Watchdog:
         limit = (agent.healing or WatchSettings()).fatal_after
         if count < limit:
             return None
+        return self._fatal(agent, watch, "restarted %d times without ever reaching working or idle" % count)
+
+    def _fatal(self, agent: Agent, watch: dict, reason: str) -> dict:
+        """Record ``agent`` FATAL; its event. Its last start is forgotten: what an operator
+        does next (a reset, an up) starts afresh, not judged against that start."""
+        self.started.pop(agent.name, None)
         watch["state"] = "FATAL"
         write_watch(self.project, agent, watch)
-        return event(self.project, agent.name, "fatal", "restarted %d times without ever reaching working or idle"
-                     % count, "not restarted until reset")
+        return event(self.project, agent.name, "fatal", reason, "not restarted until reset")
 
     def _between_iterations(self, agent: Agent) -> bool:
         """A loop agent waiting for its next iteration is quiet on purpose."""
@@ -592,11 +601,8 @@ class Watchdog:
         project = self.project
         count = len(verdict.failures)
         if verdict.action == FATAL:
-            watch["state"] = "FATAL"
-            write_watch(project, agent, watch)
             window = (agent.healing or WatchSettings()).fatal_window
-            return event(project, agent.name, "fatal", "%d quick deaths within %ss" % (count, window),
-                         "not restarted until reset")
+            return self._fatal(agent, watch, "%d quick deaths within %ss" % (count, window))
         self._defer(agent, watch, now + verdict.delay)
         return event(project, agent.name, "backoff", "died %.1fs after start (%d quick deaths)"
                      % (verdict.uptime or 0, count), "restart in %.1fs" % verdict.delay)
@@ -716,13 +722,14 @@ class Watchdog:
         next one reads their new pane processes and holds pidfds on them, so one that dies
         right after its restart is seen at once, not a ``poll`` later; ``RESTART_SPACING``
         keeps one that dies as it starts from a tight loop). A deadline that was already due
-        when the last pass began, and is still here, was not served (the server could not be
-        read, the lock not taken): it is tried again ``poll`` seconds after that pass, not in a
-        spin. The agents whose pidfd did not fire are alive: the next pass need not ask
+        when the last pass began and is still here, unchanged (``overdue``), was not served (the
+        server could not be read, the lock not taken): it is tried again ``poll`` seconds after
+        that pass, not in a spin; one set by that pass, even for its very ``now``, comes at once.
+        The agents whose pidfd did not fire are alive: the next pass need not ask
         (``fresh``)."""
         timeout = 0.0 if self.restarted else self.quiet_poll if self.quiet else self.poll
         if self.next_try:
-            soonest = min(t if t > self.checked else self.checked + self.poll for t in self.next_try.values())
+            soonest = min(self.checked + self.poll if self.overdue.get(n) == t else t for n, t in self.next_try.items())
             timeout = max(0.0, min(timeout, soonest - self.clock()))
         ready = {fd for fd, _event in self.poller.poll(timeout * 1000)}
         self.fresh = {name for name, (_pid, fd) in self.pidfds.items() if fd not in ready}

@@ -426,7 +426,7 @@ def test_the_pass_after_a_heal_comes_at_once_and_one_that_dies_as_it_starts_wait
     assert kinds(dog.check(1001.5)) == [("a0", "backoff"), ("a1", "backoff")] and set(dog.next_try) == {"a0", "a1"}
     bookkeeping.set_stopped(project, project.agent("a0"), True)  # an operator's down meanwhile
     dog.check(1001.6)
-    assert set(dog.next_try) == {"a1"}, "a restart left behind would make every wait 0"
+    assert set(dog.next_try) == {"a1"}, "a restart left behind would shorten every wait"
 
 
 def _no_failure_project(tmp_path):
@@ -507,6 +507,21 @@ def test_a_down_during_a_deferred_restart_shows_stopped_not_backoff(tmp_path):
     assert [r.state for r in status.rows(project, {}, [])] == ["stopped"]
 
 
+def test_a_loop_paused_during_a_deferred_restart_shows_stopped_not_backoff(tmp_path):
+    (tmp_path / "agents.toml").write_text('[agents.l0]\nkind = "loop"\nbackend = "demo"\nwatch = "heal"\n'
+                                          'start_seconds = 0\n')
+    project = config.load(str(tmp_path / "agents.toml"))
+    dog = watchdog.Watchdog(project, DeadServer(), clock=Clock(1000.0), jitter=lambda: 1.0)
+    dog.check(1000.0)
+    dog.clock.now = 1000.2
+    dog.check(1000.2)
+    assert [r.state for r in status.rows(project, {}, [])] == ["BACKOFF restarts=1"]
+    bookkeeping.set_paused(project, project.agent("l0"), True)
+    dog.check(1000.4)
+    assert dog.next_try == {}
+    assert [r.state.split(" (")[0] for r in status.rows(project, {}, [])] == ["stopped"]
+
+
 def test_a_deadline_a_pass_could_not_serve_is_tried_again_a_poll_later_not_in_a_spin(tmp_path):
     project = _no_failure_project(tmp_path)
 
@@ -536,6 +551,41 @@ def test_a_deadline_a_pass_could_not_serve_is_tried_again_a_poll_later_not_in_a_
     server.fail = False
     clock.now = 1003.0
     assert kinds(dog.check(1003.0)) == [("a0", "heal")] and dog.next_try == {}
+
+
+def test_a_backoff_of_no_delay_restarts_at_the_next_pass_at_once(tmp_path):
+    (tmp_path / "agents.toml").write_text('[agents.a0]\nkind = "persistent"\nbackend = "demo"\nwatch = "heal"\n'
+                                          'start_seconds = 5\nbackoff_max = 0\nfatal_after = 9\n')
+    project = config.load(str(tmp_path / "agents.toml"))
+    server = DeadServer()
+    clock = Clock(1000.0)
+    dog = watchdog.Watchdog(project, server, poll=2.0, clock=clock, jitter=lambda: 1.0)
+    dog.poller = Poller(dog.poller)
+    for now in (1000.0, 1002.0, 1004.0):  # quick deaths 2 s after each start: the third backs off 0 s
+        clock.now = now
+        events = dog.check(now)
+    assert kinds(events) == [("a0", "backoff")] and dog.next_try == {"a0": 1004.0}
+    dog.wait()
+    assert dog.poller.timeouts[-1] == 0.0, "a deadline this pass set for its own now is not overdue"
+    assert kinds(dog.check(1004.0)) == [("a0", "heal")]
+
+
+def test_a_reset_after_fatal_starts_the_count_afresh_not_against_the_last_start(tmp_path):
+    (tmp_path / "agents.toml").write_text('[agents.a0]\nkind = "persistent"\nbackend = "demo"\nwatch = "heal"\n'
+                                          'start_seconds = 5\nfatal_after = 2\n')
+    project = config.load(str(tmp_path / "agents.toml"))
+    clock = Clock(1000.0)
+    dog = watchdog.Watchdog(project, DeadServer(), clock=clock, jitter=lambda: 1.0)
+    seen = []
+    for now in (1000.0, 1002.0, 1004.0):
+        clock.now = now
+        seen += kinds(dog.check(now))
+    assert seen == [("a0", "heal"), ("a0", "heal"), ("a0", "fatal")]
+    watchdog.reset(project, project.agent("a0"))
+    clock.now = 1004.5
+    assert kinds(dog.check(1004.5)) == [("a0", "heal")]
+    assert bookkeeping.read_watch(project, project.agent("a0")).get("failures", []) == [], \
+        "the death before the reset is not judged again"
 
 
 def test_a_clock_stepped_back_makes_a_start_unknown_neither_a_failure_nor_a_wait(project):
