@@ -101,11 +101,9 @@ def rows(project: Project, live: dict, watchdog_pids: list[int] | None = None, e
         pane = sess.first_pane if sess else None
         run = read_run(project, agent) if agent.kind in _RUN_KINDS and agent.name + RUN_SUFFIX in present else None
         watch = read_watch(project, agent) if agent.watch in _HEALED and agent.name + WATCH_SUFFIX in present else {}
-        if watch.get("state") == "BACKOFF" and (agent.name + STOPPED_SUFFIX in present or (
-                agent.kind == "loop" and agent.name + PAUSED_SUFFIX in present)):
-            watch = dict(watch, state="ok")  # stopped or paused on purpose since: no restart is coming
+        held = agent.name + STOPPED_SUFFIX in present or (agent.kind == "loop" and agent.name + PAUSED_SUFFIX in present)
         seen = observed(sess, now) if sess is not None and sess.state else None
-        state = _state(agent, sess, pane, pids, run, watch, seen, now)
+        state = _state(agent, sess, pane, pids, run, watch, seen, now, held)
         why = stopped_reason(project, agent, present, engine_script) if state == "stopped" or \
             state == "stopped (disabled)" else None
         if why and why[0]:
@@ -214,9 +212,10 @@ def _backoff_left(run: dict | None) -> float:
 
 
 def _state(agent: Agent, sess, pane, pids: _Pids, run: dict | None, watch: dict,
-           seen: tuple[str, float, str] | None = None, now: float = 0.0) -> str:
+           seen: tuple[str, float, str] | None = None, now: float = 0.0, held: bool = False) -> str:
     """The STATE cell of one agent: its session and first pane (None when not running), its
-    runner's record (``run``, loops and tasks) and the watchdog's (``watch``, {} when none)."""
+    runner's record (``run``, loops and tasks) and the watchdog's (``watch``, {} when none).
+    ``held``: stopped (or a loop paused) on purpose, so a BACKOFF on record has no restart to come."""
     restarts = " restarts=%d" % watch["restarts"] if watch.get("restarts") else ""
     if sess:
         backoff = _backoff_left(run) if agent.kind == "loop" else 0.0
@@ -240,7 +239,7 @@ def _state(agent: Agent, sess, pane, pids: _Pids, run: dict | None, watch: dict,
         return state + restarts
     if agent.kind == "loop" and run and run.get("fatal") and agent.enabled:
         return "FATAL" + restarts
-    if watch.get("state") in ("BACKOFF", "FATAL") and agent.enabled:
+    if (watch.get("state") == "FATAL" or watch.get("state") == "BACKOFF" and not held) and agent.enabled:
         return watch["state"] + restarts
     if agent.kind == "task" and run and run.get("exit") is not None:
         return "DONE (exit %s)" % run["exit"]

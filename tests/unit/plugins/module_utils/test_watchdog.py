@@ -435,6 +435,17 @@ def _no_failure_project(tmp_path):
     return config.load(str(tmp_path / "agents.toml"))
 
 
+def _deferring(project, server=None, **kwargs):
+    """A watchdog whose agent died at its start (1000.0) and again 0.2 s after the restart:
+    that restart waits for RESTART_SPACING (a deadline at 1001.0)."""
+    dog = watchdog.Watchdog(project, server or DeadServer(), clock=Clock(1000.0), jitter=lambda: 1.0, **kwargs)
+    dog.poller = Poller(dog.poller)
+    dog.check(1000.0)
+    dog.clock.now = 1000.2
+    dog.check(1000.2)
+    return dog
+
+
 def test_an_agent_that_dies_as_it_starts_with_no_failures_counted_restarts_once_a_second(tmp_path):
     """start_seconds = 0: no death is a failure, so no backoff; the spacing alone bounds it,
     pass after pass, as the clock goes on."""
@@ -474,11 +485,8 @@ def test_the_spacing_holds_when_the_watch_file_cannot_be_written(tmp_path, monke
 def test_an_up_during_a_deferred_restart_drops_it_and_a_reload_keeps_it(tmp_path):
     project = _no_failure_project(tmp_path)
     server = DeadServer()
-    clock = Clock(1000.0)
-    dog = watchdog.Watchdog(project, server, clock=clock, jitter=lambda: 1.0)
-    dog.check(1000.0)
-    clock.now = 1000.2
-    dog.check(1000.2)
+    dog = _deferring(project, server)
+    clock = dog.clock
     assert dog.next_try == {"a0": 1001.0}
     with open(project.config_path, "a") as handle:  # an edit that leaves the agent as it is
         handle.write("# edited\n")
@@ -496,10 +504,7 @@ def test_an_up_during_a_deferred_restart_drops_it_and_a_reload_keeps_it(tmp_path
 
 def test_a_down_during_a_deferred_restart_shows_stopped_not_backoff(tmp_path):
     project = _no_failure_project(tmp_path)
-    dog = watchdog.Watchdog(project, DeadServer(), clock=Clock(1000.0), jitter=lambda: 1.0)
-    dog.check(1000.0)
-    dog.clock.now = 1000.2
-    dog.check(1000.2)
+    dog = _deferring(project)
     assert [r.state for r in status.rows(project, {}, [])] == ["BACKOFF restarts=1"], "its restart waits"
     bookkeeping.set_stopped(project, project.agent("a0"), True)  # an operator's down
     dog.check(1000.4)
@@ -511,10 +516,7 @@ def test_a_loop_paused_during_a_deferred_restart_shows_stopped_not_backoff(tmp_p
     (tmp_path / "agents.toml").write_text('[agents.l0]\nkind = "loop"\nbackend = "demo"\nwatch = "heal"\n'
                                           'start_seconds = 0\n')
     project = config.load(str(tmp_path / "agents.toml"))
-    dog = watchdog.Watchdog(project, DeadServer(), clock=Clock(1000.0), jitter=lambda: 1.0)
-    dog.check(1000.0)
-    dog.clock.now = 1000.2
-    dog.check(1000.2)
+    dog = _deferring(project)
     assert [r.state for r in status.rows(project, {}, [])] == ["BACKOFF restarts=1"]
     bookkeeping.set_paused(project, project.agent("l0"), True)
     dog.check(1000.4)
@@ -534,12 +536,8 @@ def test_a_deadline_a_pass_could_not_serve_is_tried_again_a_poll_later_not_in_a_
             return {}
 
     server = Failing()
-    clock = Clock(1000.0)
-    dog = watchdog.Watchdog(project, server, poll=2.0, clock=clock, jitter=lambda: 1.0)
-    dog.poller = Poller(dog.poller)
-    dog.check(1000.0)
-    clock.now = 1000.2
-    dog.check(1000.2)
+    dog = _deferring(project, server, poll=2.0)
+    clock = dog.clock
     dog.wait()
     assert dog.poller.timeouts[-1] == pytest.approx(800.0), "it wakes at the deadline"
     server.fail = True
