@@ -4,7 +4,8 @@
 """What the engine remembers of each agent in ``state/``: the runner's last run (and a loop's
 own BACKOFF/FATAL), the
 watchdog's bookkeeping (restarts, quick deaths, BACKOFF/FATAL/STALLED), the backend's
-conversation id, and the operator's intent (stopped on purpose, a paused loop).
+conversation id, the operator's intent (stopped on purpose, a paused loop), and who the
+project is (its id, and the owner its sessions are tagged with).
 
 Readers never fail: an unreadable record, or one that is not a JSON object, reads as absent;
 a field of the wrong type (``{"restarts": "many"}``) reads as absent too, and a process that
@@ -17,10 +18,14 @@ from __future__ import annotations
 
 import os
 
-from .config import Agent, Project
-from .errors import StateError
+from .errors import OrchestratorError, StateError
 from .fsutil import atomic_write, read_state_bytes, read_state_text, remove
 from .layout import StateLayout
+from .tmuxproc import Owner
+
+TYPE_CHECKING = False  # not typing's: the status path does not import typing (nor config.py)
+if TYPE_CHECKING:
+    from .config import Agent, Project
 
 
 # What each field of a record must be: a bad value reads as the field's absence (its default).
@@ -201,3 +206,25 @@ def set_paused(project: Project, agent: Agent, paused: bool) -> None:
         atomic_write(path, "paused\n")
     else:
         remove(path)
+
+
+# Who the project is: its id (``state/project-id``, made by sessions.ensure_project_id at its
+# first start) and, with its config's paths, the owner its sessions are tagged with.
+
+_HEX = frozenset("0123456789abcdef")
+
+
+def read_project_id(project: Project) -> str:
+    """The project's id (``state/project-id``); "" before its first start, or when unreadable."""
+    try:
+        value = (read_state_text(StateLayout.of(project).project_id) or "").strip()
+    except OrchestratorError:  # a symlink, unreadable, not UTF-8
+        return ""
+    return value if len(value) == 32 and _HEX.issuperset(value) else ""
+
+
+def owner_of(project: Project) -> Owner:
+    """Who the project's engine is for its sessions' tags: its config's real path (the tag it
+    writes), the path as given (agents.toml replaced by a symlink), and its project id."""
+    real = os.path.realpath(project.config_path)
+    return Owner(tuple(dict.fromkeys((real, os.path.abspath(project.config_path)))), read_project_id(project))

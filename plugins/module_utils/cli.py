@@ -175,12 +175,10 @@ def cmd_status(inv: Invocation) -> int:
     file is corrupt: the table is printed, the phase header says why."""
     from . import engine
 
+    from . import status
+
     report = engine.read_status(inv.project, inv.server, count_watchdogs=False, engine_script=inv.engine_script)
-    inv.out.write("\n".join(report.lines) + "\n")
-    if report.phase_error:
-        sys.stderr.write("agents.py: error: %s\n" % report.phase_error)
-        return 1
-    return 0
+    return status.write_report(report, inv.out, sys.stderr)
 
 
 def cmd_up(inv: Invocation) -> int:

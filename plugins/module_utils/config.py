@@ -31,6 +31,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 from .early import DEFAULT_STATE_DIR
 from .errors import ConfigError, ConfigIssue
+from .fsutil import resolve_path
 from .tomlcheck import ARRAY, BOOL, INT, NUM, STR, STRLIST, STRMAP, TABLE, Checker, get_str, has_type, parse_toml, read_text
 
 KINDS = ("persistent", "loop", "task", "service")
@@ -177,6 +178,12 @@ class Project:
     agents: tuple[Agent, ...]
     profiles: Mapping[str, Mapping] = field(default_factory=lambda: _NO_PROFILES)  # checked [profiles.NAME] tables
 
+    def unsupported_reason(self, agent: Agent, engine_script: str = "") -> str:
+        """Why this engine cannot start the agent ("" when it can; ``sessions.unsupported_reason``)."""
+        from .sessions import unsupported_reason
+
+        return unsupported_reason(self, agent, engine_script)
+
     def profile_of(self, agent: Agent):
         """The agent's profile (``profiles.Profile``; generic for services), read on demand."""
         from . import profiles
@@ -283,12 +290,6 @@ def default_prefix(name: str) -> str:
     """The session prefix of a project that names none: its name made safe for tmux
     (``my.proj`` -> ``my-proj-``)."""
     return re.sub(r"[^A-Za-z0-9_-]", "-", name) + "-"
-
-
-def resolve_path(root: str, value: str) -> str:
-    """A path from a config value: ``~`` expanded, relative to the config's folder."""
-    value = os.path.expanduser(value)
-    return os.path.normpath(value if os.path.isabs(value) else os.path.join(root, value))
 
 
 def load(path: str, cached: bool = False) -> Project:

@@ -46,23 +46,7 @@ class ConvergeResult:
         return any(a.changes for a in self.actions)
 
 
-@dataclass(slots=True, frozen=True)
-class StatusReport:
-    """A project's status from one read of its tmux server: the rows, the table's lines,
-    the phase index, counts, the project's watchdog processes (None when not counted),
-    every session that carries the project's prefix, and the orphans: sessions tagged by
-    this project whose agent is no longer in its agents.toml. A corrupt phase index file leaves
-    ``phase_index`` None and says why in ``phase_error`` (and in the table's header)."""
-
-    rows: list[status.Row]
-    lines: list[str]
-    phase_index: int | None
-    running: int
-    stopped: int
-    watchdogs: int | None
-    prefix_sessions: list[str]
-    phase_error: str | None = None
-    orphans: tuple[str, ...] = ()
+StatusReport = status.StatusReport
 
 
 @dataclass(slots=True, frozen=True)
@@ -105,26 +89,7 @@ def read_status(project: Project, server: TmuxServer, live: dict | None = None,
     read of /proc for its watchdogs (skipped when not counted and not shown), nothing
     written. ``engine_script``: the caller's agents.py (the CLI's), which can start what the
     project's missing engine checkout cannot (a stopped agent's reason, ``status.rows``)."""
-    live = server.sessions() if live is None else live
-    needed = count_watchdogs or any(a.builtin == "watchdog" for a in project.agents)
-    if needed:
-        from .procs import watchdog_pids  # only then: procs is not on the path of a status without a watchdog
-
-    pids = watchdog_pids(project) if needed else None
-    rows = status.rows(project, live, pids, engine_script)
-    index, why = phase.read_phase_or_error(project) if project.phases else (0, None)
-    running = sum(1 for r in rows if r.running)
-    own = {project.session_name(a) for a in project.agents}
-    orphans: tuple[str, ...] = ()
-    if any(s.tagged for n, s in live.items() if n not in own):
-        from .sessions import orphans as orphans_of
-
-        orphans = tuple(s.name for s in orphans_of(project, live))
-    return StatusReport(rows=rows, lines=status.render(project, rows, index, why, list(orphans)), phase_index=index,
-                        running=running, stopped=len(rows) - running,
-                        watchdogs=len(pids) if count_watchdogs and pids is not None else None,
-                        prefix_sessions=sorted(n for n in live if n.startswith(project.session_prefix)),
-                        phase_error=why, orphans=orphans)
+    return status.report(project, server.sessions() if live is None else live, count_watchdogs, engine_script)
 
 
 def converge(project: Project, server: TmuxServer, names: list[str] | None, desired: str, *,

@@ -11,23 +11,25 @@ An ``OSError`` never leaves the core as such: it becomes one of these, naming th
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from .plain import Plain
 
 
 class OrchestratorError(Exception):
     """Base class of every error the engine reports to an operator."""
 
 
-@dataclass(frozen=True, slots=True)
-class ConfigIssue:
+class ConfigIssue(Plain):
     """One problem found in a configuration file, with its position (line 0: the file as a
     whole, printed as ``path: message`` without one)."""
 
-    path: str
-    line: int
-    col: int
-    key: str
-    message: str
+    __slots__ = ("path", "line", "col", "key", "message")
+
+    def __init__(self, path: str, line: int, col: int, key: str, message: str) -> None:
+        self.path = path
+        self.line = line
+        self.col = col
+        self.key = key
+        self.message = message
 
     def __str__(self) -> str:
         where = "%s:%d:%d" % (self.path, self.line, self.col) if self.line else self.path

@@ -11,20 +11,27 @@ path. New files honour the umask; secrets pass 0600.
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import fcntl
 import os
-import re
 import stat
-from collections.abc import Iterator
 
 from .errors import OrchestratorError, StateError
 
+TYPE_CHECKING = False  # not typing's (nor collections.abc, nor contextlib): status imports this module
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
 _NOFOLLOW = os.O_NOFOLLOW | os.O_CLOEXEC
 STALE_TMP_SECONDS = 60.0  # a temp file of a killed write older than this is removed at the next write
-_ANY_TMP = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp")  # any atomic_write temp file name
+_ANY_TMP = r"\..+\.[a-z0-9_]{8}\.tmp"  # any atomic_write temp file name (compiled when used: status imports no re)
 _temp_names: dict[str, tuple[float, list[str]]] = {}  # folder -> (when listed, the temp names in it)
+
+
+def resolve_path(root: str, value: str) -> str:
+    """A path from a config value: ``~`` expanded, relative to the config's folder ``root``."""
+    value = os.path.expanduser(value)
+    return os.path.normpath(value if os.path.isabs(value) else os.path.join(root, value))
 
 
 def inside(path: str, folder: str) -> bool:
@@ -77,8 +84,35 @@ def umask() -> int:
     return old
 
 
-@contextlib.contextmanager
-def locked(lock_path: str, wait: bool = True) -> Iterator[None]:
+class _Locked:
+    """``locked``'s context manager (a class: contextlib costs the status path an import)."""
+
+    __slots__ = ("lock_path", "wait", "fd")
+
+    def __init__(self, lock_path: str, wait: bool) -> None:
+        self.lock_path = lock_path
+        self.wait = wait
+        self.fd = -1
+
+    def __enter__(self) -> None:
+        try:
+            os.makedirs(os.path.dirname(self.lock_path), exist_ok=True)
+            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | _NOFOLLOW, 0o666)
+        except OSError as exc:
+            raise _failed("open lock", self.lock_path, exc) from None
+        try:
+            _take(fd, self.lock_path, self.wait)
+        except BaseException:
+            os.close(fd)
+            raise
+        self.fd = fd
+
+    def __exit__(self, *_exc: object) -> None:
+        fd, self.fd = self.fd, -1
+        os.close(fd)
+
+
+def locked(lock_path: str, wait: bool = True) -> _Locked:
     """Hold an exclusive flock on ``lock_path`` (created if needed) for the block.
 
     ``wait=False`` is for a lock held for a process's life (the watchdog's): when another
@@ -86,16 +120,7 @@ def locked(lock_path: str, wait: bool = True) -> Iterator[None]:
     the file holds this process's pid. The kernel drops the lock when the holder dies. A
     symlinked lock file is refused (never truncated through).
     """
-    try:
-        os.makedirs(os.path.dirname(lock_path), exist_ok=True)
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | _NOFOLLOW, 0o666)
-    except OSError as exc:
-        raise _failed("open lock", lock_path, exc) from None
-    try:
-        _take(fd, lock_path, wait)
-        yield
-    finally:
-        os.close(fd)
+    return _Locked(lock_path, wait)
 
 
 def _take(fd: int, lock_path: str, wait: bool) -> None:
@@ -148,8 +173,10 @@ def atomic_write(path: str, data: str | bytes, mode: int | None = None, follow_s
             os.chmod(tmp, 0o666 & ~umask() if mode is None else mode)
             os.replace(tmp, path)  # a symlink put there meanwhile is replaced, never followed
         except BaseException:
-            with contextlib.suppress(OSError):
+            try:
                 os.unlink(tmp)
+            except OSError:
+                pass
             raise
     except OSError as exc:
         raise _failed("write", path, exc) from None
@@ -168,6 +195,7 @@ def remove_stale_temps(path: str, older_than: float = STALE_TMP_SECONDS) -> list
     A folder is listed at most once every ``older_than`` seconds per process (``up`` of a
     thousand agents writes a thousand files into ``state/``): a temp file left after that
     listing is younger than ``older_than`` then, and the next listing finds it."""
+    import re
     import time
 
     directory = os.path.dirname(path) or "."
@@ -177,18 +205,20 @@ def remove_stale_temps(path: str, older_than: float = STALE_TMP_SECONDS) -> list
     listed = _temp_names.get(directory)
     if listed is None or now - listed[0] >= older_than:
         try:
-            listed = _temp_names[directory] = (now, [n for n in os.listdir(directory) if _ANY_TMP.fullmatch(n)])
+            listed = _temp_names[directory] = (now, [n for n in os.listdir(directory) if re.fullmatch(_ANY_TMP, n)])
         except OSError:
             return removed
     names = [n for n in listed[1] if pattern.fullmatch(n)]
     limit = now - older_than
     for name in names:
         stale = os.path.join(directory, name)
-        with contextlib.suppress(OSError):
+        try:
             st = os.lstat(stale)
             if stat.S_ISREG(st.st_mode) and st.st_mtime < limit:
                 os.unlink(stale)
                 removed.append(stale)
+        except OSError:
+            pass
     return removed
 
 

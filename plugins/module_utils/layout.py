@@ -2,7 +2,8 @@
 # Copyright: (c) 2026, agentloops.orchestrator contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Where a project keeps its files: the one place that names every file of ``state_dir``
-and ``log_dir``. Nothing here reads or writes; the modules that own each file do.
+and ``log_dir``. Nothing here writes, and only ``engine_script_for``
+reads (whether a file is there); the modules that own each file read and write it.
 
 ``state_dir``:
 
@@ -21,6 +22,8 @@ and ``log_dir``. Nothing here reads or writes; the modules that own each file do
 - ``.<config name>.parsed`` (in the default ``state`` folder only): status's parsed-config
   cache, named and owned by early.py (it is read before this module is imported).
 
+``engine/agents.py`` beside agents.toml is the project's pinned engine (``engine_script_for``).
+
 ``log_dir``: ``events.jsonl`` (the watchdog's events), ``NAME.log`` (the runner's lines) and
 ``NAME.screen`` (the agent's pane, with scrollback, when its program last ended); these
 (``log_names``) and their rotations are all that cleanlogs prunes.
@@ -33,11 +36,14 @@ here is ever a symlink the engine follows (fsutil refuses them).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
-from dataclasses import dataclass
-TYPE_CHECKING = False  # not typing's: the status path does not import typing
+
+from .plain import Plain
+
+TYPE_CHECKING = False  # not typing's (nor collections.abc): the status path does not import them
 
 if TYPE_CHECKING:  # layout stays importable from config.py itself
+    from collections.abc import Iterable
+
     from .config import Agent, Project
 
 PHASE_FILE = "phase-idx"
@@ -56,12 +62,14 @@ PROJECT_ID = "project-id"
 SERVER_FILE = "server"
 
 
-@dataclass(frozen=True, slots=True)
-class StateLayout:
+class StateLayout(Plain):
     """The paths of one project's state and log files."""
 
-    state_dir: str
-    log_dir: str
+    __slots__ = ("state_dir", "log_dir")
+
+    def __init__(self, state_dir: str, log_dir: str) -> None:
+        self.state_dir = state_dir
+        self.log_dir = log_dir
 
     @classmethod
     def of(cls, project: Project) -> StateLayout:
@@ -137,3 +145,33 @@ class StateLayout:
         cleanlogs may prune (with the suffixes of their rotation), never anything else."""
         paths = [self.events] + [path for agent in agents for path in (self.log(agent), self.screen(agent))]
         return frozenset(os.path.basename(path) for path in paths)
+
+
+# A project's pinned engine: ``engine/agents.py`` beside its agents.toml; this engine's own
+# shipped agent profiles (profiles.py reads them, or the pinned engine's ``engine/profiles``).
+
+ENGINE_PROFILE_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                                  "profiles")
+
+NO_ENGINE = "no engine checkout: engine/agents.py is missing"  # status's short form of ``no_engine_reason``
+
+
+def engine_script_for(root: str, engine_script: str = "") -> str:
+    """The agents.py that runs the agents of the project in folder ``root``: its pinned engine
+    first, else ``engine_script`` (the engine CLI passes its own agents.py, so sessions it
+    starts can run the runner even in a project without an engine/ checkout; a module has no
+    such file); "" when neither is there (the only reads of this module: two ``isfile``)."""
+    pinned = os.path.join(root, "engine", "agents.py")
+    if os.path.isfile(pinned):
+        return pinned
+    return engine_script if engine_script and os.path.isfile(engine_script) else ""
+
+
+def no_engine_reason(root: str, agent: Agent, needed: bool, engine_script: str = "") -> str:
+    """Why ``agent`` cannot start ("" when it can): it ``needed`` the engine (a builtin, or the
+    runner: ``sessions.needs_engine``) and there is no agents.py to run it."""
+    if not needed or engine_script_for(root, engine_script):
+        return ""
+    what = "the builtin %s needs the engine" % agent.builtin if agent.builtin else \
+        "%s agents need the engine's runner" % agent.kind
+    return "%s: no engine checkout at %s" % (what, os.path.join(root, "engine", "agents.py"))

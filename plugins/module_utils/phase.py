@@ -6,15 +6,23 @@
 from __future__ import annotations
 
 import os
-import re
 
-from .config import Project
 from .errors import StateError
 from .fsutil import atomic_write, locked, read_state_text
 from .layout import StateLayout
 
+TYPE_CHECKING = False  # not typing's: the status path does not import typing (nor config.py, nor re)
+if TYPE_CHECKING:
+    from .config import Project
+
 REPAIR = "`phase set N|NAME` writes a good one"
-_INDEX = re.compile(r"-?[0-9]{1,18}")  # ASCII digits only (int() would take "٣", "1_0", "+1")
+_DIGITS = frozenset("0123456789")  # ASCII digits only (int() would take "٣", "1_0", "+1")
+
+
+def _whole_number(text: str) -> bool:
+    """``-?[0-9]{1,18}``, without importing re (status reads the phase)."""
+    digits = text[1:] if text.startswith("-") else text
+    return 0 < len(digits) <= 18 and _DIGITS.issuperset(digits)
 
 
 def read_phase_index(project: Project) -> int:
@@ -28,7 +36,7 @@ def read_phase_index(project: Project) -> int:
     if text is None:
         return 0
     text = text.strip()
-    if not _INDEX.fullmatch(text):
+    if not _whole_number(text):
         raise StateError("%s:1:1: phase index must be a whole number, got %r; %s" % (path, text[:40], REPAIR))
     index = int(text)
     if project.phases and not 0 <= index < len(project.phases):

@@ -15,27 +15,32 @@ from __future__ import annotations
 
 import os
 import select
-import signal
 import time
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 
-from .config import Project
+from .plain import Plain
+
+TYPE_CHECKING = False  # not typing's: status imports this module for a builtin watchdog (quick.py)
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+    from .config import Project
 
 PROC = "/proc"
 CONFIG_VAR = b"AGENTLOOPS_CONFIG"
 AGENT_VAR = b"AGENTLOOPS_AGENT"
 
 
-@dataclass(frozen=True, slots=True)
-class ProcStat:
+class ProcStat(Plain):
     """What ``/proc/PID/stat`` says of one process: parent, state letter, start time (clock
     ticks after boot: with the pid, it names one process for good)."""
 
-    pid: int
-    ppid: int
-    state: str
-    start: int
+    __slots__ = ("pid", "ppid", "state", "start")
+
+    def __init__(self, pid: int, ppid: int, state: str, start: int) -> None:
+        self.pid = pid
+        self.ppid = ppid
+        self.state = state
+        self.start = start
 
 
 def pids(proc_root: str = PROC) -> list[int]:
@@ -220,6 +225,8 @@ def end_processes(found: Mapping[int, int], grace: float = 2.0, settle: float = 
     (same start time), so a reused pid is never signalled. Those that do not exit within
     ``settle`` seconds by themselves (their session was just killed) get SIGTERM, and
     SIGKILL when still alive ``grace`` seconds later."""
+    import signal  # here: it builds its enums on import, and status imports this module
+
     held: dict[int, int] = {}
     try:
         for pid, start in found.items():

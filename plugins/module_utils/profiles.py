@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from .errors import ConfigError
+from .layout import ENGINE_PROFILE_DIR
 from .tomlcheck import INT, STR, STRLIST, TABLE, ARRAY, Checker, get_str, has_type, parse_toml, read_text
 
 # The profiles shipped in profiles/ (a unit test keeps this list and the folder equal).
@@ -53,8 +54,7 @@ DIALOG_NAMES = ("trust", "api-key", "bypass-warning", "login", "resume-choice", 
 RESUME_MODELS = ("none", "session-id", "subcommand")
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*\Z")
 _ANSI = re.compile(r"\x1b(?:\[[0-9;?<=>!]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
-_PROFILE_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
-                            "profiles")
+_PROFILE_DIR = ENGINE_PROFILE_DIR
 
 _TOP_KEYS = {"name": STR, "base": STR, "description": STR, "program": STR, "commands": STRLIST,
              "bins": STRLIST, "prompt_separator": STR, "batch_args": STRLIST, "screen_lines": INT,

@@ -36,11 +36,12 @@ import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
-from .bookkeeping import clear_fatal, clear_watch, set_stopped
+from .bookkeeping import clear_fatal, clear_watch, owner_of, read_project_id, set_stopped
 from .config import Agent, Project
 from .errors import ConfigError, OrchestratorError, TmuxError
 from .fsutil import atomic_write, locked, read_state_bytes, read_state_text
-from .layout import StateLayout
+from .layout import StateLayout, engine_script_for, no_engine_reason
+from .status import orphans
 from .tmux import PROGRAM_OPTION, PROJECT_OPTION, NewSession, Owner, Session, TmuxServer
 
 START, STOP, RESTART, NONE, SKIP = "start", "stop", "restart", "none", "skip"
@@ -86,16 +87,6 @@ class Action:
                 "cannot_start": self.cannot_start}
 
 
-def engine_script_for(project: Project, engine_script: str = "") -> str:
-    """The agents.py that runs the project's agents: the project's pinned engine first, else
-    ``engine_script`` (the engine CLI passes its own agents.py, so sessions it starts can run
-    the runner even in a project without an engine/ checkout; a module has no such file)."""
-    pinned = os.path.join(project.root, "engine", "agents.py")
-    if os.path.isfile(pinned):
-        return pinned
-    return engine_script if engine_script and os.path.isfile(engine_script) else ""
-
-
 def needs_runner(project: Project, agent: Agent) -> bool:
     """Whether the agent runs under the engine's runner (loops, tasks, kickoffs, prompt
     delivery, resume) rather than as its plain command."""
@@ -106,17 +97,16 @@ def needs_runner(project: Project, agent: Agent) -> bool:
             or backend.prompt_delivery in ("stdin", "keys") or backend.profile_name != "generic")
 
 
-NO_ENGINE = "no engine checkout: engine/agents.py is missing"  # status's short form of the reasons below
+def needs_engine(project: Project, agent: Agent) -> bool:
+    """Whether only an engine checkout can start the agent: a builtin service, or an agent
+    that runs under the runner (``needs_runner``)."""
+    return bool(agent.builtin) or needs_runner(project, agent)
 
 
 def unsupported_reason(project: Project, agent: Agent, engine_script: str = "") -> str:
     """Why this engine cannot start the agent ("" when it can): a builtin service or an agent
-    that needs the runner, with no agents.py to run them (``engine_script_for``)."""
-    if not (agent.builtin or needs_runner(project, agent)) or engine_script_for(project, engine_script):
-        return ""
-    what = "the builtin %s needs the engine" % agent.builtin if agent.builtin else \
-        "%s agents need the engine's runner" % agent.kind
-    return "%s: no engine checkout at %s" % (what, os.path.join(project.root, "engine", "agents.py"))
+    that needs the runner, with no agents.py to run them (``layout.engine_script_for``)."""
+    return no_engine_reason(project.root, agent, needs_engine(project, agent), engine_script)
 
 
 def cannot_start(actions: list) -> list:
@@ -134,15 +124,6 @@ def startable(agents: list) -> list:
     return sorted(agents, key=lambda a: a.builtin == "watchdog")
 
 
-def read_project_id(project: Project) -> str:
-    """The project's id (``state/project-id``); "" before its first start, or when unreadable."""
-    try:
-        value = (read_state_text(StateLayout.of(project).project_id) or "").strip()
-    except OrchestratorError:  # a symlink, unreadable, not UTF-8
-        return ""
-    return value if re.match(r"^[0-9a-f]{32}$", value) else ""
-
-
 def ensure_project_id(project: Project) -> str:
     """The project's id, made (and kept in ``state/project-id``) on first use; the caller
     holds the project's lock. A copy of a project that keeps its state folder keeps its id:
@@ -154,27 +135,6 @@ def ensure_project_id(project: Project) -> str:
         value = uuid.uuid4().hex
         atomic_write(StateLayout.of(project).project_id, value + "\n")
     return value
-
-
-def owner_of(project: Project) -> Owner:
-    """Who the project's engine is for its sessions' tags: its config's real path (the tag it
-    writes), the path as given (agents.toml replaced by a symlink), and its project id."""
-    real = os.path.realpath(project.config_path)
-    return Owner(tuple(dict.fromkeys((real, os.path.abspath(project.config_path)))), read_project_id(project))
-
-
-def described_owner(sess: Session) -> str:
-    """How a session's owner is named to people: its config, else its project id."""
-    return sess.owner or "project %s" % sess.project_id
-
-
-def orphans(project: Project, live: dict, owner: Owner | None = None) -> list:
-    """The sessions tagged by this project whose agent is no longer in its agents.toml
-    (an agent removed, or the prefix changed), sorted by name."""
-    owner = owner_of(project) if owner is None else owner
-    own = {project.session_name(a) for a in project.agents}
-    return sorted((s for n, s in live.items() if n not in own and s.tagged and s.owned_by(owner)),
-                  key=lambda s: s.name)
 
 
 def _orphan_action(project: Project, sess: Session) -> Action:
@@ -207,8 +167,8 @@ def plan(project: Project, live: dict, agents: list, state: str, engine_script: 
         sess = live.get(name)
         sid = sess.id if sess else ""
         if sess is not None and sess.foreign_to(owner):
-            actions.append(Action(agent, name, SKIP, "session %s belongs to %s" % (name, described_owner(sess)), "",
-                                  conflict=described_owner(sess)))
+            actions.append(Action(agent, name, SKIP, "session %s belongs to %s" % (name, sess.described_owner), "",
+                                  conflict=sess.described_owner))
             continue
         if sess is not None and not sess.tagged and not adopt and state != "started":
             actions.append(Action(agent, name, SKIP, "session %s was not started by an engine (a hand-run one?): "
@@ -262,7 +222,7 @@ def command_for(project: Project, agent: Agent, server: TmuxServer | None = None
     if agent.is_service and not agent.builtin:
         return agent.command
     if agent.builtin or needs_runner(project, agent):
-        argv = [sys.executable, engine_script_for(project, engine_script), "--config", project.config_path]
+        argv = [sys.executable, engine_script_for(project.root, engine_script), "--config", project.config_path]
         if server is not None:
             argv += ["--tmux-socket", server.socket]
         command = [agent.builtin] if agent.builtin else ["run-agent", agent.name]

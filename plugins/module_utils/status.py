@@ -12,9 +12,16 @@ from __future__ import annotations
 import math
 import os
 import time
-from dataclasses import dataclass, fields
 
-from .config import Agent, Project
+from . import phase
+from .plain import Plain
+
+TYPE_CHECKING = False  # not typing's: the status path imports neither typing nor config.py (quick.py)
+if TYPE_CHECKING:
+    from typing import TextIO
+
+    from .config import Agent, Project
+    from .tmuxproc import Owner
 
 COLUMNS = ("AGENT", "KIND", "BACKEND", "MODEL", "WATCH", "STATE")
 # A classification the watchdog has not confirmed for this long is not shown (its watchdog
@@ -24,35 +31,100 @@ PUBLISH_EVERY = 30.0
 STALE_AFTER = 3 * PUBLISH_EVERY
 
 
-@dataclass(slots=True, frozen=True)
-class Row:
+class Row(Plain):
     """One agent as status sees it."""
 
-    agent: str
-    kind: str
-    backend: str
-    model: str
-    watch: str
-    state: str
-    enabled: bool
-    session: str
-    running: bool
-    session_id: str | None = None
-    created: int | None = None
-    pid: int | None = None
-    command: str | None = None
-    builtin: str | None = None
-    activity: str | None = None  # what the agent does, by its profile: working, idle, blocked, starting
-    since: float | None = None  # since when (epoch seconds)
-    dialog: str | None = None  # the dialog a blocked agent waits on
-    fatal: str | None = None  # why a loop gave up (its runner's record), when it did
-    reason: str | None = None  # why a stopped agent is stopped, when the engine knows (see ``stopped_reason``)
+    __slots__ = ("agent", "kind", "backend", "model", "watch", "state", "enabled", "session", "running",
+                 "session_id", "created", "pid", "command", "builtin", "activity", "since", "dialog", "fatal",
+                 "reason")
+
+    def __init__(self, agent: str, kind: str, backend: str, model: str, watch: str, state: str, enabled: bool,
+                 session: str, running: bool, session_id: str | None = None, created: int | None = None,
+                 pid: int | None = None, command: str | None = None, builtin: str | None = None,
+                 activity: str | None = None, since: float | None = None, dialog: str | None = None,
+                 fatal: str | None = None, reason: str | None = None) -> None:
+        self.agent = agent
+        self.kind = kind
+        self.backend = backend
+        self.model = model
+        self.watch = watch
+        self.state = state
+        self.enabled = enabled
+        self.session = session
+        self.running = running
+        self.session_id = session_id
+        self.created = created
+        self.pid = pid
+        self.command = command
+        self.builtin = builtin
+        self.activity = activity  # what the agent does, by its profile: working, idle, blocked, starting
+        self.since = since  # since when (epoch seconds)
+        self.dialog = dialog  # the dialog a blocked agent waits on
+        self.fatal = fatal  # why a loop gave up (its runner's record), when it did
+        self.reason = reason  # why a stopped agent is stopped, when the engine knows (see ``stopped_reason``)
 
     def cells(self) -> tuple[str, ...]:
         return (self.agent, self.kind, self.backend, self.model, self.watch, self.state)
 
     def as_dict(self) -> dict:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return {name: getattr(self, name) for name in self.__slots__}
+
+
+class StatusReport(Plain):
+    """A project's status from one read of its tmux server: the rows, the table's lines,
+    the phase index, counts, the project's watchdog processes (None when not counted),
+    every session that carries the project's prefix, and the orphans: sessions tagged by
+    this project whose agent is no longer in its agents.toml. A corrupt phase index file leaves
+    ``phase_index`` None and says why in ``phase_error`` (and in the table's header)."""
+
+    __slots__ = ("rows", "lines", "phase_index", "running", "stopped", "watchdogs", "prefix_sessions",
+                 "phase_error", "orphans")
+
+    def __init__(self, rows: list[Row], lines: list[str], phase_index: int | None, running: int, stopped: int,
+                 watchdogs: int | None, prefix_sessions: list[str], phase_error: str | None = None,
+                 orphans: tuple[str, ...] = ()) -> None:
+        self.rows = rows
+        self.lines = lines
+        self.phase_index = phase_index
+        self.running = running
+        self.stopped = stopped
+        self.watchdogs = watchdogs
+        self.prefix_sessions = prefix_sessions
+        self.phase_error = phase_error
+        self.orphans = orphans
+
+
+def report(project: Project, live: dict, count_watchdogs: bool = True, engine_script: str = "") -> StatusReport:
+    """The project's status from ``live``, one read of its server's sessions (``engine.read_status``
+    makes it; quick.py too, from a validated config it cached): the rows, the table, the
+    phase. /proc is read once for its watchdogs, when counted or shown; nothing is written."""
+    needed = count_watchdogs or any(a.builtin == "watchdog" for a in project.agents)
+    if needed:
+        from .procs import watchdog_pids  # only then: procs is not on the path of a status without a watchdog
+
+    pids = watchdog_pids(project) if needed else None
+    rows_ = rows(project, live, pids, engine_script)
+    index, why = phase.read_phase_or_error(project) if project.phases else (0, None)
+    running = sum(1 for r in rows_ if r.running)
+    own = {project.session_name(a) for a in project.agents}
+    orphan_names: tuple[str, ...] = ()
+    if any(s.tagged for n, s in live.items() if n not in own):
+        orphan_names = tuple(s.name for s in orphans(project, live))
+    return StatusReport(rows=rows_, lines=render(project, rows_, index, why, list(orphan_names)), phase_index=index,
+                        running=running, stopped=len(rows_) - running,
+                        watchdogs=len(pids) if count_watchdogs and pids is not None else None,
+                        prefix_sessions=sorted(n for n in live if n.startswith(project.session_prefix)),
+                        phase_error=why, orphans=orphan_names)
+
+
+def write_report(shown: StatusReport, out: TextIO, err: TextIO) -> int:
+    """What ``agents.py status`` prints of a report: the lines; a corrupt phase index file's
+    error on ``err`` too, and exit status 1 (the table is printed all the same)."""
+    out.write("\n".join(shown.lines) + "\n")
+    if shown.phase_error:
+        err.write("agents.py: error: %s\n" % shown.phase_error)
+        return 1
+    return 0
 
 
 def rows(project: Project, live: dict, watchdog_pids: list[int] | None = None, engine_script: str = "") -> list[Row]:
@@ -70,7 +142,7 @@ def rows(project: Project, live: dict, watchdog_pids: list[int] | None = None, e
     ``stopped_reason``); one that this engine cannot start (``engine_script``: the caller's
     agents.py, as for ``sessions.plan``) shows ``stopped (no engine checkout: ...)``.
     """
-    from .bookkeeping import read_run, read_watch  # once, not per agent (json only when a record is read)
+    from .bookkeeping import owner_of, read_run, read_watch  # once, not per agent (json only when a record is read)
     from .layout import PAUSED_SUFFIX, RUN_SUFFIX, STOPPED_SUFFIX, WATCH_SUFFIX
 
     try:  # one listing of state/: only the records that exist are opened (and no json import when none does)
@@ -87,15 +159,11 @@ def rows(project: Project, live: dict, watchdog_pids: list[int] | None = None, e
         service = agent.is_service
         if sess is not None and sess.tagged:
             if owner is None:
-                from .sessions import owner_of
-
                 owner = owner_of(project)
             if sess.foreign_to(owner):
-                from .sessions import described_owner
-
                 out.append(Row(agent=agent.name, kind=agent.kind, backend="-" if service else agent.backend,
                                model="-" if service else (agent.model or "-"), watch="-" if service else agent.watch,
-                               state="conflict (owned by %s)" % described_owner(sess), enabled=agent.enabled,
+                               state="conflict (owned by %s)" % sess.described_owner, enabled=agent.enabled,
                                session=name, running=False, builtin=agent.builtin or None))
                 continue
         pane = sess.first_pane if sess else None
@@ -125,6 +193,18 @@ _RUN_KINDS = ("loop", "task")  # the kinds the runner keeps a record of (``NAME.
 _HEALED = ("heal", "heal+stall")  # the watch policies the watchdog keeps a record of (``NAME.watch.json``)
 
 
+def orphans(project: Project, live: dict, owner: Owner | None = None) -> list:
+    """The sessions tagged by this project whose agent is no longer in its agents.toml
+    (an agent removed, or the prefix changed), sorted by name."""
+    if owner is None:
+        from .bookkeeping import owner_of
+
+        owner = owner_of(project)
+    own = {project.session_name(a) for a in project.agents}
+    return sorted((s for n, s in live.items() if n not in own and s.tagged and s.owned_by(owner)),
+                  key=lambda s: s.name)
+
+
 def stopped_reason(project: Project, agent: Agent, present: set, engine_script: str = "") -> tuple[str, str] | None:
     """Why a stopped agent is stopped, as ``(short, reason)``: ``short`` goes into its STATE
     (only for a problem: "" for an intent, whose STATE stays the seed's), ``reason`` into
@@ -133,10 +213,10 @@ def stopped_reason(project: Project, agent: Agent, present: set, engine_script: 
 
     if not agent.enabled:
         return "", "disabled in config"
-    from .sessions import NO_ENGINE, unsupported_reason  # only for a stopped agent: status stays light
-
-    why = unsupported_reason(project, agent, engine_script)
+    why = project.unsupported_reason(agent, engine_script)
     if why:
+        from .layout import NO_ENGINE
+
         return NO_ENGINE, "cannot start: " + why
     if agent.name + STOPPED_SUFFIX in present:
         return "", "stopped by an operator (down, state=stopped)"
@@ -187,12 +267,14 @@ def shown_command(sess, pane) -> str:
     return pane.current_command
 
 
-@dataclass(slots=True)
 class _Pids:
     """The project's watchdog pids, read from /proc at most once (and only when asked)."""
 
-    project: Project
-    pids: list[int] | None
+    __slots__ = ("project", "pids")
+
+    def __init__(self, project: Project, pids: list[int] | None) -> None:
+        self.project = project
+        self.pids = pids
 
     def get(self) -> list[int]:
         if self.pids is None:

@@ -34,6 +34,10 @@ if TYPE_CHECKING:
 # imported); its names are the driver's too.
 _FIELDS = tmuxproc.FIELDS
 _FORMAT = tmuxproc.FORMAT
+Pane = tmuxproc.Pane
+Owner = tmuxproc.Owner
+Session = tmuxproc.Session
+parse_panes = tmuxproc.parse_panes
 capture = tmuxproc.capture
 check_socket = tmuxproc.check_socket
 list_panes_argv = tmuxproc.list_panes_argv
@@ -68,116 +72,6 @@ _START_ATTEMPTS = 20
 # 16364 bytes ("command too long", or "failed to send command" at the edge). Batches of
 # starts are cut by size below that, with a margin (another version may keep more headers).
 _COMMAND_BYTES = 12 * 1024
-
-
-@dataclass(slots=True, frozen=True)
-class Pane:
-    """A snapshot of one pane, as ``list-panes`` reported it."""
-
-    id: str
-    pid: int
-    current_command: str
-    dead: bool
-    dead_status: int | None
-    window_index: int
-    index: int
-    activity: int
-    title: str = ""
-
-    def as_dict(self) -> dict:
-        return {"id": self.id, "pid": self.pid, "current_command": self.current_command, "dead": self.dead,
-                "dead_status": self.dead_status, "window_index": self.window_index, "index": self.index,
-                "activity": self.activity, "title": self.title}
-
-
-@dataclass(slots=True, frozen=True)
-class Owner:
-    """Who a project's engine is, for its sessions' tags: the agents.toml paths that are its
-    config (its real path first, the tag it writes) and its project id ("" before its first
-    start)."""
-
-    configs: tuple[str, ...]
-    project_id: str = ""
-
-    @property
-    def config(self) -> str:
-        return self.configs[0]
-
-
-@dataclass(slots=True, frozen=True)
-class Session:
-    """A snapshot of one tmux session: name, id, creation time, panes (first pane first) and
-    its owner (the agents.toml that started it; "" when no engine tagged it)."""
-
-    name: str
-    id: str
-    created: int
-    panes: list[Pane]
-    owner: str = ""
-    program: str = ""  # PROGRAM_OPTION's value ("" when the agent has no profile)
-    state: str = ""  # STATE_OPTION's value ("" when no watchdog classified it)
-    project_id: str = ""  # PROJECT_OPTION's value ("" when started by an older engine, or by hand)
-
-    @property
-    def tagged(self) -> bool:
-        """Whether an engine started this session (a hand-run system's sessions are not)."""
-        return bool(self.owner or self.project_id)
-
-    def owned_by(self, owner: Owner | str) -> bool:
-        """Whether ``owner``'s engine started this session: the same project id, or (a
-        session of an older engine, or a project whose state was lost) one of its config
-        paths. A same id from a config that still exists elsewhere is a copy's, not ours."""
-        if isinstance(owner, str):
-            return bool(self.owner) and self.owner == owner
-        if self.owner and self.owner in owner.configs:
-            return True
-        if not (self.project_id and self.project_id == owner.project_id):
-            return False
-        try:  # moved (the old path is gone) or re-pointed (the same file): ours
-            return not self.owner or not os.path.exists(self.owner) or os.path.samefile(self.owner, owner.config)
-        except OSError:
-            return True
-
-    def foreign_to(self, owner: Owner | str) -> bool:
-        """Whether another config's engine started this session (untagged ones are nobody's)."""
-        return self.tagged and not self.owned_by(owner)
-
-    @property
-    def first_pane(self) -> Pane | None:
-        return self.panes[0] if self.panes else None
-
-    def as_dict(self) -> dict:
-        return {"name": self.name, "id": self.id, "created": self.created, "owner": self.owner,
-                "project_id": self.project_id, "program": self.program, "state": self.state,
-                "panes": [p.as_dict() for p in self.panes]}
-
-
-def _int(value: str, default: int = 0) -> int:
-    try:
-        return int(value)
-    except ValueError:
-        return default
-
-
-def parse_panes(output: str) -> dict[str, Session]:
-    """Sessions by exact name from ``list-panes -a -F _FORMAT`` output."""
-    sessions: dict[str, Session] = {}
-    for line in output.split("\n"):
-        parts = line.split("\t", len(_FIELDS) - 1)
-        if len(parts) != len(_FIELDS):
-            continue
-        (name, sid, created, widx, pidx, pane_id, pid, cmd, dead, dead_status, activity, owner, program,
-         state, project_id, title) = parts
-        sess = sessions.get(name)
-        if sess is None:
-            sess = sessions[name] = Session(name, sid, _int(created), [], owner, program, state, project_id)
-        sess.panes.append(Pane(pane_id, _int(pid), cmd, dead == "1",
-                               _int(dead_status) if dead_status != "" else None,
-                               _int(widx), _int(pidx), _int(activity), title))
-    for sess in sessions.values():
-        if len(sess.panes) > 1:  # an agent's session has one pane: nothing to sort
-            sess.panes.sort(key=lambda p: (p.window_index, p.index))
-    return sessions
 
 
 def resolve_socket(socket: str) -> str:

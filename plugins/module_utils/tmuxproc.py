@@ -1,8 +1,9 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, agentloops.orchestrator contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The tmux driver's light part: the one read's format and argv, the socket check, and the
-process runner of the read path. It imports only os and stat (errors.py when it refuses),
+"""The tmux driver's light part: the one read's format, argv and parser (``parse_panes``, to
+the snapshot classes ``Session``, ``Pane`` and ``Owner``), the socket check, and the process
+runner of the read path. It imports only os, stat and plain.py (errors.py when it refuses),
 so ``agents.py status`` can start its read before the engine is imported (early.py);
 tmux.py builds on it and re-exports its names.
 """
@@ -12,7 +13,9 @@ from __future__ import annotations
 import os
 import stat
 
-# The fields of the one read, ``list-panes -a -F FORMAT`` (tmux.parse_panes reads them).
+from .plain import Plain
+
+# The fields of the one read, ``list-panes -a -F FORMAT`` (parse_panes reads them).
 FIELDS = ("session_name", "session_id", "session_created", "window_index", "pane_index",
           "pane_id", "pane_pid", "pane_current_command", "pane_dead", "pane_dead_status",
           "window_activity", "@agentloops_config", "@agentloops_program", "@agentloops_state",
@@ -38,7 +41,7 @@ class Spawned:
     them and reaps it. Its stdout pipe is made as large as a user may (1 MB by default), so
     a read of a thousand panes fits and tmux finishes while its caller does something else."""
 
-    __slots__ = ("pid", "_out", "_err")
+    __slots__ = ("pid", "_out", "_err", "_result")
 
     def __init__(self, argv: list[str]) -> None:
         out_r, out_w = os.pipe()
@@ -61,15 +64,20 @@ class Spawned:
             for fd in (out_w, err_w, devnull):
                 os.close(fd)
         self._out, self._err = out_r, err_r
+        self._result: tuple[int, str, str] | None = None
 
     def wait(self) -> tuple[int, str, str]:
-        """``(exit code, stdout, stderr)``, once the command has ended."""
-        chunks = []
-        for fd in (self._out, self._err):
-            with open(fd, "rb") as handle:
-                chunks.append(handle.read().decode("utf-8", "replace"))
-        _pid, status = os.waitpid(self.pid, 0)
-        return os.waitstatus_to_exitcode(status), chunks[0], chunks[1]
+        """``(exit code, stdout, stderr)``, once the command has ended; the same answer
+        again when asked again (status's quick path may hand a read it waited for to the
+        engine's)."""
+        if self._result is None:
+            chunks = []
+            for fd in (self._out, self._err):
+                with open(fd, "rb") as handle:
+                    chunks.append(handle.read().decode("utf-8", "replace"))
+            _pid, status = os.waitpid(self.pid, 0)
+            self._result = (os.waitstatus_to_exitcode(status), chunks[0], chunks[1])
+        return self._result
 
 
 def capture(argv: list[str]) -> tuple[int, str, str]:
@@ -149,3 +157,126 @@ def check_socket(socket: str) -> None:
         raise _refuse("refusing tmux socket %s: its folder %s (mode %04o) is writable by others "
                       "without the sticky bit: anyone could put a server there"
                       % (path, folder, stat.S_IMODE(where.st_mode)))
+
+
+class Pane(Plain):
+    """A snapshot of one pane, as ``list-panes`` reported it."""
+
+    __slots__ = ("id", "pid", "current_command", "dead", "dead_status", "window_index", "index", "activity", "title")
+
+    def __init__(self, id: str, pid: int, current_command: str, dead: bool,  # pylint: disable=redefined-builtin
+                 dead_status: int | None, window_index: int, index: int, activity: int, title: str = "") -> None:
+        self.id = id
+        self.pid = pid
+        self.current_command = current_command
+        self.dead = dead
+        self.dead_status = dead_status
+        self.window_index = window_index
+        self.index = index
+        self.activity = activity
+        self.title = title
+
+    def as_dict(self) -> dict:
+        return {"id": self.id, "pid": self.pid, "current_command": self.current_command, "dead": self.dead,
+                "dead_status": self.dead_status, "window_index": self.window_index, "index": self.index,
+                "activity": self.activity, "title": self.title}
+
+
+class Owner(Plain):
+    """Who a project's engine is, for its sessions' tags: the agents.toml paths that are its
+    config (its real path first, the tag it writes) and its project id ("" before its first
+    start)."""
+
+    __slots__ = ("configs", "project_id")
+
+    def __init__(self, configs: tuple[str, ...], project_id: str = "") -> None:
+        self.configs = configs
+        self.project_id = project_id
+
+    @property
+    def config(self) -> str:
+        return self.configs[0]
+
+
+class Session(Plain):
+    """A snapshot of one tmux session: name, id, creation time, panes (first pane first) and
+    its owner (the agents.toml that started it; "" when no engine tagged it)."""
+
+    __slots__ = ("name", "id", "created", "panes", "owner", "program", "state", "project_id")
+
+    def __init__(self, name: str, id: str, created: int, panes: list[Pane],  # pylint: disable=redefined-builtin
+                 owner: str = "", program: str = "", state: str = "", project_id: str = "") -> None:
+        self.name = name
+        self.id = id
+        self.created = created
+        self.panes = panes
+        self.owner = owner
+        self.program = program  # PROGRAM_OPTION's value ("" when the agent has no profile)
+        self.state = state  # STATE_OPTION's value ("" when no watchdog classified it)
+        self.project_id = project_id  # PROJECT_OPTION's value ("" when started by an older engine, or by hand)
+
+    @property
+    def tagged(self) -> bool:
+        """Whether an engine started this session (a hand-run system's sessions are not)."""
+        return bool(self.owner or self.project_id)
+
+    def owned_by(self, owner: Owner | str) -> bool:
+        """Whether ``owner``'s engine started this session: the same project id, or (a
+        session of an older engine, or a project whose state was lost) one of its config
+        paths. A same id from a config that still exists elsewhere is a copy's, not ours."""
+        if isinstance(owner, str):
+            return bool(self.owner) and self.owner == owner
+        if self.owner and self.owner in owner.configs:
+            return True
+        if not (self.project_id and self.project_id == owner.project_id):
+            return False
+        try:  # moved (the old path is gone) or re-pointed (the same file): ours
+            return not self.owner or not os.path.exists(self.owner) or os.path.samefile(self.owner, owner.config)
+        except OSError:
+            return True
+
+    def foreign_to(self, owner: Owner | str) -> bool:
+        """Whether another config's engine started this session (untagged ones are nobody's)."""
+        return self.tagged and not self.owned_by(owner)
+
+    @property
+    def described_owner(self) -> str:
+        """How its owner is named to people: its config, else its project id."""
+        return self.owner or "project %s" % self.project_id
+
+    @property
+    def first_pane(self) -> Pane | None:
+        return self.panes[0] if self.panes else None
+
+    def as_dict(self) -> dict:
+        return {"name": self.name, "id": self.id, "created": self.created, "owner": self.owner,
+                "project_id": self.project_id, "program": self.program, "state": self.state,
+                "panes": [p.as_dict() for p in self.panes]}
+
+
+def _int(value: str, default: int = 0) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        return default
+
+
+def parse_panes(output: str) -> dict[str, Session]:
+    """Sessions by exact name from ``list-panes -a -F FORMAT`` output."""
+    sessions: dict[str, Session] = {}
+    for line in output.split("\n"):
+        parts = line.split("\t", len(FIELDS) - 1)
+        if len(parts) != len(FIELDS):
+            continue
+        (name, sid, created, widx, pidx, pane_id, pid, cmd, dead, dead_status, activity, owner, program,
+         state, project_id, title) = parts
+        sess = sessions.get(name)
+        if sess is None:
+            sess = sessions[name] = Session(name, sid, _int(created), [], owner, program, state, project_id)
+        sess.panes.append(Pane(pane_id, _int(pid), cmd, dead == "1",
+                               _int(dead_status) if dead_status != "" else None,
+                               _int(widx), _int(pidx), _int(activity), title))
+    for sess in sessions.values():
+        if len(sess.panes) > 1:  # an agent's session has one pane: nothing to sort
+            sess.panes.sort(key=lambda p: (p.window_index, p.index))
+    return sessions

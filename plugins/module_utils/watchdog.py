@@ -806,9 +806,9 @@ def guard_argv(project: Project, server: TmuxServer, engine_script: str) -> list
     """The guard's command line: this engine's agents.py, the same config and server."""
     import sys
 
-    from .sessions import engine_script_for
+    from .layout import engine_script_for
 
-    return [sys.executable, engine_script_for(project, engine_script), "--config", project.config_path,
+    return [sys.executable, engine_script_for(project.root, engine_script), "--config", project.config_path,
             "--tmux-socket", server.socket, GUARD_VERB]
 
 

@@ -78,6 +78,7 @@ class FakeSession:
     tagged = Session.tagged
     owned_by = Session.owned_by
     foreign_to = Session.foreign_to
+    described_owner = Session.described_owner
 
 
 class FakeServer:
