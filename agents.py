@@ -23,6 +23,12 @@ if __name__ == "__main__":  # status starts its one tmux read before the engine 
     from agentloops_engine import early  # noqa: E402  (needs the package registered above)
 
     early.start(sys.argv[1:], _ROOT)
+    if early.cached_view() is not None:  # and shows it from the validated project it cached, if it may (quick.py)
+        from agentloops_engine import quick  # noqa: E402
+
+        _code = quick.run(_ROOT)
+        if _code is not None:
+            sys.exit(_code)
 
 from agentloops_engine import cli  # noqa: E402  (needs the package registered above)
 

@@ -7,6 +7,7 @@ the default tmux server."""
 
 from __future__ import annotations
 
+import gc
 import os
 import subprocess
 import sys
@@ -178,3 +179,20 @@ def run_module(capsys):
         return result
 
     return _run
+
+
+@pytest.fixture
+def early_state_cleared():
+    """early.py's process state (the early read, what ``start`` read) empty before and after
+    the test; the cyclic collector back on if ``start`` turned it off (a status process runs
+    without it, pytest's does not)."""
+    from ansible_collections.agentloops.orchestrator.plugins.module_utils import early
+
+    early._early.clear()
+    early._parsed.clear()
+    collecting = gc.isenabled()
+    yield
+    early._early.clear()
+    early._parsed.clear()
+    if collecting:
+        gc.enable()

@@ -35,7 +35,7 @@ import sys
 
 from . import tmuxproc
 
-CACHE_FORMAT = 1  # what a cache file holds; a file of another format is a miss
+CACHE_FORMAT = 2  # what a cache file holds; a file of another format is a miss
 DEFAULT_STATE_DIR = "state"  # [project] state_dir when the config names none (config.py)
 _NOFOLLOW = os.O_NOFOLLOW | os.O_CLOEXEC
 _CACHE_MAX = 64 << 20  # a larger cache file is not read
@@ -73,10 +73,11 @@ def _key(config_path: str) -> tuple:
     return (CACHE_FORMAT, sys.hexversion, config_path)
 
 
-def read_cache(config_path: str, text: str) -> tuple[dict, str] | None:
-    """``(data, socket)`` cached for exactly this text of ``config_path`` (absolute): what
-    tomllib made of it, and the tmux socket its validated project named; None on any miss
-    (no file, a symlink, another text, path, Python or format, an unreadable file)."""
+def read_cache(config_path: str, text: str) -> tuple[dict, str, tuple | None] | None:
+    """``(data, socket, view)`` cached for exactly this text of ``config_path`` (absolute):
+    what tomllib made of it, the tmux socket its validated project named, and quick.py's
+    view of that project (``(stamp, plan)``, or None); None on any miss (no file, a symlink,
+    another text, path, Python or format, an unreadable file)."""
     if _parsed and _parsed[0][:2] == (config_path, text):
         return _parsed[0][2]
     try:
@@ -97,17 +98,19 @@ def read_cache(config_path: str, text: str) -> tuple[dict, str] | None:
         entry = marshal.loads(raw)
     except (EOFError, ValueError, TypeError):
         return None
-    if not (isinstance(entry, tuple) and len(entry) == 6 and entry[:3] == _key(config_path) and entry[3] == text
-            and isinstance(entry[4], dict) and isinstance(entry[5], str)):
+    if not (isinstance(entry, tuple) and len(entry) == 7 and entry[:3] == _key(config_path) and entry[3] == text
+            and isinstance(entry[4], dict) and isinstance(entry[5], str)
+            and (entry[6] is None or isinstance(entry[6], tuple) and len(entry[6]) == 2)):
         return None
-    return entry[4], entry[5]
+    return entry[4], entry[5], entry[6]
 
 
-def write_cache(config_path: str, text: str, data: dict, socket: str) -> bool:
-    """Cache what tomllib made of ``text`` (``data``) and the socket its validated project
-    names; False when it is not written: the default state folder does not exist, the data
-    holds what marshal does not keep exactly (TOML dates and times), the folder is not the
-    caller's own (another user's project read by root), or the write failed."""
+def write_cache(config_path: str, text: str, data: dict, socket: str, view: tuple | None = None) -> bool:
+    """Cache what tomllib made of ``text`` (``data``), the socket its validated project
+    names and quick.py's ``view`` of it; False when it is not written: the default state
+    folder does not exist, the data holds what marshal does not keep exactly (TOML dates and
+    times), the folder is not the caller's own (another user's project read by root), or the
+    write failed. Not durable (no fsync): it is derived data, and a lost one is a miss."""
     from .errors import OrchestratorError
     from .fsutil import atomic_write
 
@@ -117,10 +120,10 @@ def write_cache(config_path: str, text: str, data: dict, socket: str) -> bool:
             return False
     except OSError:
         return False
-    if not _plain(data):
+    if not (_plain(data) and (view is None or _plain(view))):
         return False
     try:
-        atomic_write(path, marshal.dumps(_key(config_path) + (text, data, socket)), 0o600)
+        atomic_write(path, marshal.dumps(_key(config_path) + (text, data, socket, view)), 0o600, durable=False)
     except OrchestratorError:
         return False
     return True
@@ -130,9 +133,9 @@ def _plain(value: object) -> bool:
     """Whether a parsed TOML value is made only of what marshal gives back as it was."""
     if isinstance(value, dict):
         return all(isinstance(k, str) and _plain(v) for k, v in value.items())
-    if isinstance(value, list):
+    if isinstance(value, (list, tuple)):
         return all(_plain(v) for v in value)
-    return isinstance(value, (str, int, float))  # bool is an int
+    return value is None or isinstance(value, (str, int, float))  # bool is an int
 
 
 def start(argv: list[str], engine_root: str) -> None:
@@ -157,6 +160,20 @@ def start(argv: list[str], engine_root: str) -> None:
         _early[:] = [(argv, tmuxproc.Spawned(argv))]
     except Exception:  # pylint: disable=broad-exception-caught  # the ordinary path says what is wrong
         _early.clear()
+
+
+def cached_view() -> tuple[str, dict, tuple] | None:
+    """``(config path, data, view)`` of what ``start`` read, when its cache held a view of
+    the validated project (quick.py's); else None."""
+    if _parsed and _parsed[0][2][2] is not None:
+        return _parsed[0][0], _parsed[0][2][0], _parsed[0][2][2]
+    return None
+
+
+def peek() -> tmuxproc.Spawned | None:
+    """The early read, left for ``take`` (quick.py waits for it; the engine's path may take
+    the same answer after)."""
+    return _early[0][1] if _early else None
 
 
 def take(argv: list[str]) -> tmuxproc.Spawned | None:

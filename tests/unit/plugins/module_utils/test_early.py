@@ -14,7 +14,7 @@ import sys
 
 import pytest
 
-from ansible_collections.agentloops.orchestrator.plugins.module_utils import config, early, tmux, tmuxproc
+from ansible_collections.agentloops.orchestrator.plugins.module_utils import config, early, quick, tmux, tmuxproc
 from ansible_collections.agentloops.orchestrator.plugins.module_utils.errors import ConfigError, TmuxForeignServer
 
 TEXT = '''[project]
@@ -32,16 +32,7 @@ backend = "demo"
 '''
 
 
-@pytest.fixture(autouse=True)
-def no_early_state():
-    early._early.clear()
-    early._parsed.clear()
-    collecting = gc.isenabled()
-    yield
-    early._early.clear()
-    early._parsed.clear()
-    if collecting:  # start() turns the collector off, for a status process: not for pytest's
-        gc.enable()
+pytestmark = pytest.mark.usefixtures("early_state_cleared")
 
 
 def write(folder, text=TEXT, state=True):
@@ -65,7 +56,9 @@ def test_status_caches_what_tomllib_made_and_uses_it_for_the_same_text(tmp_path,
     first = config.load(path, cached=True)
     cache = tmp_path / "state" / ".agents.toml.parsed"
     assert stat.S_IMODE(cache.stat().st_mode) == 0o600
-    assert early.read_cache(path, TEXT) == (config.parse_toml(TEXT, path), str(tmp_path / "run" / "t.sock"))
+    data, socket, view = early.read_cache(path, TEXT)
+    assert (data, socket) == (config.parse_toml(TEXT, path), str(tmp_path / "run" / "t.sock"))
+    assert view == (quick.stamp(path, data), quick.plan(first)), "with the view of the validated project (quick.py)"
     no_parse(monkeypatch)
     assert config.load(path, cached=True) == first == config.parse(TEXT, path, early.read_cache(path, TEXT)[0])
 
