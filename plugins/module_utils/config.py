@@ -298,8 +298,8 @@ def load(path: str, cached: bool = False) -> Project:
     ``cached`` (``agents.py status``): what tomllib makes of the text comes from the
     parsed-config cache when it holds this very text (``early.read_cache``), and is cached
     when it did not, with quick.py's view of the validated project (stamped with what
-    validation read besides the text, taken before it reads it), when it had none or another
-    stamp; validation is the same either way. Without it nothing is written."""
+    validation read besides the text, taken before and after it reads it: no view when they
+    differ), when it had none or another stamp; validation is the same either way. Without it nothing is written."""
     path = os.path.abspath(path)
     text = read_text(path)
     if not cached:
@@ -312,7 +312,8 @@ def load(path: str, cached: bool = False) -> Project:
     project = parse(text, path, data)
     if (hit is None or hit[2] is None or hit[2][0] != stamp) and \
             project.state_dir == os.path.dirname(early.cache_path(path)):
-        early.write_cache(path, text, data, project.tmux_socket, (stamp, quick.plan(project)))
+        view = (stamp, quick.plan(project)) if stamp is not None and quick.stamp(path, data) == stamp else None
+        early.write_cache(path, text, data, project.tmux_socket, view)
     return project
 
 
@@ -320,8 +321,8 @@ def parse(text: str, path: str, data: dict | None = None) -> Project:
     """Validate TOML text as if read from ``path`` (the base of relative paths); ``data``:
     what tomllib made of that text, when the caller has it (it is never changed here).
 
-    Besides the text, validation reads only what ``quick.stamp`` records (the environment,
-    the kickoffs' real paths, the profile files, this code): status shows a cached view of
+    Besides the text, validation reads only what ``quick.stamp`` records ($HOME, the password
+    database, the kickoffs' real paths, the profile files, this code): status shows a cached view of
     the result while that stamp holds, so a new input read here goes into the stamp too."""
     data = parse_toml(text, path) if data is None else data
     check = Checker(path, text)

@@ -12,16 +12,19 @@ engine's, tomllib's: most of its time at a thousand agents) plus tmux's answer t
   ``state`` beside the config): what tomllib made of agents.toml, stored with the whole text
   it was made from, the config's path and the Python version (tomllib's and marshal's
   format), so it is used only for that exact text: any change of the file is a miss, and a
-  miss is the ordinary parse. The config is validated from it every time (config.py), as
-  from a fresh parse: the cache saves tomllib only, never a check. Written by status only
+  miss is the ordinary parse. The engine's path validates the config from it as from a fresh
+  parse; beside it is quick.py's **view** of the validated project, with the stamp of what
+  that validation read besides the text, which a later status shows from (without loading
+  the engine or validating) only while the stamp holds. Written by status only
   (``config.load(..., cached=True)``), atomically, 0600, when the project's state folder is
   that default one and exists; never read through a symlink.
 - **The early read**: the shim (agents.py) calls ``start`` first; for ``status`` with no
   options and a cache hit, the socket the validated config named when the cache was written
   is checked (``tmuxproc.check_socket``) and its ``list-panes`` spawned at once, so tmux
-  answers while the engine imports. ``TmuxServer.sessions`` ``take``s it only when it asks
-  the very same argv (the server the validated config names now); otherwise the early
-  read is left unused (it was only a read).
+  answers while the engine imports. quick.py ``peek``s at it (and waits for it) when it may
+  answer from the view; ``TmuxServer.sessions`` ``take``s it only when it asks the very
+  same argv (the server the validated config names now); otherwise the early read is left
+  unused (it was only a read).
 
 Imports nothing but gc, os, sys and marshal (and tmuxproc): it runs before the engine is loaded.
 """

@@ -6,7 +6,8 @@
 Importing ``dataclasses`` costs a fresh process about 14 ms (it brings in ``inspect``,
 ``ast``, ``dis`` and ``tokenize``): more than the whole of ``agents.py status`` may take
 beyond Python's own start (bench/status_and_run.py). The few classes that path builds
-(tmux's snapshot, the state layout, a status row, a config issue) derive from ``Plain``:
+(tmux's snapshot, the state layout, a status row and report, a config issue, a process's
+stat line) derive from ``Plain``:
 equality, hash and repr by their ``__slots__``, in order, as a frozen dataclass's are by its
 fields. They are not frozen: nothing assigns to them once made (the engine never does).
 """

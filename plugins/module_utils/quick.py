@@ -8,14 +8,16 @@ re, argparse, the validation code), not the work. So when status validates agent
 also caches a **view** of the validated project (``plan``: what status reads of it, as plain
 data) beside what tomllib made of the text (early.py's parsed-config cache), with a
 **stamp**: everything that validation reads besides the text, taken before it reads it
-(``stamp``). The next ``agents.py status`` with no options (``run``) uses the view only when
+and again after (``stamp``; no view is kept when they differ, or when an input cannot be
+told). The next ``agents.py status`` with no options (``run``) uses the view only when
 the stamp taken now is the same, and then builds the same report from it (``status.report``,
 the very code the engine's path runs) with nothing but light modules imported.
 
-The stamp holds: the environment (a digest: the cache never keeps a secret of it) and current folder (``~`` and relative paths), the engine's
-own code (a new engine validates differently), the real paths of the kickoffs the config
-names (validation refuses one that resolves outside the project) and of its folder, and the
-agent profile folders (their files, and whether the project pins an engine with its own).
+The stamp holds: $HOME and /etc/passwd (``~`` in paths), the engine's own code (a new
+engine validates differently), the real paths of the kickoffs the config names (validation
+refuses one that resolves outside the project) and of its folder, and the agent profile
+folders (their files, and whether the project pins an engine with its own). A file is known
+by its device, inode, size, mtime and ctime, and a symlink by itself and its target.
 Anything else is a miss: the engine's path runs, validates, and caches a new view.
 
 Whatever the quick path cannot show as the engine's would (the server's answer is not a
@@ -33,38 +35,50 @@ import sys
 from . import early, layout
 from .fsutil import resolve_path
 
-try:  # the C digest alone: hashlib's import costs status more than a quarter of its budget
-    from _sha256 import sha256  # type: ignore[import-not-found,unused-ignore]
-except ImportError:  # pragma: no cover  (another Python's layout: 3.12 has _sha2)
-    from hashlib import sha256
-
 TYPE_CHECKING = False  # not typing's: this is the status path
 if TYPE_CHECKING:
     from .config import Project
 
-PLAN_FORMAT = 1  # the shape of ``plan``'s data; another is a miss
+PLAN_FORMAT = 2  # the shape of ``plan``'s data and of the stamp; another is a miss
 _CODE_DIR = os.path.dirname(os.path.abspath(__file__))
+# What validation reads of the environment: ``~`` in a path is $HOME (the password database's
+# home when it is unset, or for ``~user``: /etc/passwd is stamped too). Nothing else: a test
+# (test_quick.py) fails when config.py, tomlcheck.py or profiles.py read more of it.
+ENV_READ = ("HOME",)
+
+
+class _Unknown(Exception):
+    """An input of validation that cannot be told now: no stamp, so no view is used or kept."""
+
+
+def _identity(path: str, follow: bool = True) -> tuple | None:
+    """A file's identity and version (device, inode, size, mtime, ctime: an edit that keeps
+    the size and mtime still moves the ctime); None when there is none (or it dangles)."""
+    try:
+        info = os.stat(path) if follow else os.lstat(path)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise _Unknown(str(exc)) from None
+    return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
 
 
 def _listing(folder: str) -> tuple | None:
-    """Every entry of ``folder`` with its identity and version (name, inode, size, mtime);
-    None when it cannot be listed."""
+    """Every entry of ``folder``: its name, its own identity and what it names (a symlink's
+    target; None when it dangles); None when there is no such folder."""
     try:
-        with os.scandir(folder) as entries:
-            found = []
-            for entry in entries:
-                info = entry.stat()
-                found.append((entry.name, info.st_ino, info.st_size, info.st_mtime_ns))
-    except OSError:
+        names = sorted(os.listdir(folder))
+    except (FileNotFoundError, NotADirectoryError):
         return None
-    found.sort()
-    return tuple(found)
+    except OSError as exc:
+        raise _Unknown(str(exc)) from None
+    return tuple((name, _identity(os.path.join(folder, name), False), _identity(os.path.join(folder, name)))
+                 for name in names)
 
 
 def _code() -> tuple:
-    """The engine's code as validation runs it: its modules' names, sizes and mtimes."""
-    listed = _listing(_CODE_DIR) or ()
-    return tuple(entry for entry in listed if entry[0].endswith(".py"))
+    """The engine's code as validation runs it: its modules' names and versions."""
+    return tuple(entry for entry in _listing(_CODE_DIR) or () if entry[0].endswith(".py"))
 
 
 def _kickoffs(root: str, data: dict) -> tuple:
@@ -79,20 +93,18 @@ def _kickoffs(root: str, data: dict) -> tuple:
     return tuple((path, os.path.realpath(path)) for path in sorted(paths))
 
 
-def _environment() -> str:
-    """A digest of the environment: the stamp tells another environment apart without the
-    cache keeping it (it holds secrets: API keys, tokens)."""
-    text = "\0".join("%s=%s" % item for item in sorted(os.environ.items()))
-    return sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
-
-
-def stamp(config_path: str, data: dict) -> tuple:
-    """What validating ``data`` (tomllib's parse of ``config_path``) reads besides its text:
-    taken before validation reads it, so an input changed meanwhile is a miss next time."""
+def stamp(config_path: str, data: dict) -> tuple | None:
+    """What validating ``data`` (tomllib's parse of ``config_path``) reads besides its text;
+    None when some of it cannot be told (a folder that cannot be listed): no view then.
+    config.load takes it before validation and again after, and keeps a view only when both
+    agree (an input that changed meanwhile is a miss)."""
     root = os.path.dirname(config_path)
-    pinned = os.path.join(root, "engine", "profiles")
-    return (PLAN_FORMAT, sys.hexversion, os.getcwd(), _environment(), _code(),
-            os.path.realpath(root), _kickoffs(root, data), _listing(pinned), _listing(layout.ENGINE_PROFILE_DIR))
+    try:
+        return (PLAN_FORMAT, sys.hexversion, tuple(os.environ.get(name) for name in ENV_READ),
+                _identity("/etc/passwd"), _code(), os.path.realpath(root), _kickoffs(root, data),
+                _listing(os.path.join(root, "engine", "profiles")), _listing(layout.ENGINE_PROFILE_DIR))
+    except _Unknown:
+        return None
 
 
 def plan(project: Project) -> dict:
@@ -165,7 +177,7 @@ def run(engine_root: str) -> int | None:
         return None
     path, data, (stamped, plan_) = view
     spawned = early.peek()
-    if spawned is None or stamped != stamp(path, data):
+    if spawned is None or stamped is None or stamped != stamp(path, data):
         return None
     try:
         code, out, _err = spawned.wait()

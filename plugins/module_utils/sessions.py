@@ -423,7 +423,7 @@ def session_command(env_file: str, command: str) -> str:
 def _hangup_ignored(ignore: bool) -> Iterator[None]:
     """SIGHUP ignored meanwhile when ``ignore``: an agent ending itself from its own pane
     gets the hangup of its terminal when its session is killed, and must finish anyway."""
-    import signal  # deferred: status imports this module (owner_of), and signal builds its enums on import
+    import signal  # deferred: signal builds its enums on import, and most commands never signal
 
     previous = None
     if ignore:
@@ -449,7 +449,7 @@ def end_agent(project: Project, server: TmuxServer, agent: Agent, session: Sessi
     /proc (``procs.read_table``) to use for the first collection, shared by a mass heal;
     without a session to kill, that collection is the only one needed."""
     roots = [pane.pid for pane in session.panes] if session is not None else []
-    from .procs import agent_processes, end_processes  # deferred: status imports sessions for owner_of
+    from .procs import agent_processes, end_processes  # deferred: only ending an agent needs them
 
     found = agent_processes(project.config_path, agent.name, roots, processes=processes)
     myself = os.environ.get("AGENTLOOPS_AGENT") == agent.name and \

@@ -41,7 +41,7 @@ class Spawned:
     them and reaps it. Its stdout pipe is made as large as a user may (1 MB by default), so
     a read of a thousand panes fits and tmux finishes while its caller does something else."""
 
-    __slots__ = ("pid", "_out", "_err", "_result")
+    __slots__ = ("pid", "_out", "_err", "_result", "_failure")
 
     def __init__(self, argv: list[str]) -> None:
         out_r, out_w = os.pipe()
@@ -65,17 +65,24 @@ class Spawned:
                 os.close(fd)
         self._out, self._err = out_r, err_r
         self._result: tuple[int, str, str] | None = None
+        self._failure: OSError | None = None
 
     def wait(self) -> tuple[int, str, str]:
         """``(exit code, stdout, stderr)``, once the command has ended; the same answer
         again when asked again (status's quick path may hand a read it waited for to the
-        engine's)."""
+        engine's); the same failure again when it failed (its pipes are closed by then)."""
+        if self._failure is not None:
+            raise self._failure
         if self._result is None:
-            chunks = []
-            for fd in (self._out, self._err):
-                with open(fd, "rb") as handle:
-                    chunks.append(handle.read().decode("utf-8", "replace"))
-            _pid, status = os.waitpid(self.pid, 0)
+            try:
+                chunks = []
+                for fd in (self._out, self._err):
+                    with open(fd, "rb") as handle:
+                        chunks.append(handle.read().decode("utf-8", "replace"))
+                _pid, status = os.waitpid(self.pid, 0)
+            except OSError as exc:
+                self._failure = exc
+                raise
             self._result = (os.waitstatus_to_exitcode(status), chunks[0], chunks[1])
         return self._result
 

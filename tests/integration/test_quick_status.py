@@ -139,7 +139,7 @@ def test_a_changed_input_of_validation_is_a_miss_then_a_new_view(tmp_path, tmux)
     assert _run(project, AGENTS, "up", "worker").returncode == 0  # (the cache lives in state/, which up makes)
     _run(project, AGENTS, "status")
     both(project)
-    env = dict(os.environ, QUICK_TEST_VARIABLE="1")  # another environment: validated again, then cached
+    env = dict(os.environ, HOME=str(tmp_path))  # another $HOME (~ in paths): validated again, then cached
     miss = _run(project, "-X", "importtime", AGENTS, "status", env=env)
     assert "agentloops_engine.config" in _split(miss.stderr)[0]
     both(project, env)

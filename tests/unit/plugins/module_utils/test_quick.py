@@ -64,13 +64,90 @@ def test_the_stamp_is_the_same_when_nothing_validation_reads_changed(project_dir
     assert _stamp(project_dir) == before
 
 
-def test_another_environment_or_folder_is_another_stamp(project_dir, monkeypatch):
+def test_another_home_is_another_stamp_and_the_rest_of_the_environment_is_not(project_dir, monkeypatch):
     before = _stamp(project_dir)
+    monkeypatch.setenv("AGENTLOOPS_TEST_OTHER", "1")  # another shell's variables: validation reads none
+    monkeypatch.chdir(project_dir / "kickoffs")  # nor the current folder (the config's path is the cache's key)
+    assert _stamp(project_dir) == before
     monkeypatch.setenv("HOME", "/elsewhere")  # ~ in a path resolves elsewhere
     assert _stamp(project_dir) != before
-    monkeypatch.undo()
-    monkeypatch.chdir(project_dir / "kickoffs")
+    monkeypatch.delenv("HOME")  # ~ from the password database
     assert _stamp(project_dir) != before
+
+
+def test_validation_reads_no_other_variable_than_the_stamp_records():
+    """A new read of the environment in validation must go into quick.ENV_READ (and this list)."""
+    import re
+
+    folder = os.path.dirname(quick.__file__)
+    for name in ("config.py", "tomlcheck.py", "profiles.py"):
+        with open(os.path.join(folder, name), encoding="utf-8") as handle:
+            source = handle.read()
+        assert not re.findall(r"environ\b|getenv|expandvars|expanduser|getpwnam|getpwuid", source), name
+    assert quick.ENV_READ == ("HOME",)
+
+
+def test_a_folder_that_cannot_be_told_gives_no_stamp_and_no_view(project_dir, monkeypatch):
+    path = str(project_dir / "agents.toml")
+    (project_dir / "engine").mkdir()
+    (project_dir / "engine" / "profiles").mkdir()
+    real_listdir = os.listdir
+
+    def listdir(folder):
+        if str(folder).endswith(os.path.join("engine", "profiles")):
+            raise PermissionError(13, "Permission denied", folder)
+        return real_listdir(folder)
+
+    monkeypatch.setattr(os, "listdir", listdir)  # unreadable (root reads any folder: a stand-in)
+    assert _stamp(project_dir) is None
+    config.load(path, cached=True)
+    assert early.read_cache(path, TEXT)[2] is None, "no view kept"
+
+
+def test_a_dangling_link_among_the_files_does_not_hide_an_edit(project_dir):
+    pinned = project_dir / "engine" / "profiles"
+    pinned.mkdir(parents=True)
+    (pinned / "claude.toml").write_text("a = 1\n")
+    (pinned / ".#claude.toml").symlink_to("nobody@host.1234")  # an editor's lock file
+    before = _stamp(project_dir)
+    assert before is not None
+    (pinned / "claude.toml").write_text("a = 2\n")
+    assert _stamp(project_dir) != before
+
+
+def test_an_edit_that_keeps_size_and_mtime_is_another_stamp(project_dir, tmp_path_factory, monkeypatch):
+    code = tmp_path_factory.mktemp("code")
+    module = code / "config.py"
+    module.write_text("x = 1\n")
+    monkeypatch.setattr(quick, "_CODE_DIR", str(code))
+    before = _stamp(project_dir)
+    info = module.stat()
+    with open(module, "r+", encoding="utf-8") as handle:  # in place: the same inode
+        handle.write("x = 2\n")
+    os.utime(module, ns=(info.st_atime_ns, info.st_mtime_ns))  # as cp -p or touch -r would leave it
+    assert _stamp(project_dir) != before, "the ctime moved"
+
+
+def test_an_input_that_changes_during_validation_keeps_no_view(project_dir, monkeypatch):
+    path = str(project_dir / "agents.toml")
+    real_parse = config.parse
+
+    def parse_while_home_moves(*args):
+        project = real_parse(*args)
+        monkeypatch.setenv("HOME", "/moved-meanwhile")
+        return project
+
+    monkeypatch.setattr(config, "parse", parse_while_home_moves)
+    config.load(path, cached=True)
+    assert early.read_cache(path, TEXT)[2] is None
+
+
+def test_a_deleted_current_folder_does_not_fail_status(project_dir, tmp_path_factory, monkeypatch):
+    gone = tmp_path_factory.mktemp("gone")
+    monkeypatch.chdir(gone)
+    gone.rmdir()
+    config.load(str(project_dir / "agents.toml"), cached=True)
+    assert early.read_cache(str(project_dir / "agents.toml"), TEXT)[2] is not None
 
 
 def test_a_kickoff_that_resolves_elsewhere_is_another_stamp(project_dir, tmp_path_factory):
@@ -123,7 +200,7 @@ def test_status_keeps_the_view_and_writes_it_again_only_for_another_stamp(projec
     written = cache.stat().st_mtime_ns, cache.stat().st_ino
     config.load(path, cached=True)
     assert (cache.stat().st_mtime_ns, cache.stat().st_ino) == written, "the same stamp: nothing written"
-    monkeypatch.setenv("AGENTLOOPS_TEST_ANOTHER", "1")
+    monkeypatch.setenv("HOME", "/another/home")
     config.load(path, cached=True)
     view = early.read_cache(path, TEXT)[2]
     assert view is not None and view[0] == _stamp(project_dir), "written again with today's stamp"
@@ -177,9 +254,13 @@ def test_run_leaves_to_the_engine_what_it_cannot_show_as_the_engine_would(projec
     _ready(project_dir, _Read(1, "", "no server running on /x\n"))
     assert quick.run(str(project_dir)) is None, "tmux did not answer plainly"
     _ready(project_dir, _Read(0, _panes("p-a")))
-    monkeypatch.setenv("AGENTLOOPS_TEST_ANOTHER", "1")
+    home = os.environ.get("HOME")
+    monkeypatch.setenv("HOME", "/another/home")
     assert quick.run(str(project_dir)) is None, "validation's inputs changed since the view was made"
-    monkeypatch.delenv("AGENTLOOPS_TEST_ANOTHER")
+    if home is None:
+        monkeypatch.delenv("HOME")
+    else:
+        monkeypatch.setenv("HOME", home)
     _ready(project_dir, _Read(0, _panes("p-a")))
 
     def broken(*_args, **_kwargs):
@@ -190,7 +271,7 @@ def test_run_leaves_to_the_engine_what_it_cannot_show_as_the_engine_would(projec
     assert out.getvalue() == "", "nothing printed by a run that left it to the engine"
 
 
-def test_the_cache_keeps_no_value_of_the_environment(project_dir, monkeypatch):
+def test_the_cache_keeps_no_other_value_of_the_environment(project_dir, monkeypatch):
     monkeypatch.setenv("AGENTLOOPS_TEST_SECRET", "sk-test-0123456789abcdef")
     config.load(str(project_dir / "agents.toml"), cached=True)
     raw = (project_dir / "state" / ".agents.toml.parsed").read_bytes()
