@@ -7,8 +7,9 @@ For each supervisor, with 50 agents running ``sleep``:
 - single kills: kill -9 one agent's process, time until a new process of it runs
   (median and worst over --trials kills);
 - mass kill: kill -9 all 50 at once, time until all 50 run again, as /proc shows them (new
-  children named sleep of the tmux server, or of supervisord: nothing polls the server being
-  timed); the median of --mass kills; for information, tmux's own floor for the same
+  processes named sleep under the tmux server, children of their keepers, or of supervisord:
+  nothing polls the server being timed); the median of --mass kills, the first 2 s after the
+  last single kill (beyond RESTART_SPACING); for information, tmux's own floor for the same
   (``tmux_floor``: the deaths read, then the sessions started again exec'ing ``sleep``
   directly, no engine), and, when tmux links libutempter, what its utmp helper alone costs
   (``utmp_helper``: tmux runs it, and waits for it, for every pane it opens or closes);
@@ -64,9 +65,16 @@ def cpu_seconds(pid):
 
 
 def children(ppid, comm):
-    """The pids of ``ppid``'s children named ``comm``, from /proc (no process started: what
-    the mass kill polls for both supervisors, so neither pays for being watched)."""
-    out = []
+    """The pids of ``ppid``'s children named ``comm``."""
+    return below(ppid, comm, 1)
+
+
+def below(root, comm, depth=2):
+    """The pids named ``comm`` among ``root``'s children and (``depth`` 2) grandchildren, from
+    one read of /proc (no process started: what the mass kill polls for both supervisors, so
+    neither pays for being watched): an agent healed in its pane is the child of its keeper,
+    itself a child of the tmux server; supervisord's programs are its children."""
+    parents, names = {}, {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -76,9 +84,26 @@ def children(ppid, comm):
         except OSError:
             continue
         head, _sep, tail = stat.rpartition(")")
-        if head[head.index("(") + 1:] == comm and int(tail.split()[1]) == ppid:
-            out.append(int(entry))
+        parents[int(entry)], names[int(entry)] = int(tail.split()[1]), head[head.index("(") + 1:]
+    level, out = {root}, []
+    for _step in range(depth):
+        level = {pid for pid, parent in parents.items() if parent in level}
+        out += [pid for pid in level if names[pid] == comm]
     return out
+
+
+def pane_agent(pid):
+    """The agent of a pane whose process is ``pid``: that process, or the child of its keeper."""
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as handle:
+            argv0 = handle.read().split(b"\0", 1)[0]
+        if os.path.basename(argv0) != b"agentloops-keeper":
+            return pid
+        with open("/proc/%d/task/%d/children" % (pid, pid)) as handle:
+            kids = handle.read().split()
+    except OSError:
+        return None
+    return int(kids[0]) if kids else None
 
 
 def tmux_server_pid(socket):
@@ -127,8 +152,9 @@ class TmuxAgents:
         out = {}
         for line in proc.stdout.splitlines():
             name, pid, cmd = line.split()
-            if name.startswith("h-a") and cmd == "sleep":
-                out[name[2:]] = int(pid)
+            agent = pane_agent(int(pid)) if name.startswith("h-a") and cmd == "sleep" else None
+            if agent is not None:
+                out[name[2:]] = agent
         return out
 
     def server_pid(self):
@@ -232,16 +258,16 @@ def single_kills(sup, trials):
 
 def mass_kill(sup, count):
     """kill -9 every agent at once; the time until ``count`` new ones run, as /proc shows
-    them (children of the tmux server, or of supervisord, named sleep)."""
+    them (processes named sleep under the tmux server, or under supervisord: see ``below``)."""
     wait_until(lambda: len(sup.pids()) == count, timeout=60)
     server = sup.server_pid()
-    old = set(children(server, "sleep"))
+    old = set(below(server, "sleep"))
     if len(old) != count:
         raise SystemExit("%s: %d processes named sleep under pid %d, not %d" % (sup.name, len(old), server, count))
     start = time.perf_counter()
     for pid in old:
         os.kill(pid, signal.SIGKILL)
-    wait_until(lambda: len(set(children(server, "sleep")) - old) >= count, timeout=60)
+    wait_until(lambda: len(set(below(server, "sleep")) - old) >= count, timeout=60)
     return time.perf_counter() - start
 
 
@@ -368,6 +394,7 @@ def main():
                 else:
                     cost = idle_cost(sup, idle)
                 samples = single_kills(sup, trials)
+                time.sleep(2.0)  # the last single kill's agent too has been up beyond RESTART_SPACING
                 mass = []
                 for _kill in range(masses):
                     mass.append(mass_kill(sup, count))
