@@ -14,6 +14,22 @@ import yaml
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+def engine_cli(project, *args):
+    """``agents.py ARGS`` of this checkout, run in the project's folder (as an operator runs it)."""
+    import subprocess
+
+    return subprocess.run([sys.executable, os.path.join(REPO, "agents.py"), *args], cwd=project, capture_output=True,
+                          text=True, check=False, timeout=60)
+
+
+def engine_events(project):
+    """The watchdog's events of a project whose log_dir is the default ``.ao-state``."""
+    import json
+
+    path = project / ".ao-state" / "events.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
 def wait_for(predicate, timeout=10.0, step=0.05):
     """Poll ``predicate`` until it holds or ``timeout`` seconds pass; return whether it held."""
     deadline = time.monotonic() + timeout

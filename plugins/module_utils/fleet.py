@@ -134,7 +134,9 @@ def _live_status(entry: FleetProject, servers: dict) -> ProjectStatus:
         live = servers[server.socket]
     except OrchestratorError as exc:
         return ProjectStatus(entry, error=str(exc).splitlines()[0])
-    running = sum(1 for a in project.agents if project.session_name(a) in live)
+    from .sessions import ended  # deferred, as open_project: the registry itself needs no tmux
+
+    running = sum(1 for a in project.agents if project.session_name(a) in live and not ended(live[project.session_name(a)]))
     return ProjectStatus(entry, running=running, stopped=len(project.agents) - running)
 
 

@@ -18,7 +18,12 @@ reads (whether a file is there); the modules that own each file read and write i
 - per agent: ``NAME.run.json`` (the runner's last run), ``NAME.watch.json`` (the watchdog's
   bookkeeping), ``NAME.resume-id`` (the backend's conversation id), ``NAME.stopped`` (stopped
   by an operator), ``NAME.paused`` (a paused loop), ``NAME.kickoff.md`` (the prompt last
-  rendered), ``NAME.env`` (the environment a session sources);
+  rendered), ``NAME.env`` (the environment a session sources); for a session with a keeper
+  (sessions.keeper_command), ``NAME.command`` (the command it runs, read at each run) and
+  ``NAME.keeper`` (the FIFO the watchdog tells it through), ``NAME.jobs`` (what its
+  keeper's shell says of an agent stopped by SIGSTOP), ``agentloops-keeper`` (a
+  symlink to /bin/sh: the name its keeper runs under) and ``agentloops-keeper.sh`` (the
+  keeper's script);
 - ``.<config name>.parsed`` (in the default ``state`` folder only): status's parsed-config
   cache, named and owned by early.py (it is read before this module is imported).
 
@@ -30,7 +35,8 @@ reads (whether a file is there); the modules that own each file read and write i
 
 Beside any of them, ``.NAME.XXXXXXXX.tmp`` is an atomic write under way (fsutil.atomic_write),
 or one killed midway: removed at the next write of NAME once older than a minute. No file
-here is ever a symlink the engine follows (fsutil refuses them).
+here is ever a symlink the engine follows (fsutil refuses them); ``agentloops-keeper`` is the one
+symlink here, made by the engine for exec to follow.
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ from __future__ import annotations
 import os
 
 from .plain import Plain
+from .tmuxproc import KEEPER
 
 TYPE_CHECKING = False  # not typing's (nor collections.abc): the status path does not import them
 
@@ -133,6 +140,23 @@ class StateLayout(Plain):
 
     def env(self, agent: Agent | str) -> str:
         return self._agent(agent, ".env")
+
+    def command(self, agent: Agent | str) -> str:
+        return self._agent(agent, ".command")
+
+    def keeper(self, agent: Agent | str) -> str:
+        return self._agent(agent, ".keeper")
+
+    def jobs(self, agent: Agent | str) -> str:
+        return self._agent(agent, ".jobs")
+
+    @property
+    def keeper_shell(self) -> str:
+        return self._state(KEEPER)
+
+    @property
+    def keeper_script(self) -> str:
+        return self._state(KEEPER + ".sh")
 
     def log(self, agent: Agent | str) -> str:
         return os.path.join(self.log_dir, "%s.log" % (agent if isinstance(agent, str) else agent.name))

@@ -18,6 +18,7 @@ import select
 import time
 
 from .plain import Plain
+from .tmuxproc import KEEPER
 
 TYPE_CHECKING = False  # not typing's: status imports this module for a builtin watchdog (quick.py)
 if TYPE_CHECKING:
@@ -32,15 +33,16 @@ AGENT_VAR = b"AGENTLOOPS_AGENT"
 
 class ProcStat(Plain):
     """What ``/proc/PID/stat`` says of one process: parent, state letter, start time (clock
-    ticks after boot: with the pid, it names one process for good)."""
+    ticks after boot: with the pid, it names one process for good), session id."""
 
-    __slots__ = ("pid", "ppid", "state", "start")
+    __slots__ = ("pid", "ppid", "state", "start", "sid")
 
-    def __init__(self, pid: int, ppid: int, state: str, start: int) -> None:
+    def __init__(self, pid: int, ppid: int, state: str, start: int, sid: int = 0) -> None:
         self.pid = pid
         self.ppid = ppid
         self.state = state
         self.start = start
+        self.sid = sid
 
 
 def pids(proc_root: str = PROC) -> list[int]:
@@ -72,7 +74,7 @@ def read_stat(pid: int, proc_root: str = PROC) -> ProcStat | None:
     if not paren or len(fields) < 20:
         return None
     try:
-        return ProcStat(pid, int(fields[1]), fields[0].decode("ascii", "replace"), int(fields[19]))
+        return ProcStat(pid, int(fields[1]), fields[0].decode("ascii", "replace"), int(fields[19]), int(fields[3]))
     except ValueError:
         return None
 
@@ -255,6 +257,32 @@ def end_processes(found: Mapping[int, int], grace: float = 2.0, settle: float = 
     finally:
         for fd in held.values():
             os.close(fd)
+
+
+def kept_agent(pane_pid: int, proc_root: str = PROC) -> int | None:
+    """The process of a pane's agent: ``pane_pid`` itself, unless that is a keeper (its
+    argv[0] named ``tmuxproc.KEEPER``, see sessions.keeper_command), whose agent is its child
+    (the first one listed). None: a keeper without a child (between two runs of its agent).
+    A pane process that cannot be read (gone, a zombie) is its own agent: whether it lives is
+    for the caller to tell."""
+    argv = _read(pane_pid, "cmdline", proc_root)
+    if not argv or os.path.basename(argv.split(b"\0", 1)[0]) != KEEPER.encode():
+        return pane_pid
+    children = _read(pane_pid, os.path.join("task", str(pane_pid), "children"), proc_root)
+    if children is None:  # a kernel without it (CONFIG_PROC_CHILDREN): the process table, by parent
+        found = [pid for pid in pids(proc_root) if (read_stat(pid, proc_root) or ProcStat(0, 0, "", 0)).ppid == pane_pid]
+        return found[0] if found else None
+    first = children.split(None, 1)[:1]
+    return int(first[0]) if first and first[0].isdigit() else None
+
+
+def waiting_agent(pane_pid: int, proc_root: str = PROC) -> ProcStat | None:
+    """The agent a waiting keeper still has (one stopped by SIGSTOP, or continued since: see
+    sessions.keeper_command), as its stat; None when it has none (its agent ended: a zombie
+    is none either)."""
+    pid = kept_agent(pane_pid, proc_root)
+    stat = read_stat(pid, proc_root) if pid is not None and pid != pane_pid else None
+    return stat if stat is not None and stat.state not in ("Z", "X") else None
 
 
 def descendants(root: int, proc_root: str = PROC) -> list[int]:

@@ -182,7 +182,10 @@ def plan(project: Project, live: dict, agents: list, state: str, engine_script: 
             actions.append(Action(agent, name, SKIP, "disabled in config", sid))
             continue
         why = unsupported_reason(project, agent, engine_script)
-        if state == "started" and sess:  # running: whoever started it (the CLI can run what a module cannot)
+        if state == "started" and sess and ended(sess):  # its keeper waits: started afresh
+            actions.append(Action(agent, name, SKIP if why else RESTART, why or "its agent ended", sid,
+                                  cannot_start=bool(why)))
+        elif state == "started" and sess:  # running: whoever started it (the CLI can run what a module cannot)
             actions.append(Action(agent, name, NONE, "already running", sid))
         elif why:
             actions.append(Action(agent, name, SKIP, why, sid, cannot_start=True))
@@ -192,6 +195,17 @@ def plan(project: Project, live: dict, agents: list, state: str, engine_script: 
         actions += [_orphan_action(project, sess) for sess in orphans(project, live, owner)]
     check_kickoffs(project, [a.agent for a in actions if a.verb in (START, RESTART)])
     return actions
+
+
+def ended(sess: Session) -> bool:
+    """Whether the agent of an engine's session ended, its keeper waiting (``keeper_command``);
+    not one stopped by SIGSTOP, whose keeper waits too (/proc says it is there)."""
+    pane = sess.first_pane
+    if not (sess.tagged and pane is not None and pane.waiting):
+        return False
+    from .procs import waiting_agent  # deferred: only a waiting keeper needs /proc
+
+    return waiting_agent(pane.pid) is None
 
 
 def check_kickoffs(project: Project, agents: list) -> None:
@@ -373,15 +387,63 @@ def new_session(project: Project, server: TmuxServer, agent: Agent, engine_scrip
     """
     env = environment_for(project, agent, server=server)
     identity = {k: v for k, v in env.items() if k.startswith("AGENTLOOPS_")}
-    lines = ["export %s=%s" % (k, shlex.quote(v)) for k, v in sorted(env.items()) if _SHELL_NAME.match(k)]
-    path = StateLayout.of(project).env(agent)
-    write_env_file(path, "\n".join(lines) + "\n")
-    command = session_command(path, command_for(project, agent, server, engine_script))
+    command = _launch(project, server, agent, engine_script, env)
     width, height = project.window_size
     options = dict(program_option(project, agent), **{PROJECT_OPTION: owner.project_id})
     return NewSession(project.session_name(agent), command, project.root, identity, owner.config,
                       width=width, height=height, options=options,
                       window_options={"remain-on-exit": "on"} if remain else None)
+
+
+def _launch(project: Project, server: TmuxServer, agent: Agent, engine_script: str, env: dict,
+            again: bool = False) -> str:
+    """Write the agent's env file (and its keeper's files) for ``env``; the session's command.
+    ``again``: for a run again under the keeper that waits (its command file only: a FIFO
+    made afresh would be one its keeper does not wait on)."""
+    lines = ["export %s=%s" % (k, shlex.quote(v)) for k, v in sorted(env.items()) if _SHELL_NAME.match(k)]
+    layout = StateLayout.of(project)
+    path = layout.env(agent)
+    write_env_file(path, "\n".join(lines) + "\n")
+    command = command_for(project, agent, server, engine_script)
+    if again:
+        write_env_file(layout.command(agent), command + "\n")
+        return ""
+    return keeper_command(layout, agent, command) if keeps(agent) else session_command(path, command)
+
+
+def in_place(project: Project, agent: Agent, sess: Session) -> bool:
+    """Whether the agent can run again in ``sess``: its keeper waits, and agents.toml still
+    gives it a keeper and the program its session is tagged with (else a new session, as
+    ``up`` starts one, carries what changed)."""
+    return ended(sess) and keeps(agent) and \
+        sess.program == program_option(project, agent).get(PROGRAM_OPTION, "")
+
+
+def run_again(project: Project, server: TmuxServer, agent: Agent, sess: Session, engine_script: str = "") -> str:
+    """Run the agent again in its session ``sess``, whose keeper waits (``ended``): its files
+    written (``prepare_again``), then its keeper told ``run``; no tmux call. The session's id.
+    The caller holds the project's lock."""
+    prepare_again(project, server, agent, sess, engine_script)
+    return wake(project, agent, sess)
+
+
+def wake(project: Project, agent: Agent, sess: Session) -> str:
+    """Tell the keeper of ``sess`` to run its agent again (its files already written:
+    ``prepare_again``). The session's id; an error when no keeper waits any more."""
+    if not tell_keeper(StateLayout.of(project), agent, "run"):
+        raise OrchestratorError("cannot restart %s in its pane: its keeper no longer waits" % sess.name)
+    return sess.id
+
+
+def prepare_again(project: Project, server: TmuxServer, agent: Agent, sess: Session, engine_script: str = "") -> str:
+    """What a run of the agent again in ``sess`` needs before its keeper is told: its env and
+    command files written as a start writes them (what agents.toml and the caller's
+    environment say now). The session's id."""
+    try:
+        _launch(project, server, agent, engine_script, environment_for(project, agent, server=server), again=True)
+    except OSError as exc:
+        raise OrchestratorError("cannot restart %s: %s" % (sess.name, exc)) from None
+    return sess.id
 
 
 def write_env_file(path: str, text: str) -> None:
@@ -414,9 +476,191 @@ def session_command(env_file: str, command: str) -> str:
     """The shell text a session runs: ``command`` in a shell started afresh (``$SHELL``, the
     one tmux runs: its ``default-shell``) with only ``PANE_ENV`` of the pane and the
     variables of ``env_file``."""
-    keep = " ".join('%s="$%s"' % (k, k) for k in PANE_ENV)
     inner = ". %s; %s" % (shlex.quote(env_file), command)
-    return 'exec /usr/bin/env -i %s "$SHELL" -c %s' % (keep, shlex.quote(inner))
+    return 'exec %s "$SHELL" -c %s' % (_AFRESH, shlex.quote(inner))
+
+
+_AFRESH = "/usr/bin/env -i " + " ".join('%s="$%s"' % (k, k) for k in PANE_ENV)  # a shell started with PANE_ENV only
+
+
+def keeps(agent: Agent) -> bool:
+    """Whether the agent's session runs it under a keeper (``keeper_command``): a persistent
+    agent the watchdog heals, so that a heal restarts it in its pane, without a new session;
+    only where dash is (``keeper_shell``): elsewhere its session runs it as any other."""
+    return agent.kind == "persistent" and agent.watch in ("heal", "heal+stall") and not agent.is_service and \
+        bool(keeper_shell())
+
+
+_DASH: list[str] = []  # keeper_shell's answer, once found
+
+
+def keeper_shell() -> str:
+    """The shell a keeper runs in: dash, whose job control the keeper's script is written for
+    (bash as /bin/sh leaves its loops on a stopped job; busybox picks its applet by the name the
+    keeper runs under); "" when this host has none."""
+    if not _DASH:
+        import shutil
+
+        found = [p for p in ("/bin/dash", "/usr/bin/dash", shutil.which("dash") or "") if p and os.access(p, os.X_OK)]
+        _DASH.append(os.path.realpath(found[0]) if found else "")
+    return _DASH[0]
+
+
+def keeper_command(layout: StateLayout, agent: Agent, command: str) -> str:
+    """The shell text of a session whose agent a keeper runs: the keeper's script
+    (``KEEPER_SCRIPT``, in ``state/agentloops-keeper.sh``) run by ``/bin/sh`` under the name
+    ``tmuxproc.KEEPER`` (which tmux then shows while it waits), with the agent's name. It
+    runs the agent as ``session_command`` does, its env file and command file
+    (``NAME.command``, so a restart runs what agents.toml says then) sourced at each run, in
+    a process group of its own in the foreground of the pane (job control: Ctrl-C and the
+    pane's current command are the agent's, as without a keeper). When the agent ends, the
+    keeper says so on the pane (``KEEPER_SAYS`` and its exit status) and waits on its FIFO
+    (``NAME.keeper``) for the watchdog's word: ``run`` runs the agent again in the same pane
+    (the screen cleared), anything else (``stop``, the FIFO gone, a Ctrl-C) ends the keeper
+    with the agent's exit status, and with it the session. Nothing else writes to the FIFO:
+    without a watchdog the keeper waits, and the agent shows as ended (status ``EXITED``;
+    ``up`` starts it afresh). Writes the command file, the FIFO, the script and the symlink
+    when they are not as needed."""
+    write_env_file(layout.command(agent), command + "\n")
+    ensure_fifo(layout.keeper(agent))
+    write_env_file(layout.keeper_script, KEEPER_SCRIPT)
+    ensure_symlink(layout.keeper_shell, keeper_shell())
+    argv = (layout.keeper_shell, layout.keeper_script, agent.name)
+    return 'exec %s SHELL="$SHELL" %s' % (_AFRESH, shlex.join(argv))
+
+
+KEEPER_SAYS = "[agentloops] the agent ended, waiting for the watchdog: exit status"  # then the status
+KEEPER_STOPPED = "[agentloops] the agent was stopped (SIGSTOP): it stays so until continued"
+# The keeper, run by dash as ``state/agentloops-keeper state/agentloops-keeper.sh NAME`` (see
+# keeper_command): read by each keeper as it starts (a new version is a new file: a running
+# keeper keeps its own). Its environment is PANE_ENV once SHELL is unset: the agent's shell
+# starts as session_command's does, with ``. ENV_FILE; COMMAND`` ("$0" is the agent's files'
+# common prefix, so its command sees no positional argument, and a last command without
+# ``exec`` is exec'd as before). An agent stopped from its terminal (Ctrl-Z: status 148-150)
+# goes on in the foreground, as without a keeper (a stop signal from its terminal reached
+# nobody then); one stopped by SIGSTOP (147) stays stopped, its keeper polling it each second
+# (``NAME.jobs``: what dash's jobs says of it) until it is continued or ended. The suffixes of
+# its files are layout.py's (``StateLayout.env``, ``command``, ``keeper``, ``jobs``).
+KEEPER_SCRIPT = r"""# agentloops keeper of one agent of this state folder (the engine writes this file)
+set -m
+trap : INT QUIT
+agent=${0%/*}/$1
+sh=$SHELL
+unset SHELL
+
+# The agent stopped by SIGSTOP: it stays so. Continued, it gets the foreground back (its read
+# of the terminal in the background stops it again, SIGTTIN: dash's jobs says so); ended, its
+# status is this function's.
+stopped() {
+    while sleep 1 & wait $!; do  # in the background: the keeper keeps the terminal meanwhile
+        read -r pid rest < "/proc/$$/task/$$/children" 2>/dev/null || pid=
+        st=
+        [ "$pid" ] && read -r st < "/proc/$pid/stat" 2>/dev/null
+        case $st in
+            "" | *") Z "*)
+                wait %1 2>/dev/null
+                return ;;
+            *") T "*)
+                jobs > "$agent.jobs" 2>/dev/null
+                tty=
+                while read -r j; do
+                    case $j in *"(tty"*) tty=1 ;; esac
+                done < "$agent.jobs"
+                if [ "$tty" ]; then
+                    fg %1 >/dev/null 2>&1
+                    return
+                fi ;;
+            *)
+                fg %1 >/dev/null 2>&1
+                return ;;
+        esac
+    done
+}
+
+go=run
+first=1
+while [ "$go" = run ]; do
+    [ "$first" ] || printf '\033[H\033[2J'
+    first=
+    cmd=
+    while IFS= read -r line || [ "$line" ]; do
+        cmd="$cmd$line
+"
+    done < "$agent.command"
+    "$sh" -c ". \"\$0.env\"; $cmd" "$agent"
+    code=$?
+    while :; do
+        while [ "$code" -ge 148 ] && [ "$code" -le 150 ]; do
+            fg >/dev/null 2>&1
+            code=$?
+        done
+        [ "$code" = 147 ] || break
+        printf '\n%s\n' '@STOPPED@'
+        stopped
+        code=$?
+    done
+    printf '\n%s %s\n' '@SAYS@' "$code"
+    go=
+    read -r go < "$agent.keeper" 2>/dev/null
+done
+exit "$code"
+""".replace("@STOPPED@", KEEPER_STOPPED).replace("@SAYS@", KEEPER_SAYS)
+
+
+def tell_keeper(layout: StateLayout, agent: Agent, word: str) -> bool:
+    """Give the keeper of ``agent``'s session its word (``run`` or ``stop``, see
+    ``keeper_command``). False when no keeper waits on its FIFO now (none reads it: it is
+    running the agent, starting it, or gone), so nothing was said."""
+    try:
+        fd = os.open(layout.keeper(agent), os.O_WRONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
+    except OSError:  # ENXIO: no reader; ENOENT, ELOOP: no FIFO of ours
+        return False
+    try:
+        if not stat.S_ISFIFO(os.fstat(fd).st_mode):
+            return False
+        os.write(fd, word.encode("ascii") + b"\n")
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+
+
+def ensure_fifo(path: str) -> None:
+    """A FIFO (0600, ours) at ``path``, made afresh unless one is there."""
+    try:
+        info = os.lstat(path)
+        if stat.S_ISFIFO(info.st_mode) and info.st_uid == os.geteuid() and stat.S_IMODE(info.st_mode) == 0o600:
+            return
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        raise OrchestratorError("cannot make %s: %s" % (path, exc.strerror or exc)) from None
+    try:
+        os.mkfifo(path, 0o600)
+        os.chmod(path, 0o600)  # whatever the umask
+    except OSError as exc:
+        raise OrchestratorError("cannot make %s: %s" % (path, exc.strerror or exc)) from None
+
+
+def ensure_symlink(path: str, target: str) -> None:
+    """A symlink at ``path`` to ``target``, put in place atomically unless it is there."""
+    try:
+        if os.readlink(path) == target:
+            return
+    except OSError:
+        pass
+    temp = "%s.%d.tmp" % (path, os.getpid())
+    try:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp)
+        os.symlink(target, temp)
+        os.replace(temp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise OrchestratorError("cannot make %s: %s" % (path, exc.strerror or exc)) from None
 
 
 @contextlib.contextmanager
@@ -439,7 +683,7 @@ def _hangup_ignored(ignore: bool) -> Iterator[None]:
 
 
 def end_agent(project: Project, server: TmuxServer, agent: Agent, session: Session | None,
-              processes: dict | None = None) -> int:
+              processes: dict | None = None, keeper: int = 0) -> int:
     """Kill the agent's ``session`` (if any), then every process of the agent still alive:
     what it spawned in another process group or session (a daemon that called setsid, a
     ``nohup`` child) outlives tmux's hangup. Its processes are collected before the kill
@@ -447,11 +691,22 @@ def end_agent(project: Project, server: TmuxServer, agent: Agent, session: Sessi
     and again after it (forks meanwhile); how many leftovers had to be ended (SIGTERM, then
     SIGKILL after a grace). The caller holds the project's lock. ``processes``: a read of
     /proc (``procs.read_table``) to use for the first collection, shared by a mass heal;
-    without a session to kill, that collection is the only one needed."""
-    roots = [pane.pid for pane in session.panes] if session is not None else []
-    from .procs import agent_processes, end_processes  # deferred: only ending an agent needs them
+    without a session to kill, that collection is the only one needed. ``keeper``: the pid of
+    the keeper whose agent is to run again in its session, which is kept: what is left in its
+    terminal's session but the keeper (what a hangup of that terminal would have reached) is
+    ended too."""
+    from .procs import agent_processes, end_processes, kept_agent  # deferred: only ending an agent needs them
+
+    # the pane processes, and the agent a keeper runs (it carries the agent's identity, its keeper does not)
+    roots = [p for pane in session.panes for p in (pane.pid, kept_agent(pane.pid)) if p] if session else []
 
     found = agent_processes(project.config_path, agent.name, roots, processes=processes)
+    if keeper:
+        from .procs import read_table
+
+        table = read_table() if processes is None else processes
+        found.update({pid: st.start for pid, (st, _env) in table.items()
+                      if st.sid == keeper and pid != keeper and st.state not in ("Z", "X")})
     myself = os.environ.get("AGENTLOOPS_AGENT") == agent.name and \
         os.environ.get("AGENTLOOPS_CONFIG") == project.config_path
     with _hangup_ignored(myself):
@@ -638,7 +893,7 @@ def confirm(project: Project, server: TmuxServer, actions: list, seconds: float,
 
 def _dead_without_status(sess: Session | None) -> bool:
     pane = sess.first_pane if sess is not None else None
-    return pane is not None and pane.dead and pane.dead_status is None
+    return pane is not None and pane.dead and pane.dead_status is None and not pane.waiting
 
 
 def _failure(project: Project, agent: Agent, seconds: float, status: int | None, screen: str,
@@ -650,6 +905,9 @@ def _failure(project: Project, agent: Agent, seconds: float, status: int | None,
     lines = [line.rstrip() for line in screen.splitlines() if line.strip()]
     if lines and _TMUX_DEAD.match(lines[-1]):  # what tmux writes into a pane that remains
         lines.pop()
+    if lines and lines[-1].startswith(KEEPER_SAYS):  # what a keeper writes when its agent ended
+        code = lines.pop()[len(KEEPER_SAYS):].strip()
+        status = int(code) if status is None and code.isdigit() else status
     lines = lines[-10:]
     how = "exit %d" % status if status is not None else "its program ended" if pane else "its session is gone"
     shown = "\n".join("    " + line for line in lines) if lines else "    (nothing on its screen)"

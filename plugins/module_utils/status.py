@@ -171,7 +171,8 @@ def rows(project: Project, live: dict, watchdog_pids: list[int] | None = None, e
         watch = read_watch(project, agent) if agent.watch in _HEALED and agent.name + WATCH_SUFFIX in present else {}
         held = agent.name + STOPPED_SUFFIX in present or (agent.kind == "loop" and agent.name + PAUSED_SUFFIX in present)
         seen = observed(sess, now) if sess is not None and sess.state else None
-        state = _state(agent, sess, pane, pids, run, watch, seen, now, held)
+        stopped = pane is not None and pane.waiting and _stopped(pane)
+        state = "STOPPED (SIGSTOP)" if stopped else _state(agent, sess, pane, pids, run, watch, seen, now, held)
         why = stopped_reason(project, agent, present, engine_script) if state == "stopped" or \
             state == "stopped (disabled)" else None
         if why and why[0]:
@@ -180,7 +181,9 @@ def rows(project: Project, live: dict, watchdog_pids: list[int] | None = None, e
             agent=agent.name, kind=agent.kind,
             backend="-" if service else agent.backend, model="-" if service else (agent.model or "-"),
             watch="-" if service else agent.watch, state=state, reason=why[1] if why else None,
-            enabled=agent.enabled, session=name, running=sess is not None, session_id=sess.id if sess else None,
+            enabled=agent.enabled, session=name,
+            running=sess is not None and (stopped or not (pane is not None and pane.waiting)),
+            session_id=sess.id if sess else None,
             created=sess.created if sess else None, pid=pane.pid if pane else None,
             command=pane.current_command if pane else None, builtin=agent.builtin or None,
             fatal=str(run["fatal"]) if run and run.get("fatal") else None,
@@ -257,6 +260,13 @@ def ago(seconds: float) -> str:
     return "%ds" % seconds
 
 
+def _stopped(pane) -> bool:
+    """Whether a waiting keeper still has its agent: stopped by SIGSTOP (sessions.keeper_command)."""
+    from .procs import waiting_agent
+
+    return waiting_agent(pane.pid) is not None
+
+
 def shown_command(sess, pane) -> str:
     """The pane's command as status shows it: the profile's program name for the commands
     that are it (``codex`` for codex's node wrapper), else tmux's own."""
@@ -299,7 +309,8 @@ def _state(agent: Agent, sess, pane, pids: _Pids, run: dict | None, watch: dict,
     runner's record (``run``, loops and tasks) and the watchdog's (``watch``, {} when none).
     ``held``: stopped (or a loop paused) on purpose, so a BACKOFF on record has no restart to come."""
     restarts = " restarts=%d" % watch["restarts"] if watch.get("restarts") else ""
-    if sess:
+    ended = pane is not None and pane.waiting  # its keeper waits: the agent ended, its session lives on
+    if sess and not ended:
         backoff = _backoff_left(run) if agent.kind == "loop" else 0.0
         state = "BACKOFF" if backoff else "RUNNING"
         if not agent.enabled:
@@ -323,6 +334,8 @@ def _state(agent: Agent, sess, pane, pids: _Pids, run: dict | None, watch: dict,
         return "FATAL" + restarts
     if (watch.get("state") == "FATAL" or watch.get("state") == "BACKOFF" and not held) and agent.enabled:
         return watch["state"] + restarts
+    if ended:  # for the watchdog to run again (or ``up``)
+        return "EXITED" + restarts
     if agent.kind == "task" and run and run.get("exit") is not None:
         return "DONE (exit %s)" % run["exit"]
     if agent.builtin == "watchdog" and pids.get():

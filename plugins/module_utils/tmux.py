@@ -38,6 +38,7 @@ Pane = tmuxproc.Pane
 Owner = tmuxproc.Owner
 Session = tmuxproc.Session
 parse_panes = tmuxproc.parse_panes
+KEEPER = tmuxproc.KEEPER
 capture = tmuxproc.capture
 check_socket = tmuxproc.check_socket
 list_panes_argv = tmuxproc.list_panes_argv

@@ -21,6 +21,9 @@ FIELDS = ("session_name", "session_id", "session_created", "window_index", "pane
           "window_activity", "@agentloops_config", "@agentloops_program", "@agentloops_state",
           "@agentloops_project", "pane_title")  # the title last: a program sets it, and it may hold a tab
 FORMAT = "\t".join("#{%s}" % f for f in FIELDS)
+# The name a session's keeper runs under (a symlink to /bin/sh in state/, see sessions.keeper_command):
+# tmux shows it as the pane's current command while the keeper waits, its agent ended.
+KEEPER = "agentloops-keeper"
 _PIPE_SIZE = 1 << 20  # the most a user may ask by default (/proc/sys/fs/pipe-max-size)
 
 
@@ -167,12 +170,16 @@ def check_socket(socket: str) -> None:
 
 
 class Pane(Plain):
-    """A snapshot of one pane, as ``list-panes`` reported it."""
+    """A snapshot of one pane, as ``list-panes`` reported it. ``waiting``: its keeper waits,
+    the agent it runs ended (the pane lives on: see sessions.keeper_command); such a pane is
+    ``dead`` too, as one tmux keeps after its program ended, with no ``dead_status``."""
 
-    __slots__ = ("id", "pid", "current_command", "dead", "dead_status", "window_index", "index", "activity", "title")
+    __slots__ = ("id", "pid", "current_command", "dead", "dead_status", "window_index", "index", "activity", "title",
+                 "waiting")
 
     def __init__(self, id: str, pid: int, current_command: str, dead: bool,  # pylint: disable=redefined-builtin
-                 dead_status: int | None, window_index: int, index: int, activity: int, title: str = "") -> None:
+                 dead_status: int | None, window_index: int, index: int, activity: int, title: str = "",
+                 waiting: bool = False) -> None:
         self.id = id
         self.pid = pid
         self.current_command = current_command
@@ -182,11 +189,12 @@ class Pane(Plain):
         self.index = index
         self.activity = activity
         self.title = title
+        self.waiting = waiting
 
     def as_dict(self) -> dict:
         return {"id": self.id, "pid": self.pid, "current_command": self.current_command, "dead": self.dead,
                 "dead_status": self.dead_status, "window_index": self.window_index, "index": self.index,
-                "activity": self.activity, "title": self.title}
+                "activity": self.activity, "title": self.title, "waiting": self.waiting}
 
 
 class Owner(Plain):
@@ -280,9 +288,10 @@ def parse_panes(output: str) -> dict[str, Session]:
         sess = sessions.get(name)
         if sess is None:
             sess = sessions[name] = Session(name, sid, _int(created), [], owner, program, state, project_id)
-        sess.panes.append(Pane(pane_id, _int(pid), cmd, dead == "1",
+        waiting = cmd == KEEPER and dead != "1"
+        sess.panes.append(Pane(pane_id, _int(pid), cmd, dead == "1" or waiting,
                                _int(dead_status) if dead_status != "" else None,
-                               _int(widx), _int(pidx), _int(activity), title))
+                               _int(widx), _int(pidx), _int(activity), title, waiting))
     for sess in sessions.values():
         if len(sess.panes) > 1:  # an agent's session has one pane: nothing to sort
             sess.panes.sort(key=lambda p: (p.window_index, p.index))

@@ -45,7 +45,7 @@ from .errors import AlreadyRunning, OrchestratorError
 from .fsutil import LockBusy, append_line, atomic_write, lines_from_end, lock_free, lock_holder, locked, remove
 from .layout import StateLayout
 from .observe import Observer
-from .procs import read_table
+from .procs import kept_agent, read_table, waiting_agent
 from .profiles import WORKING
 from .tmux import Owner, TmuxServer
 
@@ -196,6 +196,14 @@ def config_stamp(path: str) -> tuple[int, int, int, int] | None:
     return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
 
 
+def _caught(step: Callable[..., str], *args) -> str | OrchestratorError:
+    """``step(*args)``, or the error it raised."""
+    try:
+        return step(*args)
+    except OrchestratorError as exc:
+        return exc
+
+
 def watched(project: Project) -> list:
     return [a for a in project.agents if a.watch in ("heal", "heal+stall") and not a.is_service]
 
@@ -219,6 +227,8 @@ def leave_alone(project: Project, agent: Agent) -> str:
     return ""
 
 
+SETTLE = 1.0  # seconds a watchdog looks again at once (every SETTLE_POLL) for a keeper to wait or run
+SETTLE_POLL = 0.02
 QUIET_POLL = 10.0  # seconds between reads of the server while a pass found nothing but a death could need it
 _GUARD = "\0guard"  # the key of the guard's pidfd among the agents'
 
@@ -243,6 +253,10 @@ class Watchdog:
         self.clock = clock
         self.jitter = jitter
         self.pidfds: dict = {}
+        self.kept: dict = {}  # agent -> (its keeper's pid, the agent's pid under it), see _agent_pid
+        self.settling = False  # an agent ended and its keeper does not wait yet: look again in a moment
+        self.settle_since: dict = {}  # agent -> since when it is so (a moment is SETTLE seconds at most)
+        self.woken: dict = {}  # agent -> when its keeper was told to run it (the watchdog's clock)
         self.next_try: dict = {}
         self.checked = float("-inf")  # when the last pass began (its now)
         self.overdue: dict = {}  # the restart deadlines already due when the last pass began (see wait)
@@ -253,6 +267,7 @@ class Watchdog:
         self.observer = Observer(project, server, event)
         self.calm: set = set()  # classified agents seen not working since the last stall check
         self.ended = 0  # leftover processes the last restart ended
+        self.in_pane = False  # the last _end kept the session: its keeper waits to run the agent again
         self.stamp = config_stamp(project.config_path)  # of the agents.toml last read
         self.errors: dict = {}  # agent (or "watchdog") -> the error last reported, until a step works again
         self.guarded = False  # whether this watchdog keeps a guard (it runs in its own session: see main)
@@ -287,14 +302,20 @@ class Watchdog:
 
         if not self._end(agent, sess, live, processes):
             return False
-        new = sessions.start_session(self.project, self.server, agent, self.engine_script)
+        if self.in_pane:
+            new = sessions.run_again(self.project, self.server, agent, sess, self.engine_script)
+            self.woken[agent.name] = self.clock()
+        else:
+            new = sessions.start_session(self.project, self.server, agent, self.engine_script)
         self.observer.started(agent, new, self.clock())
         self.restarted = True
         return True
 
     def _end(self, agent: Agent, sess, live: dict | None = None, processes: dict | None = None) -> bool:
         """What ``_restart`` does before its start: ``sess`` and what the agent left ended
-        (how many leftovers in ``self.ended``), unless the session changed meanwhile (False)."""
+        (how many leftovers in ``self.ended``), unless the session changed meanwhile (False).
+        A session whose keeper waits is kept (``self.in_pane``, see ``sessions.in_place``): its
+        agent runs again in it."""
         from . import sessions
 
         self.ended = 0
@@ -302,13 +323,40 @@ class Watchdog:
         current = live.get(self.project.session_name(agent))
         if (current.id if current else None) != (sess.id if sess else None):
             return False
-        self.ended = sessions.end_agent(self.project, self.server, agent, sess, processes)
+        self.in_pane = current is not None and sessions.in_place(self.project, agent, current)
+        keeper = current.first_pane.pid if self.in_pane and current is not None and current.first_pane else 0
+        self.ended = sessions.end_agent(self.project, self.server, agent, None if self.in_pane else sess, processes,
+                                        keeper)
         self.screens.pop(agent.name, None)
         self.screens.pop(agent.name + "\0nudge", None)
         return True
 
+    def _agent_pid(self, agent: Agent, pane, fresh: set) -> int | None:
+        """The pid of the agent in ``pane`` (alive): its pane process, or the agent its keeper
+        runs (``procs.kept_agent``); None while a keeper has no agent (it is starting one).
+        Known without reading /proc while the agent's pidfd did not fire (``fresh``)."""
+        kept = self.kept.get(agent.name)
+        held = self.pidfds.get(agent.name)
+        if kept is not None and kept[0] == pane.pid and held is not None and held[0] == kept[1] and \
+                agent.name in fresh:
+            return kept[1]
+        pid = kept_agent(pane.pid)
+        if pid is None or pid == pane.pid:  # only a keeper's child is kept: a pane process may become a keeper
+            self.kept.pop(agent.name, None)
+        else:
+            self.kept[agent.name] = (pane.pid, pid)
+        return pid
+
+    @staticmethod
+    def _stopped(pane) -> int | None:
+        """The agent a waiting keeper still has (stopped by SIGSTOP: alive, left as it is, never
+        nudged: its keeper, not it, would read the keys; the keeper gives it the foreground back
+        once it is continued), by pid."""
+        left = waiting_agent(pane.pid)
+        return left.pid if left is not None else None
+
     def _watch_pid(self, agent: Agent, pid: int) -> bool:
-        """Hold a pidfd for the agent's pane process; False when none could be opened."""
+        """Hold a pidfd for the agent's process; False when none could be opened."""
         return self._hold(agent.name, pid)
 
     def _hold(self, name: str, pid: int) -> bool:
@@ -376,6 +424,8 @@ class Watchdog:
             self.started.pop(name, None)
             self.screens.pop(name, None)
             self.screens.pop(name + "\0nudge", None)
+            self.kept.pop(name, None)
+            self.settle_since.pop(name, None)
         what = "; ".join("%s %s" % (verb, ", ".join(names)) for verb, names in
                          (("added", added), ("removed", removed), ("changed", changed)) if names)
         return [event(new, "watchdog", "reload", "%s changed" % new.config_path, what or "no agent changed",
@@ -388,7 +438,7 @@ class Watchdog:
         self.checked = now
         self.overdue = {n: t for n, t in self.next_try.items() if t <= now}
         fresh, self.fresh = self.fresh, set()  # only the wait just before this pass vouches for a process
-        self.quiet = self.restarted = False
+        self.quiet = self.restarted = self.settling = False
         try:
             out = self.reload()
         except (OrchestratorError, OSError):  # not even the event log is writable: watch on
@@ -414,14 +464,29 @@ class Watchdog:
                 self._unwatch(agent.name)
                 continue
             pane = sess.first_pane if sess else None
-            if pane is not None and not pane.dead and self._lives(agent, pane.pid, fresh):
-                quiet = self._watch_pid(agent, pane.pid) and quiet  # no pidfd: only a read tells its death
-                if agent.watch == "heal+stall" and self._may_stall(agent) and \
+            pid = self._agent_pid(agent, pane, fresh) if pane is not None and not pane.dead else \
+                self._stopped(pane) if pane is not None and pane.waiting else None
+            if pid is not None and self._lives(agent, pid, fresh):
+                self.settle_since.pop(agent.name, None)
+                self.woken.pop(agent.name, None)
+                quiet = self._watch_pid(agent, pid) and quiet  # no pidfd: only a read tells its death
+                if agent.watch == "heal+stall" and pane is not None and not pane.waiting and self._may_stall(agent) and \
                         not leave_alone(self.project, agent) and not self._between_iterations(agent):
                     quiet = False  # stalls are judged by reading its pane
                     out.extend(self._guard(agent, self._stall, agent, sess, pane, now))
                 continue
             self._unwatch(agent.name)
+            # its keeper has not begun to wait (or to run it) yet, or was just told to run it
+            woken = pane is not None and pane.waiting and now - self.woken.get(agent.name, -SETTLE) < SETTLE
+            if pane is not None and (not pane.dead or woken):
+                since = self.settle_since.setdefault(agent.name, now)
+                self.settling = self.settling or now - since < SETTLE
+                if now - since >= SETTLE and not woken:
+                    out.extend(self._error(agent.name, "cannot tell the agent its keeper (pid %d) runs" % pane.pid,
+                                           "looking again every %gs" % self.poll))
+                quiet = False
+                continue
+            self.settle_since.pop(agent.name, None)
             if leave_alone(self.project, agent):
                 # the operator's now: a reset or up starts afresh, not judged against our last start
                 self.started.pop(agent.name, None)
@@ -548,24 +613,44 @@ class Watchdog:
         if not due:
             return []
         out: list = []
-        results = sessions.start_sessions(self.project, self.server, [d[0] for d in due], self.engine_script)
+        # Those whose keeper waits: their files written first, then every keeper told in one burst (the
+        # restarts it wakes compete for the CPU with this process: none runs before all are told).
+        project, server, script = self.project, self.server, self.engine_script
+        results: list = [_caught(sessions.prepare_again, project, server, d[0], d[1], script) if d[4] else None
+                         for d in due]
+        for index, (agent, sess, _watch, _ended, in_pane) in enumerate(due):
+            if in_pane and not isinstance(results[index], OrchestratorError):
+                results[index] = _caught(sessions.wake, project, agent, sess)
+                if isinstance(results[index], OrchestratorError):  # it does not read its FIFO yet: again at once
+                    self.next_try[agent.name] = self.clock()
+                    results[index] = None
+                else:
+                    self.woken[agent.name] = self.clock()
+        fresh = [i for i, d in enumerate(due) if not d[4]]
+        started = sessions.start_sessions(self.project, self.server, [due[i][0] for i in fresh],
+                                          self.engine_script) if fresh else []
+        for index, result in zip(fresh, started):
+            results[index] = result
         self.restarted = self.restarted or any(not isinstance(r, OrchestratorError) for r in results)
-        for (agent, sess, watch, ended), result in zip(due, results):
+        for (agent, sess, watch, ended, in_pane), result in zip(due, results):
+            if result is None:  # to be tried again (next_try), its death already judged
+                continue
             if isinstance(result, OrchestratorError):
                 out.extend(self._error(agent.name, str(result).splitlines()[0]))
                 continue
-            out.extend(self._guard(agent, self._healed, agent, sess, watch, ended, result))
+            out.extend(self._guard(agent, self._healed, agent, sess, watch, ended, result, in_pane))
         return out
 
-    def _healed(self, agent: Agent, sess, watch: dict, ended: int, new: str) -> list:
-        """The bookkeeping of an agent restarted as session ``new``; its event."""
+    def _healed(self, agent: Agent, sess, watch: dict, ended: int, new: str, in_pane: bool = False) -> list:
+        """The bookkeeping of an agent restarted as session ``new`` (``in_pane``: in the
+        session it had, by its keeper); its event."""
         self.observer.started(agent, new, self.clock())
         watch.update(state="ok", last_start=self.clock(), restarts=watch.get("restarts", 0) + 1)
         watch.pop("next_try", None)
         self.started[agent.name] = watch["last_start"]
         write_watch(self.project, agent, watch)
         return [event(self.project, agent.name, "heal", "session gone" if sess is None else "process gone",
-                      "restarted", restarts=watch["restarts"], ended=ended)]
+                      "restarted", restarts=watch["restarts"], ended=ended, in_pane=in_pane)]
 
     def _heal(self, agent: Agent, sess, now: float, live: dict, processes: dict | None, due: list) -> list:
         """One dead agent; the caller holds the lock and read ``live`` under it. An agent to
@@ -593,7 +678,7 @@ class Watchdog:
                 self._defer(agent, watch, now + verdict.delay)
                 return []
         if self._end(agent, sess, live, processes):
-            due.append((agent, sess, watch, self.ended))
+            due.append((agent, sess, watch, self.ended, self.in_pane))
         return []
 
     def _hold_back(self, agent: Agent, watch: dict, verdict: Verdict, now: float) -> dict:
@@ -727,7 +812,8 @@ class Watchdog:
         that pass, not in a spin; one set by that pass, even for its very ``now``, comes at once.
         The agents whose pidfd did not fire are alive: the next pass need not ask
         (``fresh``)."""
-        timeout = 0.0 if self.restarted else self.quiet_poll if self.quiet else self.poll
+        timeout = 0.0 if self.restarted else SETTLE_POLL if self.settling else \
+            self.quiet_poll if self.quiet else self.poll
         if self.next_try:
             soonest = min(self.checked + self.poll if self.overdue.get(n) == t else t for n, t in self.next_try.items())
             timeout = max(0.0, min(timeout, soonest - self.clock()))

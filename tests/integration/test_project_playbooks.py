@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import stat
 import subprocess
 import sys
 
@@ -45,6 +46,8 @@ def checksums(folder):
     for root, _dirs, files in os.walk(folder):
         for name in files:
             path = os.path.join(root, name)
+            if not stat.S_ISREG(os.lstat(path).st_mode):  # a keeper's FIFO would block a read, its symlink is /bin/sh
+                continue
             with open(path, "rb") as handle:
                 out[os.path.relpath(path, folder)] = hashlib.sha256(handle.read()).hexdigest()
     return out

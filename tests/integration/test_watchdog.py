@@ -5,14 +5,13 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
 import sys
 import time
 
-from helpers import end_spawned, running, spawned, wait_for, write_spawner
+from helpers import engine_cli, engine_events, end_spawned, running, spawned, wait_for, write_spawner
 
 from ansible_collections.agentloops.orchestrator.plugins.module_utils import config, procs
 from ansible_collections.agentloops.orchestrator.plugins.module_utils.watchdog import QUIET_POLL
@@ -54,14 +53,7 @@ builtin = "watchdog"
 """
 
 
-def cli(project, *args):
-    return subprocess.run([sys.executable, os.path.join(REPO, "agents.py"), *args], cwd=project, capture_output=True,
-                          text=True, check=False, timeout=60)
-
-
-def events(project):
-    path = project / ".ao-state" / "events.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+cli, events = engine_cli, engine_events
 
 
 def make(tmp_path, tmux, crasher="false"):
@@ -177,16 +169,21 @@ TICKER = "import itertools, time\nfor w in itertools.cycle(['alpha', 'beta', 'ga
 
 def test_sigstop_is_detected_nudged_then_restarted(tmp_path, tmux):
     (tmp_path / "ticker.py").write_text(TICKER)
-    # "; true" keeps the shell as the pane's process: tmux resumes a stopped pane process
-    # itself (SIGCONT), so the agent stopped here is the program under it, as under the runner.
+    # "; true" keeps a shell above the program: tmux resumes a stopped pane process itself
+    # (SIGCONT), and a keeper goes on waiting for a shell whose child stopped, so the agent
+    # stopped here is the program under it, as under the runner.
     project = stall_project(tmp_path, tmux, "%s %s ; true" % (sys.executable, tmp_path / "ticker.py"))
     cli(project, "up")
     assert wait_for(lambda: "s-t" in tmux.sessions())
     time.sleep(3.0)
     assert not any(e["event"] == "stall" for e in events(project)), "a ticking agent is not stalled"
     shell = tmux.sessions()["s-t"][2]
-    pid = int(subprocess.run(["ps", "--ppid", str(shell), "-o", "pid="], capture_output=True, text=True,
-                             check=True).stdout.split()[0])
+
+    def ticker(pid):  # the program itself, not a shell whose command line names it
+        with open("/proc/%d/cmdline" % pid, "rb") as handle:
+            return handle.read().split(b"\0")[:2] == [sys.executable.encode(), str(tmp_path / "ticker.py").encode()]
+
+    (pid,) = [p for p in procs.descendants(shell) if ticker(p)]
     os.kill(pid, signal.SIGSTOP)
     try:
         assert wait_for(lambda: any(e["event"] == "stall" for e in events(project)), timeout=15)

@@ -53,6 +53,7 @@ class FakePane:
         self.pid = pid
         self.current_command = current_command
         self.dead = False
+        self.waiting = False
         self.activity = 0
 
 

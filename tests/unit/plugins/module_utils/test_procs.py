@@ -160,3 +160,18 @@ def test_end_processes_leaves_a_reused_pid_and_the_gone_alone():
     finally:
         child.kill()
         child.wait()
+
+
+def test_the_agent_of_a_pane_is_its_process_or_the_child_its_keeper_runs(tmp_path):
+    proc = tmp_path / "proc"
+    fake_process(proc, 10, ["/p/state/agentloops-keeper", "-c", "loop"])
+    (proc / "10" / "task" / "10").mkdir(parents=True)
+    (proc / "10" / "task" / "10" / "children").write_text("11 ")
+    fake_process(proc, 20, ["/p/state/agentloops-keeper", "-c", "loop"])
+    (proc / "20" / "task" / "20").mkdir(parents=True)
+    (proc / "20" / "task" / "20" / "children").write_text("")
+    fake_process(proc, 30, ["claude", "--model", "x"])
+    assert procs.kept_agent(10, str(proc)) == 11
+    assert procs.kept_agent(20, str(proc)) is None, "a keeper between two runs of its agent"
+    assert procs.kept_agent(30, str(proc)) == 30
+    assert procs.kept_agent(40, str(proc)) == 40, "gone: whether it lives is the caller's to tell"

@@ -477,3 +477,151 @@ def test_starts_that_all_failed_alike_are_one_line(project):
     assert str(caught.value).splitlines() == [
         "2 start(s) failed:",
         "tmux server -L fake: cannot start session u-worker: no server running (the same for u-helper)"]
+
+
+def test_persistent_agents_the_watchdog_heals_run_under_a_keeper_and_no_other(project):
+    kept = {a.name for a in project.agents if sessions.keeps(a)}
+    assert kept == {a.name for a in project.agents
+                    if a.kind == "persistent" and a.watch in ("heal", "heal+stall") and not a.is_service}
+    for agent in project.agents:
+        server = FakeServer()
+        if agent.is_service or agent.builtin:
+            continue
+        spec = sessions.new_session(project, server, agent, "", sessions.start_owner(project), False)
+        assert ("agentloops-keeper.sh" in spec.command) is (agent.name in kept), agent.name
+
+
+def run_keeper(tmp_path, layout, agent, command):
+    """The keeper's session command run as tmux would run it (``$SHELL -c``, a pane's
+    environment), without tmux: its agent's output lands in the file ``command`` writes."""
+    text = sessions.keeper_command(layout, agent, command)
+    pane = {"SHELL": "/bin/sh", "TERM": "tmux-256color", "TMUX": "/s,1,0", "TMUX_PANE": "%7",
+            "AWX_SECRET_X": "s3cret", "PATH": os.environ["PATH"]}
+    return subprocess.Popen(["/bin/sh", "-c", text], env=pane, cwd=tmp_path, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+
+
+def tell_when_waiting(layout, agent, word, proc, before=lambda: None):
+    """Tell the keeper ``word`` once it says its agent ended (and waits: a word written while
+    it still reads the one before is lost with the pipe, which only a second word risks);
+    ``before`` runs just before, while it waits (as the watchdog writes a restart's files)."""
+    import time
+
+    while True:
+        line = proc.stdout.readline().decode()
+        assert line, "the keeper ended"
+        if line.startswith(sessions.KEEPER_SAYS):
+            break
+    before()
+    deadline = time.monotonic() + 10
+    while not sessions.tell_keeper(layout, agent, word):
+        assert time.monotonic() < deadline and proc.poll() is None
+        time.sleep(0.01)
+    return line[len(sessions.KEEPER_SAYS):].strip()
+
+
+def test_a_keeper_runs_its_agent_from_its_files_again_on_run_and_ends_with_its_status_on_stop(tmp_path):
+    """No tmux: the keeper's own loop. Each run sources the env file and runs the command
+    file as they are then (a restart runs what agents.toml says now), in an environment of
+    the pane's own variables and the env file's only; any word but ``run`` ends the keeper
+    with the status its agent ended with."""
+    from engine_fakes import CONFIG
+
+    project = make_project(tmp_path, CONFIG)
+    layout = sessions.StateLayout.of(project)
+    os.makedirs(layout.state_dir, exist_ok=True)
+    agent = project.agent("worker")
+    out = tmp_path / "runs.out"
+    with open(layout.env(agent), "w") as handle:
+        handle.write("export KEY='v a l'\n")
+    proc = run_keeper(tmp_path, layout, agent, "env >> %s; echo run-1 >> %s; exit 3" % (out, out))
+    try:
+        assert tell_when_waiting(layout, agent, "run", proc) == "3"
+
+        def rewrite():  # what agents.toml says now, written before a restart
+            with open(layout.command(agent), "w") as handle:
+                handle.write("echo run-2 >> %s; exit 4\n" % out)
+
+        assert tell_when_waiting(layout, agent, "run", proc, rewrite) == "3"
+        assert tell_when_waiting(layout, agent, "stop", proc) == "4"
+        assert proc.wait(timeout=10) == 4
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    text = out.read_text()
+    assert text.count("run-1") == 2 and text.count("run-2") == 1 and text.index("run-1") < text.index("run-2")
+    seen = dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
+    assert seen["KEY"] == "v a l" and seen["TMUX_PANE"] == "%7" and seen["TERM"] == "tmux-256color"
+    assert "AWX_SECRET_X" not in seen and "SHELL" not in seen, seen
+
+
+def test_a_keeper_is_told_nothing_unless_it_waits_on_a_fifo_of_its_own(project, tmp_path):
+    layout = sessions.StateLayout.of(project)
+    os.makedirs(layout.state_dir, exist_ok=True)
+    agent = project.agent("worker")
+    assert not sessions.tell_keeper(layout, agent, "run"), "no FIFO"
+    sessions.ensure_fifo(layout.keeper(agent))
+    assert not sessions.tell_keeper(layout, agent, "run"), "nobody reads it"
+    os.remove(layout.keeper(agent))
+    with open(layout.keeper(agent), "w") as handle:
+        handle.write("a file of someone's\n")
+    assert not sessions.tell_keeper(layout, agent, "run")
+    sessions.ensure_fifo(layout.keeper(agent))  # what is not a private FIFO of ours is made one
+    import stat as stat_
+
+    info = os.lstat(layout.keeper(agent))
+    assert stat_.S_ISFIFO(info.st_mode) and stat_.S_IMODE(info.st_mode) == 0o600
+    os.remove(layout.keeper(agent))
+    os.symlink(str(tmp_path / "elsewhere"), layout.keeper(agent))
+    assert not sessions.tell_keeper(layout, agent, "run"), "a symlink is not followed"
+    assert not (tmp_path / "elsewhere").exists()
+
+
+def test_the_keeper_shell_is_a_symlink_to_bin_sh_put_back_when_it_is_not(project):
+    layout = sessions.StateLayout.of(project)
+    os.makedirs(layout.state_dir, exist_ok=True)
+    sessions.ensure_symlink(layout.keeper_shell, "/bin/sh")
+    assert os.readlink(layout.keeper_shell) == "/bin/sh"
+    os.remove(layout.keeper_shell)
+    os.symlink("/bin/false", layout.keeper_shell)
+    sessions.ensure_symlink(layout.keeper_shell, "/bin/sh")
+    assert os.readlink(layout.keeper_shell) == "/bin/sh"
+    assert sorted(os.listdir(layout.state_dir)) == ["agentloops-keeper"], "no temp left behind"
+
+
+def test_up_starts_afresh_an_agent_whose_keeper_waits(project):
+    sess = own(project, "worker")
+    sess.panes[0].dead = sess.panes[0].waiting = True
+    (action,) = sessions.plan(project, {"u-worker": sess}, [project.agent("worker")], "started")
+    assert (action.verb, action.reason) == (sessions.RESTART, "its agent ended")
+    sess.panes[0].dead = sess.panes[0].waiting = False
+    (action,) = sessions.plan(project, {"u-worker": sess}, [project.agent("worker")], "started")
+    assert (action.verb, action.reason) == (sessions.NONE, "already running")
+
+
+def test_an_agent_that_died_at_start_under_its_keeper_reports_its_exit_status(project):
+    screen = "booting\nno such model\n\n%s 3\n" % sessions.KEEPER_SAYS
+    text = sessions._failure(project, project.agent("worker"), 2.0, None, screen)
+    assert "(exit 3)" in text and "no such model" in text and sessions.KEEPER_SAYS not in text
+
+
+def test_an_agent_runs_again_in_its_session_only_while_agents_toml_still_gives_it_that_keeper(project):
+    sess = own(project, "worker")
+    sess.panes[0].dead = sess.panes[0].waiting = True
+    assert sessions.in_place(project, project.agent("worker"), sess)
+    sess.program = "claude claude"  # the session of another program: a new session carries the change
+    assert not sessions.in_place(project, project.agent("worker"), sess)
+    sess.program = ""
+    assert not sessions.in_place(project, project.agent("looper"), sess), "a loop runs without a keeper"
+    sess.panes[0].waiting = False
+    assert not sessions.in_place(project, project.agent("worker"), sess), "its agent runs (or tmux's pane died)"
+
+
+def test_the_keepers_script_names_the_agents_files_as_layout_does(project):
+    layout = sessions.StateLayout.of(project)
+    prefix = os.path.join(layout.state_dir, "worker")
+    for path, spelled in ((layout.env("worker"), '$0.env'), (layout.command("worker"), '"$agent.command"'),
+                          (layout.keeper("worker"), '"$agent.keeper"'), (layout.jobs("worker"), '"$agent.jobs"')):
+        assert path.startswith(prefix) and spelled.replace("$0", "").replace('"$agent', "").rstrip('"') == \
+            path[len(prefix):], path
+        assert spelled in sessions.KEEPER_SCRIPT

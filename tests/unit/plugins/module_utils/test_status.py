@@ -278,3 +278,19 @@ def test_a_bad_watch_record_does_not_crash_status(tmp_path):
     with open(os.path.join(project.state_dir, "a.watch.json"), "w") as handle:
         handle.write('{"restarts": "many", "state": "FATAL"}')
     assert status.render(project, status.rows(project, {}, []), 0)[-1].endswith("  FATAL")
+
+
+def test_an_agent_whose_keeper_waits_is_exited_or_what_the_watchdog_recorded_not_running(tmp_path):
+    """Its session lives on (the keeper waits to run it again): STATE says it ended, or the
+    FATAL/BACKOFF the watchdog is holding it in, and the row is not running."""
+    project = seed_project(tmp_path)
+    live = live_for(project, ["orchestrator"], command=tmux.KEEPER)
+    pane = live["cc-ci-orchestrator"].panes[0] = tmux.Pane("%0", 1000, tmux.KEEPER, True, None, 0, 0, 0, "", True)
+    rows = {r.agent: r for r in status.rows(project, live)}
+    assert (rows["orchestrator"].state, rows["orchestrator"].running) == ("EXITED", False)
+    assert rows["orchestrator"].session_id == "$0" and pane.waiting
+    os.makedirs(project.state_dir, exist_ok=True)
+    with open(StateLayout.of(project).watch("orchestrator"), "w") as handle:
+        handle.write('{"state": "FATAL", "restarts": 4}\n')
+    rows = {r.agent: r for r in status.rows(project, live)}
+    assert rows["orchestrator"].state == "FATAL restarts=4"

@@ -77,7 +77,8 @@ def test_parse_panes_reads_every_field_and_skips_what_is_not_a_pane_line():
         "name": "w", "id": "$4", "created": 1700000000, "owner": "/p/agents.toml", "project_id": "0123abcd",
         "program": "codex codex node", "state": "idle 1 2",
         "panes": [{"id": "%9", "pid": 4242, "current_command": "claude", "dead": False, "dead_status": None,
-                   "window_index": 2, "index": 1, "activity": 1700000099, "title": "my\ttitle"}]}
+                   "window_index": 2, "index": 1, "activity": 1700000099, "title": "my\ttitle",
+                   "waiting": False}]}
     dead = sessions["d"].first_pane
     assert sessions["d"].created == 0 and (dead.dead, dead.dead_status, dead.activity) == (True, 137, 0)
     assert tmux.parse_panes("") == {} and tmux.Session("x", "$1", 0, []).first_pane is None

@@ -39,3 +39,14 @@ def test_a_failed_wait_fails_the_same_way_again_without_touching_its_closed_pipe
     monkeypatch.setattr(tmuxproc, "open", never, raising=False)
     with pytest.raises(ChildProcessError):
         read.wait()
+
+
+def test_a_pane_whose_keeper_waits_is_dead_and_waiting_one_running_its_agent_is_neither():
+    line = "w\t$4\t1700000000\t0\t0\t%%9\t4242\t%s\t0\t\t1700000099\t/p/agents.toml\t\t\t0123abcd\t\n"
+    (waiting,) = tmuxproc.parse_panes(line % tmuxproc.KEEPER)["w"].panes
+    assert (waiting.dead, waiting.waiting, waiting.dead_status) == (True, True, None)
+    (running,) = tmuxproc.parse_panes(line % "sleep")["w"].panes
+    assert (running.dead, running.waiting) == (False, False)
+    tmux_dead = (line % tmuxproc.KEEPER).replace("\t0\t\t1700000099", "\t1\t137\t1700000099")
+    (gone,) = tmuxproc.parse_panes(tmux_dead)["w"].panes
+    assert (gone.dead, gone.waiting, gone.dead_status) == (True, False, 137), "tmux's own dead pane: its keeper ended"

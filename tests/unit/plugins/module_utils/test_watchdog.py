@@ -718,3 +718,53 @@ def test_the_guards_death_wakes_the_watchdog_which_looks_at_its_guard_at_once(pr
     child.wait()
     dog.wait()  # returns at once: the guard's pidfd fired
     assert watchdog._GUARD not in dog.pidfds and dog.guard_seen < 1e18, "its next look at its guard is now"
+
+
+class KeptServer(LiveServer):
+    """A server on which each agent named has a session whose keeper waits (its agent ended)."""
+
+    def __init__(self, project, names) -> None:
+        super().__init__(project, names)
+        from ansible_collections.agentloops.orchestrator.plugins.module_utils.tmux import KEEPER, Pane
+
+        for i, sess in enumerate(self.live.values()):
+            sess.panes[0] = Pane("%%%d" % i, 7000 + i, KEEPER, True, None, 0, 0, 900, "", True)
+
+
+def test_an_agent_whose_keeper_waits_runs_again_in_its_session_with_no_tmux_call(tmp_path, monkeypatch):
+    """The restart of an agent whose session lives on (its keeper waits) is its files written,
+    then the keeper told ``run``: no session killed or started; the bookkeeping as for any
+    heal. A keeper that does not read its FIFO yet is told again at the next pass, at once,
+    its death not judged twice; one just told is not taken for a new death while it starts."""
+    from ansible_collections.agentloops.orchestrator.plugins.module_utils import sessions
+
+    text = "".join('[agents.a%d]\nkind = "persistent"\nbackend = "demo"\nwatch = "heal"\n' % i for i in range(3))
+    (tmp_path / "agents.toml").write_text('[project]\nsession_prefix = "k-"\n' + text)
+    project = config.load(str(tmp_path / "agents.toml"))
+    told: list = []
+    late = {"a2"}
+    monkeypatch.setattr(sessions, "tell_keeper", lambda layout, agent, word: told.append((agent.name, word))
+                        or agent.name not in late)
+    server = KeptServer(project, ["a0", "a1", "a2"])
+    dog = watchdog.Watchdog(project, server, clock=Clock(1000.0), jitter=lambda: 1.0)
+    events = dog.check(1000.0)
+    assert told == [("a0", "run"), ("a1", "run"), ("a2", "run")]
+    assert server.batches == [] and server.started == [], "no tmux call to start anything"
+    heals = [e for e in events if e["event"] == "heal"]
+    assert [(e["agent"], e["in_pane"], e["reason"]) for e in heals] == [("a0", True, "process gone"),
+                                                                        ("a1", True, "process gone")]
+    assert not [e for e in events if e["event"] == "error"]
+    layout = StateLayout.of(project)
+    for name in ("a0", "a1"):
+        assert bookkeeping.read_watch(project, project.agent(name))["restarts"] == 1
+        with open(layout.command(name)) as handle:
+            assert handle.read() == sessions.command_for(project, project.agent(name)) + "\n"
+    assert bookkeeping.read_watch(project, project.agent("a2")).get("restarts") is None
+    assert dog.next_try == {"a2": 1000.0} and dog.restarted, "again at once"
+    late.clear()
+    told.clear()
+    events = dog.check(1000.1)  # a0 and a1 still show their keeper (just told): settling, not dead again
+    assert told == [("a2", "run")] and dog.settling
+    assert [e["agent"] for e in events if e["event"] == "heal"] == ["a2"]
+    assert bookkeeping.read_watch(project, project.agent("a2"))["restarts"] == 1
+    assert all(bookkeeping.read_watch(project, project.agent(n)).get("failures", []) == [] for n in ("a0", "a1", "a2"))
