@@ -22,7 +22,7 @@ reads (whether a file is there); the modules that own each file read and write i
   (sessions.keeper_command), ``NAME.command`` (the command it runs, read at each run) and
   ``NAME.keeper`` (the FIFO the watchdog tells it through), ``NAME.jobs`` (what its
   keeper's shell says of an agent stopped by SIGSTOP), ``agentloops-keeper`` (a
-  symlink to /bin/sh: the name its keeper runs under) and ``agentloops-keeper.sh`` (the
+  symlink to dash: the name its keeper runs under) and ``agentloops-keeper.sh`` (the
   keeper's script);
 - ``.<config name>.parsed`` (in the default ``state`` folder only): status's parsed-config
   cache, named and owned by early.py (it is read before this module is imported).

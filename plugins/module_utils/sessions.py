@@ -508,7 +508,7 @@ def keeper_shell() -> str:
 
 def keeper_command(layout: StateLayout, agent: Agent, command: str) -> str:
     """The shell text of a session whose agent a keeper runs: the keeper's script
-    (``KEEPER_SCRIPT``, in ``state/agentloops-keeper.sh``) run by ``/bin/sh`` under the name
+    (``KEEPER_SCRIPT``, in ``state/agentloops-keeper.sh``) run by dash (``keeper_shell``) under the name
     ``tmuxproc.KEEPER`` (which tmux then shows while it waits), with the agent's name. It
     runs the agent as ``session_command`` does, its env file and command file
     (``NAME.command``, so a restart runs what agents.toml says then) sourced at each run, in
@@ -516,7 +516,7 @@ def keeper_command(layout: StateLayout, agent: Agent, command: str) -> str:
     pane's current command are the agent's, as without a keeper). When the agent ends, the
     keeper says so on the pane (``KEEPER_SAYS`` and its exit status) and waits on its FIFO
     (``NAME.keeper``) for the watchdog's word: ``run`` runs the agent again in the same pane
-    (the screen cleared), anything else (``stop``, the FIFO gone, a Ctrl-C) ends the keeper
+    (the terminal reset), anything else (another word, the FIFO gone, a Ctrl-C) ends the keeper
     with the agent's exit status, and with it the session. Nothing else writes to the FIFO:
     without a watchdog the keeper waits, and the agent shows as ended (status ``EXITED``;
     ``up`` starts it afresh). Writes the command file, the FIFO, the script and the symlink
@@ -552,7 +552,10 @@ unset SHELL
 # of the terminal in the background stops it again, SIGTTIN: dash's jobs says so); ended, its
 # status is this function's.
 stopped() {
-    while sleep 1 & wait $!; do  # in the background: the keeper keeps the terminal meanwhile
+    while :; do
+        sleep 1 &  # in the background: the keeper keeps the terminal meanwhile
+        wait $! || :  # a Ctrl-C (trapped) only cuts the second short
+        jobs >/dev/null 2>&1  # the sleep's job freed: the agent's stays %1
         read -r pid rest < "/proc/$$/task/$$/children" 2>/dev/null || pid=
         st=
         [ "$pid" ] && read -r st < "/proc/$pid/stat" 2>/dev/null
@@ -580,7 +583,8 @@ stopped() {
 go=run
 first=1
 while [ "$go" = run ]; do
-    [ "$first" ] || printf '\033[H\033[2J'
+    [ "$first" ] || printf '\033c'  # what the last run left set (alternate screen, mouse modes) reset
+    jobs >/dev/null 2>&1  # every finished job freed: the agent is job %1
     first=
     cmd=
     while IFS= read -r line || [ "$line" ]; do
@@ -608,7 +612,7 @@ exit "$code"
 
 
 def tell_keeper(layout: StateLayout, agent: Agent, word: str) -> bool:
-    """Give the keeper of ``agent``'s session its word (``run`` or ``stop``, see
+    """Give the keeper of ``agent``'s session its word (``run``; any other ends it, see
     ``keeper_command``). False when no keeper waits on its FIFO now (none reads it: it is
     running the agent, starting it, or gone), so nothing was said."""
     try:
@@ -702,11 +706,7 @@ def end_agent(project: Project, server: TmuxServer, agent: Agent, session: Sessi
 
     found = agent_processes(project.config_path, agent.name, roots, processes=processes)
     if keeper:
-        from .procs import read_table
-
-        table = read_table() if processes is None else processes
-        found.update({pid: st.start for pid, (st, _env) in table.items()
-                      if st.sid == keeper and pid != keeper and st.state not in ("Z", "X")})
+        found.update(_left_in_terminal(agent, keeper, processes))
     myself = os.environ.get("AGENTLOOPS_AGENT") == agent.name and \
         os.environ.get("AGENTLOOPS_CONFIG") == project.config_path
     with _hangup_ignored(myself):
@@ -714,6 +714,24 @@ def end_agent(project: Project, server: TmuxServer, agent: Agent, session: Sessi
             server.kill(session.id)
             found.update(agent_processes(project.config_path, agent.name))
         return end_processes(found)
+
+
+def _left_in_terminal(agent: Agent, keeper: int, processes: dict | None) -> dict:
+    """What is left in the terminal session of ``keeper`` (its pid is the session's id) but the
+    keeper, this process and its ancestors, and any process of another agent's identity: what a
+    hangup of the pane would have reached. By pid, with its start time."""
+    from .procs import AGENT_VAR, read_stat, read_table
+
+    table = read_table() if processes is None else processes
+    spared = {keeper, os.getpid()}
+    stat = read_stat(os.getpid())
+    while stat is not None and stat.ppid > 1 and stat.ppid not in spared:
+        spared.add(stat.ppid)
+        stat = read_stat(stat.ppid)
+    wanted = os.fsencode(agent.name)
+    return {pid: st.start for pid, (st, env) in table.items()
+            if st.sid == keeper and pid not in spared and st.state not in ("Z", "X")
+            and env.get(AGENT_VAR, wanted) == wanted}
 
 
 def execute(project: Project, server: TmuxServer, actions: list, report=None, desired: str = "",

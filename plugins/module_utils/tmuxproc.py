@@ -21,7 +21,7 @@ FIELDS = ("session_name", "session_id", "session_created", "window_index", "pane
           "window_activity", "@agentloops_config", "@agentloops_program", "@agentloops_state",
           "@agentloops_project", "pane_title")  # the title last: a program sets it, and it may hold a tab
 FORMAT = "\t".join("#{%s}" % f for f in FIELDS)
-# The name a session's keeper runs under (a symlink to /bin/sh in state/, see sessions.keeper_command):
+# The name a session's keeper runs under (a symlink to dash in state/, see sessions.keeper_command):
 # tmux shows it as the pane's current command while the keeper waits, its agent ended.
 KEEPER = "agentloops-keeper"
 _PIPE_SIZE = 1 << 20  # the most a user may ask by default (/proc/sys/fs/pipe-max-size)

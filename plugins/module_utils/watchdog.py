@@ -257,6 +257,7 @@ class Watchdog:
         self.settling = False  # an agent ended and its keeper does not wait yet: look again in a moment
         self.settle_since: dict = {}  # agent -> since when it is so (a moment is SETTLE seconds at most)
         self.woken: dict = {}  # agent -> when its keeper was told to run it (the watchdog's clock)
+        self.unread: dict = {}  # agent -> since when its keeper does not read its FIFO (told again until SETTLE)
         self.next_try: dict = {}
         self.checked = float("-inf")  # when the last pass began (its now)
         self.overdue: dict = {}  # the restart deadlines already due when the last pass began (see wait)
@@ -469,6 +470,7 @@ class Watchdog:
             if pid is not None and self._lives(agent, pid, fresh):
                 self.settle_since.pop(agent.name, None)
                 self.woken.pop(agent.name, None)
+                self.unread.pop(agent.name, None)
                 quiet = self._watch_pid(agent, pid) and quiet  # no pidfd: only a read tells its death
                 if agent.watch == "heal+stall" and pane is not None and not pane.waiting and self._may_stall(agent) and \
                         not leave_alone(self.project, agent) and not self._between_iterations(agent):
@@ -477,7 +479,8 @@ class Watchdog:
                 continue
             self._unwatch(agent.name)
             # its keeper has not begun to wait (or to run it) yet, or was just told to run it
-            woken = pane is not None and pane.waiting and now - self.woken.get(agent.name, -SETTLE) < SETTLE
+            woken = pane is not None and pane.waiting and (now - self.woken.get(agent.name, -SETTLE) < SETTLE
+                                                           or now - (sess.created if sess else 0) < 2.0)
             if pane is not None and (not pane.dead or woken):
                 since = self.settle_since.setdefault(agent.name, now)
                 self.settling = self.settling or now - since < SETTLE
@@ -618,20 +621,24 @@ class Watchdog:
         project, server, script = self.project, self.server, self.engine_script
         results: list = [_caught(sessions.prepare_again, project, server, d[0], d[1], script) if d[4] else None
                          for d in due]
-        for index, (agent, sess, _watch, _ended, in_pane) in enumerate(due):
+        for index, (agent, sess, watch, _ended, in_pane) in enumerate(due):
             if in_pane and not isinstance(results[index], OrchestratorError):
                 results[index] = _caught(sessions.wake, project, agent, sess)
-                if isinstance(results[index], OrchestratorError):  # it does not read its FIFO yet: again at once
-                    self.next_try[agent.name] = self.clock()
+                now = self.clock()
+                if not isinstance(results[index], OrchestratorError):
+                    self.woken[agent.name] = now
+                    self.unread.pop(agent.name, None)
+                elif now - self.unread.setdefault(agent.name, now) < SETTLE:  # its FIFO not read yet: soon again
+                    self.next_try[agent.name] = now + SETTLE_POLL
                     results[index] = None
-                else:
-                    self.woken[agent.name] = self.clock()
+                    with contextlib.suppress(OrchestratorError, OSError):  # its death judged: on record meanwhile
+                        write_watch(project, agent, watch)
         fresh = [i for i, d in enumerate(due) if not d[4]]
         started = sessions.start_sessions(self.project, self.server, [due[i][0] for i in fresh],
                                           self.engine_script) if fresh else []
         for index, result in zip(fresh, started):
             results[index] = result
-        self.restarted = self.restarted or any(not isinstance(r, OrchestratorError) for r in results)
+        self.restarted = self.restarted or any(r is not None and not isinstance(r, OrchestratorError) for r in results)
         for (agent, sess, watch, ended, in_pane), result in zip(due, results):
             if result is None:  # to be tried again (next_try), its death already judged
                 continue
@@ -659,6 +666,14 @@ class Watchdog:
         heal = agent.healing or WatchSettings()  # every watched agent has them
         pending = self.next_try.pop(agent.name, None)
         if leave_alone(project, agent):  # an operator acted since the check
+            return []
+        from .sessions import ended
+
+        first, current = (sess.first_pane if sess else None), live.get(project.session_name(agent))
+        if first is not None and first.waiting and current is not None and current.id == sess.id and \
+                not ended(current):  # seen ended, but its keeper runs it again (or it was only stopped) by now
+            if pending is not None:
+                self.next_try[agent.name] = pending
             return []
         watch = read_watch(project, agent)
         if pending is None:  # a new death: account for it

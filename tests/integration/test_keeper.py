@@ -206,3 +206,24 @@ def test_ctrl_z_does_not_stop_an_agent_under_its_keeper(tmp_path, tmux):
     with open("/proc/%d/stat" % agent) as handle:
         assert handle.read().rsplit(")", 1)[1].split()[0] != "T", "it goes on, as without a keeper"
     assert agent_of(tmux, "k-kept") == (pane, agent) and tmux.sessions()["k-kept"][3] == "sleep"
+
+
+def test_an_agent_killed_while_stopped_is_healed_and_its_next_stop_and_continue_work_alike(tmp_path, tmux):
+    """Its keeper's job numbers stay as they were (a finished job is freed): the agent run again
+    is job 1, which a continue gives the foreground back to, not a leftover of the poll."""
+    started(tmp_path, tmux)
+    assert wait_for(lambda: tmux.sessions()["k-reader"][3] == "cat")
+    pane, agent = agent_of(tmux, "k-reader")
+    os.kill(agent, signal.SIGSTOP)
+    assert wait_for(lambda: tmux.sessions()["k-reader"][3] == "agentloops-keeper")
+    time.sleep(1.5)  # a poll or two of the keeper
+    os.kill(agent, signal.SIGKILL)
+    assert wait_for(lambda: agent_of(tmux, "k-reader")[1] not in (None, agent), timeout=15)
+    assert wait_for(lambda: tmux.sessions()["k-reader"][3] == "cat")
+    again = agent_of(tmux, "k-reader")[1]
+    os.kill(again, signal.SIGSTOP)
+    assert wait_for(lambda: tmux.sessions()["k-reader"][3] == "agentloops-keeper")
+    time.sleep(1.5)
+    os.kill(again, signal.SIGCONT)
+    assert wait_for(lambda: tmux.sessions()["k-reader"][3] == "cat", timeout=15)
+    assert agent_of(tmux, "k-reader") == (pane, again)

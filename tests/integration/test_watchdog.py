@@ -105,7 +105,7 @@ def test_crash_loop_backs_off_then_goes_fatal_until_reset(tmp_path, tmux):
     kinds = [e["event"] for e in events(project) if e["agent"] == "crasher"]
     assert "backoff" in kinds and kinds.index("backoff") < kinds.index("fatal")
     heals = kinds.count("heal")
-    assert heals <= 4, "no restart storm"
+    assert heals <= 4, "no restart storm: %s" % "; ".join("%s %s %s" % (e["event"], e["reason"], e["outcome"]) for e in events(project))
     time.sleep(2.5)
     assert [e["event"] for e in events(project) if e["agent"] == "crasher"].count("heal") == heals
     status = cli(project, "status").stdout

@@ -625,3 +625,19 @@ def test_the_keepers_script_names_the_agents_files_as_layout_does(project):
         assert path.startswith(prefix) and spelled.replace("$0", "").replace('"$agent', "").rstrip('"') == \
             path[len(prefix):], path
         assert spelled in sessions.KEEPER_SCRIPT
+
+
+def test_what_is_left_in_a_keepers_terminal_is_ended_but_the_keeper_this_process_and_other_agents(project):
+    from ansible_collections.agentloops.orchestrator.plugins.module_utils.procs import AGENT_VAR, ProcStat
+
+    me = os.getpid()
+    table = {
+        10: (ProcStat(10, 1, "S", 100, 10), {}),  # the keeper
+        11: (ProcStat(11, 10, "S", 101, 10), {AGENT_VAR: b"worker"}),  # the agent's leftover
+        12: (ProcStat(12, 11, "S", 102, 10), {}),  # one that dropped its identity
+        13: (ProcStat(13, 10, "S", 103, 10), {AGENT_VAR: b"other"}),  # another agent's
+        14: (ProcStat(14, 10, "Z", 104, 10), {}),  # a zombie
+        15: (ProcStat(15, 1, "S", 105, 99), {}),  # another terminal's
+        me: (ProcStat(me, 10, "S", 106, 10), {}),  # this process
+    }
+    assert sessions._left_in_terminal(project.agent("worker"), 10, table) == {11: 101, 12: 102}

@@ -734,8 +734,8 @@ class KeptServer(LiveServer):
 def test_an_agent_whose_keeper_waits_runs_again_in_its_session_with_no_tmux_call(tmp_path, monkeypatch):
     """The restart of an agent whose session lives on (its keeper waits) is its files written,
     then the keeper told ``run``: no session killed or started; the bookkeeping as for any
-    heal. A keeper that does not read its FIFO yet is told again at the next pass, at once,
-    its death not judged twice; one just told is not taken for a new death while it starts."""
+    heal. A keeper that does not read its FIFO yet is told again SETTLE_POLL later, its death
+    not judged twice; one just told is not taken for a new death while it starts."""
     from ansible_collections.agentloops.orchestrator.plugins.module_utils import sessions
 
     text = "".join('[agents.a%d]\nkind = "persistent"\nbackend = "demo"\nwatch = "heal"\n' % i for i in range(3))
@@ -760,7 +760,7 @@ def test_an_agent_whose_keeper_waits_runs_again_in_its_session_with_no_tmux_call
         with open(layout.command(name)) as handle:
             assert handle.read() == sessions.command_for(project, project.agent(name)) + "\n"
     assert bookkeeping.read_watch(project, project.agent("a2")).get("restarts") is None
-    assert dog.next_try == {"a2": 1000.0} and dog.restarted, "again at once"
+    assert dog.next_try == {"a2": 1000.0 + watchdog.SETTLE_POLL} and dog.restarted, "again in a moment"
     late.clear()
     told.clear()
     events = dog.check(1000.1)  # a0 and a1 still show their keeper (just told): settling, not dead again
@@ -768,3 +768,24 @@ def test_an_agent_whose_keeper_waits_runs_again_in_its_session_with_no_tmux_call
     assert [e["agent"] for e in events if e["event"] == "heal"] == ["a2"]
     assert bookkeeping.read_watch(project, project.agent("a2"))["restarts"] == 1
     assert all(bookkeeping.read_watch(project, project.agent(n)).get("failures", []) == [] for n in ("a0", "a1", "a2"))
+
+
+def test_an_agent_seen_ended_whose_keeper_runs_it_again_under_the_lock_is_left_as_it_is(tmp_path, monkeypatch):
+    """The pass saw its keeper waiting; the read under the lock finds its agent running again
+    (its keeper ran it, or it was only starting): no death is judged, nothing is ended."""
+    from ansible_collections.agentloops.orchestrator.plugins.module_utils import sessions
+    from ansible_collections.agentloops.orchestrator.plugins.module_utils.tmux import Pane
+
+    (tmp_path / "agents.toml").write_text('[project]\nsession_prefix = "k-"\n'
+                                          '[agents.a0]\nkind = "persistent"\nbackend = "demo"\nwatch = "heal"\n')
+    project = config.load(str(tmp_path / "agents.toml"))
+    server = KeptServer(project, ["a0"])
+    running = LiveServer(project, ["a0"]).live
+    reads = iter([server.live, running])
+    server.sessions = lambda: next(reads)
+    monkeypatch.setattr(sessions, "tell_keeper", lambda *args: pytest.fail("nothing to tell"))
+    monkeypatch.setattr(sessions, "end_agent", lambda *args, **kwargs: pytest.fail("nothing to end"))
+    dog = watchdog.Watchdog(project, server, clock=Clock(1000.0), jitter=lambda: 1.0)
+    assert dog.check(1000.0) == []
+    assert bookkeeping.read_watch(project, project.agent("a0")) == {}
+    assert isinstance(running["k-a0"].panes[0], Pane) and not running["k-a0"].panes[0].waiting
