@@ -151,6 +151,17 @@ def read_table(proc_root: str = PROC, uid: int | None = None) -> dict[int, tuple
     return table
 
 
+def ancestors(pid: int, table: Mapping[int, ProcStat] | None = None, proc_root: str = PROC) -> set[int]:
+    """The pids above ``pid`` (its parent, its parent's ...), from ``table`` where it has them."""
+    table = table or {}
+    seen: set[int] = set()
+    stat = table.get(pid) or read_stat(pid, proc_root)
+    while stat is not None and stat.ppid > 0 and stat.ppid not in seen:
+        seen.add(stat.ppid)
+        stat = table.get(stat.ppid) or read_stat(stat.ppid, proc_root)
+    return seen
+
+
 def agent_processes(config_path: str, agent: str, roots: Iterable[int] = (), proc_root: str = PROC,
                     uid: int | None = None, me: int | None = None,
                     processes: Mapping[int, tuple[ProcStat, dict[bytes, bytes]]] | None = None) -> dict[int, int]:
@@ -178,14 +189,6 @@ def agent_processes(config_path: str, agent: str, roots: Iterable[int] = (), pro
         else:
             others.append(pid)
 
-    def ancestors(pid: int) -> set[int]:
-        seen: set[int] = set()
-        stat = table.get(pid) or read_stat(pid, proc_root)
-        while stat is not None and stat.ppid > 0 and stat.ppid not in seen:
-            seen.add(stat.ppid)
-            stat = table.get(stat.ppid) or read_stat(stat.ppid, proc_root)
-        return seen
-
     children: dict[int, list[int]] = {}
     for stat in table.values():
         children.setdefault(stat.ppid, []).append(stat.pid)
@@ -197,9 +200,9 @@ def agent_processes(config_path: str, agent: str, roots: Iterable[int] = (), pro
             if child not in found:
                 found.add(child)
                 todo.append(child)
-    spared = {me} | ancestors(me)
+    spared = {me} | ancestors(me, table, proc_root)
     for pid in list(roots) + others:
-        spared |= ancestors(pid)
+        spared |= ancestors(pid, table, proc_root)
     return {pid: table[pid].start for pid in sorted(found - spared)}
 
 

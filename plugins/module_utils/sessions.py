@@ -720,14 +720,10 @@ def _left_in_terminal(agent: Agent, keeper: int, processes: dict | None) -> dict
     """What is left in the terminal session of ``keeper`` (its pid is the session's id) but the
     keeper, this process and its ancestors, and any process of another agent's identity: what a
     hangup of the pane would have reached. By pid, with its start time."""
-    from .procs import AGENT_VAR, read_stat, read_table
+    from .procs import AGENT_VAR, ancestors, read_table
 
     table = read_table() if processes is None else processes
-    spared = {keeper, os.getpid()}
-    stat = read_stat(os.getpid())
-    while stat is not None and stat.ppid > 1 and stat.ppid not in spared:
-        spared.add(stat.ppid)
-        stat = read_stat(stat.ppid)
+    spared = {keeper, os.getpid()} | ancestors(os.getpid())
     wanted = os.fsencode(agent.name)
     return {pid: st.start for pid, (st, env) in table.items()
             if st.sid == keeper and pid not in spared and st.state not in ("Z", "X")
